@@ -1,0 +1,142 @@
+"""The adaptive poll schedule shared by the log follower, the runs poller, the TUI and the CLI.
+
+Short intervals while something visible is still running, long ones when everything is
+finished, exponential backoff with jitter while the server fails, and an immediate poll on
+demand. Time comes from an injectable `Clock` so tests never sleep for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock: `time.monotonic` and `asyncio.sleep`."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class PollSchedule:
+    """Decides how long to wait before the next poll, and does the waiting.
+
+    `busy=True` (the last poll brought new data) shortens the active interval to
+    `busy_interval`, so a source that is producing data is followed closely without
+    hammering one that is quiet.
+    """
+
+    def __init__(
+        self,
+        *,
+        interval: float = 1.0,
+        idle_interval: float = 10.0,
+        max_backoff: float = 60.0,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        busy_interval: float | None = None,
+    ) -> None:
+        if interval <= 0 or idle_interval <= 0 or max_backoff <= 0:
+            raise ValueError("intervals must be positive")
+        self.interval = interval
+        self.idle_interval = max(idle_interval, interval)
+        self.max_backoff = max(max_backoff, interval)
+        self.busy_interval = min(interval, 0.1) if busy_interval is None else busy_interval
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._rng = rng if rng is not None else random.Random()
+        self.failures = 0
+        self._backoff = 0.0
+        self._paused = False
+        # Created lazily: an asyncio.Event binds to the running loop on first use, and a
+        # schedule may be built before the loop that drives it exists.
+        self._wake: asyncio.Event | None = None
+        self._poked = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @paused.setter
+    def paused(self, value: bool) -> None:
+        was_paused = self._paused
+        self._paused = value
+        if was_paused and not value and self._wake is not None:
+            # A waiter blocked by the pause re-evaluates; resuming polls right away so the
+            # view is fresh, which is what a user coming back to a screen expects.
+            self._wake.set()
+
+    def succeeded(self) -> None:
+        self.failures = 0
+        self._backoff = 0.0
+
+    def failed(self, retry_after: float | None = None) -> float:
+        """Record a failed poll and return the delay chosen before the next attempt."""
+        self.failures += 1
+        # Exponent capped so a server down for hours cannot overflow the float.
+        base = min(self.max_backoff, self.interval * 2.0 ** min(self.failures - 1, 32))
+        # "Equal jitter": at least half the base, so retries stay spread out yet never
+        # collapse to zero and stampede a server that is coming back.
+        delay = base / 2.0 + self._rng.random() * base / 2.0
+        if retry_after is not None and retry_after > 0:
+            delay = max(delay, min(retry_after, self.max_backoff))
+        self._backoff = delay
+        return delay
+
+    def next_delay(self, *, active: bool, busy: bool = False) -> float:
+        if self.failures:
+            return self._backoff
+        if not active:
+            return self.idle_interval
+        return self.busy_interval if busy else self.interval
+
+    def poke(self) -> None:
+        """Ask for a poll now: the current or next `wait` returns immediately."""
+        self._poked = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def wait(self, *, active: bool, busy: bool = False) -> None:
+        """Sleep until the next poll is due, a `poke`, or the end of a pause."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        wake = self._wake
+        try:
+            if self._poked:
+                return
+            if self._paused:
+                wake.clear()
+                while self._paused and not self._poked:
+                    await wake.wait()
+                    wake.clear()
+                return
+            wake.clear()
+            delay = self.next_delay(active=active, busy=busy)
+            if delay <= 0:
+                return
+            sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+            waker = asyncio.ensure_future(wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sleeper, waker):
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await task
+            if self._paused and not self._poked:
+                # Paused while sleeping: honour the pause before polling.
+                await self.wait(active=active, busy=busy)
+        finally:
+            self._poked = False
