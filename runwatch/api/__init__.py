@@ -1,0 +1,103 @@
+"""The Run API: a client with the official SDK's signatures, typed views, and errors.
+
+Names are imported lazily so that `import runwatch.api.models` (or the CLI's `--help`) does not
+pay for httpx.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runwatch.api.client import APIClient, AsyncAPIClient
+    from runwatch.api.errors import (
+        ApiError,
+        BadRequest,
+        Conflict,
+        ConnectionFailed,
+        Forbidden,
+        HttpError,
+        InternalServerError,
+        MethodNotAllowed,
+        NotFound,
+        OutcomeUnknown,
+        RequestTimeout,
+        ResponseShapeError,
+        TooManyRequests,
+        Unauthorized,
+    )
+    from runwatch.api.models import (
+        TERMINAL_STATUSES,
+        LogEvent,
+        Run,
+        RunStatus,
+        format_time,
+        is_terminal,
+        parse_time,
+    )
+
+_EXPORTS = {
+    "APIClient": "client",
+    "AsyncAPIClient": "client",
+    "ApiError": "errors",
+    "BadRequest": "errors",
+    "Conflict": "errors",
+    "ConnectionFailed": "errors",
+    "Forbidden": "errors",
+    "HttpError": "errors",
+    "InternalServerError": "errors",
+    "MethodNotAllowed": "errors",
+    "NotFound": "errors",
+    "OutcomeUnknown": "errors",
+    "RequestTimeout": "errors",
+    "ResponseShapeError": "errors",
+    "TooManyRequests": "errors",
+    "Unauthorized": "errors",
+    "TERMINAL_STATUSES": "models",
+    "LogEvent": "models",
+    "Run": "models",
+    "RunStatus": "models",
+    "format_time": "models",
+    "is_terminal": "models",
+    "parse_time": "models",
+}
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "APIClient",
+    "ApiError",
+    "AsyncAPIClient",
+    "BadRequest",
+    "Conflict",
+    "ConnectionFailed",
+    "Forbidden",
+    "HttpError",
+    "InternalServerError",
+    "LogEvent",
+    "MethodNotAllowed",
+    "NotFound",
+    "OutcomeUnknown",
+    "RequestTimeout",
+    "ResponseShapeError",
+    "Run",
+    "RunStatus",
+    "TooManyRequests",
+    "Unauthorized",
+    "format_time",
+    "is_terminal",
+    "parse_time",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runwatch.api' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"runwatch.api.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,329 @@
+"""`APIClient` and `AsyncAPIClient`: the official SDK's `abeja.runs.APIClient`, over httpx.
+
+Every API method is written once, in `_RunApi`, with the SDK's exact signature and the SDK's
+exact request building; it returns `self._call(spec)`. The sync client's `_call` carries out
+the shared exchange (`wire.Core.exchange`) with a blocking `httpx.Client`, the async one with
+an `httpx.AsyncClient`. One pooled connection per client instance, kept alive between calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import httpx
+
+from runwatch.api.wire import Core, Exchange, JsonDict, RequestSpec, Send, path_segment, sdk_time
+
+__all__ = ["API_METHODS", "APIClient", "AsyncAPIClient"]
+
+R = TypeVar("R")
+
+# The public API methods, in the seed's order; the deployment reads come from the contract doc.
+API_METHODS = (
+    "create_run",
+    "get_run",
+    "get_run_logs",
+    "get_run_recent_logs",
+    "get_runs",
+    "get_deployments",
+    "get_deployment",
+    "get_deployment_versions",
+)
+
+
+def _runs_path(organization_id: str, deployment_id: str) -> str:
+    return (
+        f"/organizations/{path_segment(organization_id)}"
+        f"/deployments/{path_segment(deployment_id)}/runs"
+    )
+
+
+class _RunApi(Generic[R]):
+    """The Run API methods. `R` is `dict` for the sync client and a coroutine for the async one."""
+
+    _core: Core
+
+    def _call(self, spec: RequestSpec) -> R:
+        raise NotImplementedError
+
+    def create_run(
+        self,
+        organization_id: str,
+        deployment_id: str,
+        version_id: str,
+        input_data: dict[str, str] | None = None,
+        output_template: dict[str, str] | None = None,
+        distribution: int | None = None,
+        retry_count: int | None = None,
+        environment: dict[str, str] | None = None,
+        model_id: str | None = None,
+    ) -> R:
+        """Submit a run: POST /organizations/<org>/deployments/<deployment>/runs.
+
+        Never sent twice: when the request may have reached the server (timeout, dropped
+        connection) this raises `OutcomeUnknown` instead of retrying.
+        """
+        body: dict[str, Any] = {"version_id": version_id, "environment": environment or {}}
+        if input_data:
+            body["input_data"] = input_data
+        if model_id:
+            body["models"] = {"alias": model_id}
+        if output_template:
+            body["output_template"] = output_template
+        if retry_count is not None:
+            body["retry_count"] = retry_count
+        if distribution is not None:
+            body["distribution"] = distribution
+        return self._call(
+            RequestSpec(
+                "POST", _runs_path(organization_id, deployment_id), json=body, idempotent=False
+            )
+        )
+
+    def get_run(self, organization_id: str, deployment_id: str, run_id: str) -> R:
+        """One run: GET .../deployments/<deployment>/runs/<run_id>."""
+        path = f"{_runs_path(organization_id, deployment_id)}/{path_segment(run_id)}"
+        return self._call(RequestSpec("GET", path))
+
+    def get_run_logs(
+        self,
+        organization_id: str,
+        deployment_id: str,
+        run_id: str,
+        next_token: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> R:
+        """The whole log, oldest first, a page at a time: GET .../runs/<run_id>/logs."""
+        params: dict[str, str] = {}
+        if next_token:
+            params["next_token"] = str(next_token)
+        if start_time:
+            params["start_time"] = sdk_time(start_time)
+        if end_time:
+            params["end_time"] = sdk_time(end_time)
+        path = f"{_runs_path(organization_id, deployment_id)}/{path_segment(run_id)}/logs"
+        return self._call(RequestSpec("GET", path, params=params))
+
+    def get_run_recent_logs(
+        self,
+        organization_id: str,
+        deployment_id: str,
+        run_id: str,
+        next_forward_token: str | None = None,
+        next_backward_token: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> R:
+        """The newest events (newest first), or a page around a token: GET .../recentlogs."""
+        params: dict[str, str] = {}
+        if next_forward_token:
+            params["next_forward_token"] = str(next_forward_token)
+        if next_backward_token:
+            params["next_backward_token"] = str(next_backward_token)
+        if start_time:
+            params["start_time"] = sdk_time(start_time)
+        if end_time:
+            params["end_time"] = sdk_time(end_time)
+        path = f"{_runs_path(organization_id, deployment_id)}/{path_segment(run_id)}/recentlogs"
+        return self._call(RequestSpec("GET", path, params=params))
+
+    def get_runs(
+        self,
+        organization_id: str,
+        deployment_id: str,
+        next_page_token: str | None = None,
+        scan_forward: bool | None = None,
+    ) -> R:
+        """A page of runs, newest first unless scan_forward: GET .../deployments/<d>/runs."""
+        params: dict[str, str] = {}
+        # The SDK tests `is not None` here (not truthiness) and lets requests str() the bool,
+        # so the server sees `scan_forward=True` / `False`.
+        if scan_forward is not None:
+            params["scan_forward"] = str(scan_forward)
+        if next_page_token is not None:
+            params["next_page_token"] = str(next_page_token)
+        return self._call(
+            RequestSpec("GET", _runs_path(organization_id, deployment_id), params=params)
+        )
+
+    def get_deployments(self, organization_id: str) -> R:
+        """GET /organizations/<org>/deployments (as `abeja.deployments.APIClient` sends it)."""
+        return self._call(
+            RequestSpec("GET", f"/organizations/{path_segment(organization_id)}/deployments")
+        )
+
+    def get_deployment(self, organization_id: str, deployment_id: str) -> R:
+        """GET /organizations/<org>/deployments/<deployment>."""
+        path = (
+            f"/organizations/{path_segment(organization_id)}"
+            f"/deployments/{path_segment(deployment_id)}"
+        )
+        return self._call(RequestSpec("GET", path))
+
+    def get_deployment_versions(self, organization_id: str, deployment_id: str) -> R:
+        """GET /organizations/<org>/deployments/<deployment>/versions."""
+        path = (
+            f"/organizations/{path_segment(organization_id)}"
+            f"/deployments/{path_segment(deployment_id)}/versions"
+        )
+        return self._call(RequestSpec("GET", path))
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def timeout(self) -> float:
+        return self._core.timeout
+
+    @property
+    def max_retry_count(self) -> int:
+        return self._core.policy.max_retries
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._core.base_url}>"
+
+
+class APIClient(_RunApi[JsonDict]):
+    """A low-level, blocking client for the Run API (`abeja.runs.APIClient`'s signatures).
+
+    `credential` is the SDK's dict (`{"auth_token": ...}` or `{"user_id": ...,
+    "personal_access_token": ...}`); None reads the SDK's environment variables.
+    """
+
+    def __init__(
+        self,
+        credential: dict | None = None,  # type: ignore[type-arg]
+        timeout: int | None = None,
+        max_retry_count: int | None = None,
+        *,
+        base_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+        environ: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._core = Core(
+            credential, timeout, max_retry_count, base_url=base_url, environ=environ, rng=rng
+        )
+        self._sleep = sleep or time.sleep
+        # The SDK's requests session follows redirects; keep that.
+        self._http = httpx.Client(transport=transport, follow_redirects=True, trust_env=True)
+
+    def _call(self, spec: RequestSpec) -> JsonDict:
+        return _drive(self._core.exchange(spec), self._http.send, self._sleep)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
+    """The same methods as coroutines, for the TUI. `sleep` is an async callable."""
+
+    def __init__(
+        self,
+        credential: dict | None = None,  # type: ignore[type-arg]
+        timeout: int | None = None,
+        max_retry_count: int | None = None,
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        environ: Mapping[str, str] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._core = Core(
+            credential, timeout, max_retry_count, base_url=base_url, environ=environ, rng=rng
+        )
+        self._sleep = sleep or asyncio.sleep
+        self._http = httpx.AsyncClient(transport=transport, follow_redirects=True, trust_env=True)
+
+    async def _call(self, spec: RequestSpec) -> JsonDict:
+        exchange = self._core.exchange(spec)
+        action = next(exchange)
+        while True:
+            outcome: httpx.Response | httpx.RequestError | None = None
+            if isinstance(action, Send):
+                try:
+                    outcome = await self._http.send(action.request)
+                except httpx.RequestError as exc:
+                    outcome = exc
+            else:
+                await self._sleep(action.seconds)
+            try:
+                action = exchange.send(outcome)
+            except StopIteration as stop:
+                result: JsonDict = stop.value
+                return result
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _drive(
+    exchange: Exchange,
+    send: Callable[[httpx.Request], httpx.Response],
+    sleep: Callable[[float], None],
+) -> JsonDict:
+    action = next(exchange)
+    while True:
+        outcome: httpx.Response | httpx.RequestError | None = None
+        if isinstance(action, Send):
+            try:
+                outcome = send(action.request)
+            except httpx.RequestError as exc:
+                outcome = exc
+        else:
+            sleep(action.seconds)
+        try:
+            action = exchange.send(outcome)
+        except StopIteration as stop:
+            result: JsonDict = stop.value
+            return result
+
+
+def _as_coroutine_function(
+    method: Callable[..., Coroutine[Any, Any, JsonDict]],
+) -> Callable[..., Coroutine[Any, Any, JsonDict]]:
+    # Makes `inspect.iscoroutinefunction(AsyncAPIClient.get_run)` true; `wraps` keeps the
+    # seed's signature visible to `inspect.signature`.
+    @functools.wraps(method)
+    async def wrapper(self: AsyncAPIClient, *args: Any, **kwargs: Any) -> JsonDict:
+        return await method(self, *args, **kwargs)
+
+    return wrapper
+
+
+for _name in API_METHODS:
+    setattr(AsyncAPIClient, _name, _as_coroutine_function(getattr(_RunApi, _name)))
+del _name

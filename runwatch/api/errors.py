@@ -1,0 +1,162 @@
+"""Exceptions raised by the Run API client.
+
+The HTTP error classes mirror the official SDK's (`abeja.exceptions`): same names, same
+attributes (`error`, `error_description`, `error_detail`, `status_code`, `url`). Unlike the
+SDK, the text of every exception here is built only from values the client has already
+scrubbed: the URL never carries userinfo or a query string, and the client replaces any
+credential it knows of with `***` before an exception is constructed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "ConnectionFailed",
+    "Forbidden",
+    "HttpError",
+    "InternalServerError",
+    "MethodNotAllowed",
+    "NotFound",
+    "OutcomeUnknown",
+    "RequestTimeout",
+    "ResponseShapeError",
+    "TooManyRequests",
+    "Unauthorized",
+    "error_class_for_status",
+]
+
+
+class ApiError(Exception):
+    """Base of everything the client raises. Its text never holds a credential."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.url = url
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class HttpError(ApiError):
+    """The server answered with a non-2xx status."""
+
+    def __init__(
+        self,
+        error: str,
+        error_description: str,
+        error_detail: Any = None,
+        status_code: int | None = None,
+        url: str | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        self.error = error
+        self.error_description = error_description
+        self.error_detail = error_detail
+        self.status_code = status_code
+        # Seconds the server asked us to wait (Retry-After), when it said so.
+        self.retry_after = retry_after
+        super().__init__(self._describe(), url=url)
+
+    def _describe(self) -> str:
+        text = f"{self.error}: {self.error_description}" if self.error_description else self.error
+        if self.status_code is not None:
+            text = f"HTTP {self.status_code} {text}"
+        if self.error_detail:
+            text += f" ({self.error_detail})"
+        return text
+
+    def __str__(self) -> str:
+        if self.url:
+            return f"{self.message} [{self.url}]"
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self}>"
+
+    def _asdict(self) -> dict[str, Any]:
+        """Same shape as the SDK's `HttpError._asdict`."""
+        data: dict[str, Any] = {"error": self.error, "error_description": self.error_description}
+        if self.error_detail:
+            data["error_detail"] = self.error_detail
+        if self.status_code:
+            data["status_code"] = self.status_code
+        if self.url:
+            data["url"] = self.url
+        return data
+
+
+class BadRequest(HttpError):
+    """400."""
+
+
+class Unauthorized(HttpError):
+    """401: the credential was refused."""
+
+
+class Forbidden(HttpError):
+    """403."""
+
+
+class NotFound(HttpError):
+    """404."""
+
+
+class MethodNotAllowed(HttpError):
+    """405."""
+
+
+class Conflict(HttpError):
+    """409."""
+
+
+class TooManyRequests(HttpError):
+    """429, after the client's own retries (if any) gave up. `retry_after` says when to retry."""
+
+
+class InternalServerError(HttpError):
+    """500."""
+
+
+class ConnectionFailed(ApiError):
+    """Could not reach the server, or the connection dropped mid-request (safe requests only)."""
+
+
+class RequestTimeout(ApiError):
+    """The server did not answer within the timeout (safe requests only)."""
+
+
+class OutcomeUnknown(ApiError):
+    """create_run may or may not have reached the server; it was deliberately not resent.
+
+    Look at the deployment's runs before submitting again.
+    """
+
+
+class ResponseShapeError(ApiError):
+    """A 2xx response whose body is not JSON, or not the shape the API documents."""
+
+
+_STATUS_CLASSES: dict[int, type[HttpError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    429: TooManyRequests,
+    500: InternalServerError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[HttpError]:
+    """The SDK's status -> class map, plus 429; anything else is the base `HttpError`."""
+    return _STATUS_CLASSES.get(status_code, HttpError)

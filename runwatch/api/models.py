@@ -1,0 +1,212 @@
+"""Typed, read-only views of the Run API's wire dicts.
+
+The client methods return the decoded JSON exactly as the SDK does; these views are what the
+UI works with. They are deliberately tolerant: the hosted platform has been seen sending
+`input_data` as a JSON string, statuses can grow, and fields can be missing. The only thing a
+view refuses is a value that cannot be a run or a log event at all (`ResponseShapeError`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from runwatch.api.errors import ResponseShapeError
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "LogEvent",
+    "Run",
+    "RunStatus",
+    "format_time",
+    "is_terminal",
+    "parse_time",
+]
+
+
+class RunStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    PENDING = "PENDING"
+    RUNNABLE = "RUNNABLE"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+    @property
+    def terminal(self) -> bool:
+        return self.value in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
+
+
+def is_terminal(status: str) -> bool:
+    """True for SUCCEEDED and FAILED. An unknown status is treated as still moving."""
+    return status in TERMINAL_STATUSES
+
+
+def parse_time(value: object) -> datetime | None:
+    """A wire timestamp as an aware UTC datetime, or None when it is missing or unreadable.
+
+    Accepts ISO 8601 with or without fractional seconds, with `Z`, an offset, or no zone
+    (taken as UTC, which is what the API means), and datetime objects.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    try:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def format_time(dt: datetime) -> str:
+    """The wire form, `2018-01-01T00:00:00.000000Z`. A naive datetime is taken as UTC."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC)
+    # Not strftime: glibc does not zero-pad years below 1000.
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T"
+        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}.{dt.microsecond:06d}Z"
+    )
+
+
+def _optional_str(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _optional_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _maybe_json(value: object) -> Any:
+    """Decode a JSON-encoded string (the platform sometimes double-encodes); else as given."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return value
+
+
+def _str_mapping(value: object) -> Mapping[str, str]:
+    decoded = _maybe_json(value)
+    if not isinstance(decoded, Mapping):
+        return MappingProxyType({})
+    return MappingProxyType({str(k): _as_text(v) for k, v in decoded.items()})
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: str
+    status: str
+    deployment_id: str | None
+    version_id: str | None
+    model_version: str | None
+    models: Mapping[str, str]
+    input_data: Any
+    output_template: Any
+    retry_count: int | None
+    distribution: int | None
+    user_env_vars: Mapping[str, str]
+    created_at: datetime | None
+    modified_at: datetime | None
+    raw: Mapping[str, Any]
+
+    @classmethod
+    def from_wire(cls, data: object) -> Run:
+        if not isinstance(data, Mapping):
+            raise ResponseShapeError(f"a run must be a JSON object, got {type(data).__name__}")
+        run_id = data.get("run_id")
+        if not isinstance(run_id, str) or not run_id:
+            raise ResponseShapeError("a run object without a string run_id")
+        status = data.get("status")
+        version_id = _optional_str(data.get("model_version_id"))
+        if version_id is None:
+            version_id = _optional_str(data.get("version_id"))
+        return cls(
+            run_id=run_id,
+            status=status if isinstance(status, str) else ("" if status is None else str(status)),
+            deployment_id=_optional_str(data.get("deployment_id")),
+            version_id=version_id,
+            model_version=_optional_str(data.get("model_version")),
+            models=_str_mapping(data.get("models")),
+            input_data=_maybe_json(data.get("input_data")),
+            output_template=_maybe_json(data.get("output_template")),
+            retry_count=_optional_int(data.get("retry_count")),
+            distribution=_optional_int(data.get("distribution")),
+            user_env_vars=_str_mapping(data.get("user_env_vars")),
+            created_at=parse_time(data.get("created_at")),
+            modified_at=parse_time(data.get("modified_at")),
+            raw=MappingProxyType(dict(data)),
+        )
+
+    @property
+    def terminal(self) -> bool:
+        return is_terminal(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    message: str
+    timestamp: datetime | None
+    raw_timestamp: str
+
+    @classmethod
+    def from_wire(cls, data: object) -> LogEvent:
+        if not isinstance(data, Mapping):
+            raise ResponseShapeError(
+                f"a log event must be a JSON object, got {type(data).__name__}"
+            )
+        message = data.get("message")
+        if message is None:
+            message = ""
+        elif not isinstance(message, str):
+            message = str(message)
+        raw_timestamp = data.get("timestamp")
+        if raw_timestamp is None:
+            raw_timestamp = ""
+        elif not isinstance(raw_timestamp, str):
+            raw_timestamp = str(raw_timestamp)
+        return cls(
+            message=message, timestamp=parse_time(raw_timestamp), raw_timestamp=raw_timestamp
+        )
