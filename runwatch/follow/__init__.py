@@ -1,0 +1,24 @@
+"""The UI-free follow layer shared by the TUI and the CLI.
+
+`LogFollower` tails a run's log, `RunsPoller` keeps a runs list and reports what changed, and
+`PollSchedule` decides when to poll next. Plain async code driven by `AsyncAPIClient`.
+"""
+
+from __future__ import annotations
+
+from runwatch.follow.logs import FATAL_ERRORS, LogFollower, is_fatal
+from runwatch.follow.runs import RunChange, RunsDiff, RunsPoller, changed_fields
+from runwatch.follow.schedule import Clock, PollSchedule, SystemClock
+
+__all__ = [
+    "FATAL_ERRORS",
+    "Clock",
+    "LogFollower",
+    "PollSchedule",
+    "RunChange",
+    "RunsDiff",
+    "RunsPoller",
+    "SystemClock",
+    "changed_fields",
+    "is_fatal",
+]
