@@ -1,0 +1,1 @@
+"""The Textual dashboard. Import `runwatch.tui.app` lazily: it pulls in Textual."""

@@ -1,0 +1,180 @@
+"""The runwatch Textual app.
+
+The app paints its first frame before any IO: the local engine (when no remote profile is
+set) starts in a thread worker while the screen shows a loading state, then the main screen
+gets a client and starts its pollers.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from runwatch.tui.state import StateStore, ViewState
+
+if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
+    from runwatch.config import Settings
+    from runwatch.engine.launch import EngineHandle
+    from runwatch.tui.screens.main import MainScreen
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunwatchApp(App[None]):
+    CSS_PATH = "runwatch.tcss"
+    TITLE = "runwatch"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine_starter: Callable[[], EngineHandle] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        state_store: StateStore | None = None,
+        export_dir: Path | None = None,
+        api_label: str | None = None,
+        rng: random.Random | None = None,
+        max_log_lines: int = 100_000,
+        notify_status_changes: bool = True,
+        client_timeout: int = 10,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.read_only = bool(settings.read_only)
+        self.clock: Callable[[], datetime] = clock or utc_now
+        self.state_store = state_store or StateStore(None)
+        self.export_dir = export_dir or Path.cwd()
+        self._api_label = api_label
+        self.rng = rng
+        self.max_log_lines = max_log_lines
+        self.notify_status_changes = notify_status_changes
+        self.client_timeout = client_timeout
+        self.engine_starter = engine_starter
+        self.engine_handle: EngineHandle | None = None
+        self.client: AsyncAPIClient | None = None
+        self.api_url: str = settings.api_url
+        self.organization_id: str | None = settings.organization_id
+        self.deployments: list[dict[str, Any]] = []
+        self.view_state = self.state_store.load(settings.profile)
+
+    @property
+    def api_label(self) -> str:
+        return self._api_label or self.api_url
+
+    @property
+    def main(self) -> MainScreen:
+        from runwatch.tui.screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        raise LookupError("main screen not mounted")
+
+    def get_default_screen(self) -> Screen[Any]:
+        from runwatch.tui.screens.main import MainScreen
+
+        return MainScreen()
+
+    def on_mount(self) -> None:
+        if self.engine_starter is not None and self.settings.local_engine:
+            self.main.show_starting("starting the local engine…")
+            self._start_engine()
+        else:
+            self.call_later(
+                self._connect,
+                self.settings.api_url,
+                self.settings.organization_id,
+                dict(self.settings.credential),
+            )
+
+    @work(
+        thread=True,
+        group="engine",
+        exclusive=True,
+        exit_on_error=False,
+        description="start the local engine",
+    )
+    def _start_engine(self) -> EngineHandle:
+        assert self.engine_starter is not None
+        return self.engine_starter()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group != "engine":
+            return
+        if event.state == WorkerState.SUCCESS:
+            handle = worker.result
+            assert handle is not None
+            self.engine_handle = handle
+            self.call_later(
+                self._connect, handle.url, handle.organization_id, {"auth_token": handle.token}
+            )
+        elif event.state == WorkerState.ERROR:
+            self.main.show_failed(f"could not start the local engine: {worker.error}")
+
+    async def _connect(
+        self, url: str, organization_id: str | None, credential: dict[str, str]
+    ) -> None:
+        from runwatch.api.client import AsyncAPIClient
+
+        self.api_url = url
+        if not organization_id:
+            self.main.show_failed(
+                "no organization id: set ABEJA_ORGANIZATION_ID or organization_id in the profile"
+            )
+            return
+        self.organization_id = organization_id
+        # The follow layer's schedule owns retrying (with a visible countdown), so the client
+        # makes one attempt per poll instead of retrying silently behind the status bar.
+        self.client = AsyncAPIClient(
+            credential=credential or None,
+            timeout=self.client_timeout,
+            max_retry_count=0,
+            base_url=url,
+        )
+        self.main.start(self.client, organization_id, self.view_state)
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    def save_view_state(self, state: ViewState) -> None:
+        self.view_state = state
+        self.state_store.save(self.settings.profile, state)
+
+    def remember_log_view(self, *, show_timestamps: bool, wrap: bool) -> None:
+        self.view_state.show_timestamps = show_timestamps
+        self.view_state.wrap = wrap
+        self.save_view_state(self.view_state)
+
+    def action_help(self) -> None:
+        from runwatch.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        from runwatch.tui.commands import main_commands
+        from runwatch.tui.screens.main import MainScreen
+
+        if isinstance(screen, MainScreen):
+            yield from main_commands(screen, read_only=self.read_only)
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,86 @@
+"""Pure formatting helpers shared by the widgets: status glyphs, times, inert text."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+# Glyphs make the status readable without colour (screen readers, monochrome terminals).
+STATUS_STYLE: dict[str, tuple[str, str]] = {
+    "SUBMITTED": ("○", "dim"),
+    "PENDING": ("◌", "yellow"),
+    "RUNNABLE": ("◔", "yellow"),
+    "STARTING": ("◑", "cyan"),
+    "RUNNING": ("▶", "bold cyan"),
+    "SUCCEEDED": ("✔", "green"),
+    "FAILED": ("✘", "bold red"),
+}
+UNKNOWN_STATUS = ("?", "magenta")
+
+ALL_STATUSES = tuple(STATUS_STYLE)
+
+# C0, DEL and C1 controls would move the cursor or start escape sequences in the terminal:
+# dropping them (ESC included) leaves any ANSI sequence as inert visible text.
+_CONTROL_TABLE: dict[int, str | None] = {
+    **{code: None for code in range(0x00, 0x20)},
+    0x7F: None,
+    **{code: None for code in range(0x80, 0xA0)},
+    0x09: "    ",
+}
+
+
+def inert(text: str) -> str:
+    """`text` with control characters removed and tabs expanded, safe to print as is."""
+    if text.isprintable():
+        return text
+    return text.translate(_CONTROL_TABLE)
+
+
+def status_glyph(status: str) -> tuple[str, str]:
+    return STATUS_STYLE.get(status, UNKNOWN_STATUS)
+
+
+def human_duration(seconds: float) -> str:
+    """Compact duration: 4s, 3m05s, 2h07m, 3d04h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def relative_time(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "-"
+    delta = (now - when).total_seconds()
+    if delta < -1:
+        return "in " + human_duration(-delta)
+    if delta < 1:
+        return "now"
+    return human_duration(delta) + " ago"
+
+
+def exact_time(when: datetime | None) -> str:
+    if when is None:
+        return "-"
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+
+
+def pretty_json(value: Any) -> str:
+    """Pretty-print a decoded JSON value; a string holding JSON is decoded first."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(value)

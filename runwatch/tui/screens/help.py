@@ -1,0 +1,66 @@
+"""The help screen: every key, grouped by where it works."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+# The single source for `?` and the README: (where, keys, what).
+KEYS: tuple[tuple[str, str, str], ...] = (
+    ("anywhere", "q", "quit"),
+    ("anywhere", "?", "this help"),
+    ("anywhere", "ctrl+p", "command palette: every action by name"),
+    ("anywhere", "n", "new run (submit form); hidden when read-only"),
+    ("anywhere", "R", "run again: the form pre-filled from the selected run"),
+    ("anywhere", "d", "switch deployment (list or typed id)"),
+    ("anywhere", "o", "flip the order: newest first / oldest first"),
+    ("anywhere", "p", "pause / resume all polling"),
+    ("anywhere", "ctrl+r", "refresh now (and retry after an auth or not-found error)"),
+    ("anywhere", "i", "show / hide the run detail pane"),
+    ("anywhere", "tab / shift+tab", "move focus: runs, log, detail"),
+    ("anywhere", "l / r", "focus the log / the runs table"),
+    ("runs table", "up/down, pgup/pgdn, home/end", "move; more runs load near the end"),
+    ("runs table", "/", "filter: status names (running failed …) and/or part of a run id"),
+    ("runs table", "escape", "clear the filter"),
+    ("log", "f / end", "follow the newest lines again"),
+    ("log", "up/down/pgup/pgdn, mouse wheel", "scroll; scrolling up pauses following"),
+    ("log", "home / pgup at the top", "load the previous page of older lines"),
+    ("log", "t", "timestamps on / off"),
+    ("log", "w", "wrap long lines on / off"),
+    ("log", "/", "search the loaded log (highlights every match)"),
+    ("log", "n / N", "next / previous match (while a search is active)"),
+    ("log", "escape", "clear the search"),
+    ("log", "e", "export the whole log to a file (path shown when done)"),
+    ("submit form", "ctrl+s", "submit"),
+    ("submit form", "escape", "cancel"),
+    ("submit form", "tab / shift+tab", "next / previous field"),
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold", expand=True)
+        table.add_column("where", style="dim", no_wrap=True)
+        table.add_column("keys", style="bold cyan", no_wrap=True)
+        table.add_column("does")
+        last = None
+        for where, keys, what in KEYS:
+            table.add_row(where if where != last else "", keys, what)
+            last = where
+        with VerticalScroll(id="help-dialog"):
+            yield Static(Text("runwatch keys  (escape closes)", style="bold"))
+            yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

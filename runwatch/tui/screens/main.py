@@ -1,0 +1,905 @@
+"""The main screen: runs table, run detail, live log, and the loops that feed them.
+
+Each data source (runs list, selected run's detail, its log, older log pages, export) is one
+worker in its own exclusive group. A loop worker polls, hands the result to a widget, and
+waits on its `PollSchedule`; timers and keys only poke schedules. Every failure goes through
+`_report`, which decides what the status bar says and whether polling continues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input
+
+from runwatch.tui.state import ViewState
+from runwatch.tui.widgets.log_view import LogView
+from runwatch.tui.widgets.run_detail import RunDetail
+from runwatch.tui.widgets.runs_table import RunsTable
+from runwatch.tui.widgets.status_bar import Connection, StatusBar
+
+if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.errors import ApiError
+    from runwatch.api.models import Run
+    from runwatch.follow.logs import LogFollower
+    from runwatch.follow.runs import RunsDiff, RunsPoller
+    from runwatch.follow.schedule import PollSchedule
+    from runwatch.tui.app import RunwatchApp
+
+SOURCES = ("runs", "detail", "logs")
+
+
+def short_reason(error: BaseException) -> str:
+    """What went wrong, in a few words for the status bar."""
+    from runwatch.api.errors import ConnectionFailed, HttpError, RequestTimeout
+
+    if isinstance(error, ConnectionFailed):
+        text = str(error).lower()
+        if "refused" in text:
+            return "connection refused"
+        return str(error).split("[")[0].strip() or "connection failed"
+    if isinstance(error, RequestTimeout):
+        return "request timed out"
+    if isinstance(error, HttpError):
+        description = error.error_description or error.error
+        return f"{error.status_code} {description}".strip()
+    return str(error) or type(error).__name__
+
+
+class MainScreen(Screen[None]):
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_run", "New run"),
+        Binding("R", "run_again", "Run again"),
+        Binding("d", "deployments", "Deployment"),
+        Binding("o", "flip_order", "Order"),
+        Binding("p", "toggle_pause", "Pause"),
+        Binding("ctrl+r", "refresh_now", "Refresh"),
+        Binding("i", "toggle_detail", "Details"),
+        Binding("l", "focus_logs", "Logs", show=False),
+        Binding("r", "focus_runs", "Runs", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client: AsyncAPIClient | None = None
+        self.organization_id: str | None = None
+        self.deployment_id: str | None = None
+        self.deployment_name: str | None = None
+        self.view_state = ViewState()
+        self.poller: RunsPoller | None = None
+        self.follower: LogFollower | None = None
+        self.selected_run_id: str | None = None
+        self.selected_run: Run | None = None
+        self.history: dict[str, list[tuple[str, datetime]]] = {}
+        self.schedules: dict[str, PollSchedule] = {}
+        self.errors: dict[str, tuple[str, datetime | None]] = {}
+        self.blocked: str | None = None
+        self.last_ok: datetime | None = None
+        self.paused = False
+        self._want_more = False
+        self._select_after: str | None = None
+        self._restore_run: str | None = None
+        self._select_timer: Timer | None = None
+        self._filter_timer: Timer | None = None
+        self._runs_loaded = False
+
+    @property
+    def rw_app(self) -> RunwatchApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.rw_app.clock
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(clock=self.rw_app.clock, id="status")
+        with Vertical(id="runs-pane"):
+            yield Input(
+                placeholder="filter: status names and/or part of a run id", id="runs-filter"
+            )
+            yield RunsTable(clock=self.rw_app.clock, id="runs")
+        with Horizontal(id="bottom"):
+            yield RunDetail(id="detail")
+            with Vertical(id="log-pane"):
+                yield LogView(id="log", max_lines=self.rw_app.max_log_lines)
+                yield Input(placeholder="search the loaded log", id="log-search")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        runs_pane = self.query_one("#runs-pane")
+        runs_pane.border_title = "Runs"
+        runs_pane.loading = True
+        self.query_one("#detail").border_title = "Run"
+        self.query_one("#log").border_title = "Log"
+        self.query_one(RunsTable).focus()
+        self.set_interval(1.0, self._tick)
+        self._update_status()
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    @property
+    def log_view(self) -> LogView:
+        return self.query_one(LogView)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    # -- start ----------------------------------------------------------------------------
+
+    def show_starting(self, text: str) -> None:
+        self.status_bar.connection = Connection("starting", text)
+
+    def show_failed(self, text: str) -> None:
+        self.query_one("#runs-pane").loading = False
+        self.status_bar.connection = Connection("failed", text)
+
+    def start(self, client: AsyncAPIClient, organization_id: str, view_state: ViewState) -> None:
+        """Called by the app once it has a client: pick the deployment and start polling."""
+        from runwatch.follow.schedule import PollSchedule
+
+        settings = self.rw_app.settings
+        self.client = client
+        self.organization_id = organization_id
+        self.view_state = view_state
+        for source in SOURCES:
+            self.schedules[source] = PollSchedule(
+                interval=settings.poll_interval,
+                idle_interval=settings.idle_interval,
+                max_backoff=settings.max_backoff,
+                rng=self.rw_app.rng,
+            )
+        self.log_view.show_timestamps = view_state.show_timestamps
+        self.log_view.wrap = view_state.wrap
+        if view_state.run_filter:
+            self.table.run_filter = type(self.table.run_filter)(view_state.run_filter)
+        self.status_bar.connection = Connection("loading", "connecting…")
+        self._update_source()
+        self._choose_deployment(settings.deployment_id or view_state.deployment_id)
+
+    @work(group="deployment", exclusive=True, exit_on_error=False, description="choose deployment")
+    async def _choose_deployment(self, wanted: str | None) -> None:
+        from runwatch.api.errors import ApiError, NotFound
+
+        assert self.client is not None and self.organization_id is not None
+        entries: list[dict[str, Any]] = []
+        schedule = self.schedules["runs"]
+        while True:
+            try:
+                data = await self.client.get_deployments(self.organization_id)
+                raw = data.get("entries")
+                entries = [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
+                break
+            except NotFound as error:
+                self._report("runs", error)
+                return
+            except ApiError as error:
+                if wanted:
+                    # The list is only needed for a name: go on with the id we were given.
+                    break
+                if self._report("runs", error):
+                    return
+            await schedule.wait(active=True)
+        self.rw_app.deployments = entries
+        ids = [str(e.get("deployment_id")) for e in entries]
+        chosen = wanted if wanted and (not entries or wanted in ids) else None
+        if chosen is None and entries:
+            demo = [e for e in entries if e.get("name") == "demo"]
+            chosen = str((demo or entries)[0].get("deployment_id"))
+        if chosen is None:
+            self.query_one("#runs-pane").loading = False
+            self.status_bar.connection = Connection(
+                "failed", "no deployments: create one with `runwatch deploy`, or d to type an id"
+            )
+            return
+        with contextlib.suppress(NotFound):
+            self.switch_deployment(chosen)
+
+    def switch_deployment(self, deployment_id: str) -> None:
+        self.deployment_id = deployment_id
+        self.deployment_name = next(
+            (
+                str(e.get("name"))
+                for e in self.rw_app.deployments
+                if str(e.get("deployment_id")) == deployment_id and e.get("name")
+            ),
+            None,
+        )
+        self.view_state.deployment_id = deployment_id
+        self.rw_app.save_view_state(self.view_state)
+        self._select_run(None)
+        self.history.clear()
+        self._restart_runs()
+        self._update_source()
+
+    def _restart_runs(self) -> None:
+        self._runs_loaded = False
+        self.table.clear()
+        self.query_one("#runs-pane").loading = True
+        self.errors.pop("runs", None)
+        self._runs_loop()
+
+    def _update_source(self) -> None:
+        app = self.rw_app
+        parts = [f"profile {app.settings.profile or 'local'}", app.api_label]
+        if self.deployment_id:
+            label = self.deployment_name or ""
+            parts.append(
+                f"deployment {label} ({self.deployment_id})" if label else self.deployment_id
+            )
+        if app.read_only:
+            parts.append("read-only")
+        self.status_bar.source = " · ".join(parts)
+        label = f"Runs · {self.deployment_name or self.deployment_id or ''}"
+        order = "oldest first" if self.view_state.scan_forward else "newest first"
+        pane = self.query_one("#runs-pane")
+        pane.border_title = f"{label} · {order}"
+        pane.border_subtitle = (
+            Text(f"filter: {self.table.run_filter.text}") if self.table.run_filter else None
+        )
+
+    # -- the runs loop --------------------------------------------------------------------
+
+    @work(group="runs", exclusive=True, exit_on_error=False, description="poll runs")
+    async def _runs_loop(self) -> None:
+        from runwatch.api.errors import ApiError
+        from runwatch.follow.runs import RunsPoller
+
+        assert self.client is not None and self.organization_id is not None
+        assert self.deployment_id is not None
+        poller = RunsPoller(
+            self.client,
+            self.organization_id,
+            self.deployment_id,
+            scan_forward=self.view_state.scan_forward,
+        )
+        self.poller = poller
+        schedule = self.schedules["runs"]
+        schedule.succeeded()
+        while True:
+            try:
+                if self._want_more and poller.has_more:
+                    self._want_more = False
+                    diff = await poller.load_more()
+                else:
+                    diff = await poller.poll()
+            except ApiError as error:
+                if self._report("runs", error):
+                    return
+            else:
+                if self.poller is not poller:
+                    return
+                schedule.succeeded()
+                self._report("runs", None)
+                self._apply_runs(diff)
+            await schedule.wait(active=poller.any_active or not self._runs_loaded)
+
+    def _apply_runs(self, diff: RunsDiff) -> None:
+        poller = self.poller
+        assert poller is not None
+        table = self.table
+        first = not self._runs_loaded
+        if first:
+            self._runs_loaded = True
+            self.query_one("#runs-pane").loading = False
+        now = self.clock()
+        for run in diff.added:
+            self._observe(run, now)
+        for change in diff.changed:
+            run = change.run
+            if "status" in change.fields:
+                previous = self.history.get(run.run_id)
+                old = previous[-1][0] if previous else None
+                self._observe(run, now)
+                if old is not None and old != run.status and not first:
+                    self._announce(run, old)
+        table.apply_diff(diff, poller.runs, poller.order)
+        if first and table.row_count:
+            if self._restore_run and table.select_run(self._restore_run):
+                pass
+            elif table.selected_run_id:
+                self._schedule_select(table.selected_run_id, delay=0)
+            self._restore_run = None
+        if self._select_after and table.select_run(self._select_after):
+            self._select_after = None
+        selected = self.selected_run_id
+        if selected and selected in poller.runs:
+            fresh = poller.runs[selected]
+            if self.selected_run is None or _newer(fresh, self.selected_run):
+                self._set_selected_run(fresh)
+        if diff.added or diff.changed:
+            self.table.refresh_times()
+        self._update_pane_subtitle()
+
+    def _update_pane_subtitle(self) -> None:
+        poller = self.poller
+        if poller is None:
+            return
+        pane = self.query_one("#runs-pane")
+        parts = [f"{self.table.row_count} shown"]
+        if poller.has_more:
+            parts.append("more below")
+        if self.table.run_filter:
+            parts.append(f"filter: {self.table.run_filter.text}")
+        pane.border_subtitle = Text(" · ".join(parts))
+
+    def _observe(self, run: Run, now: datetime) -> None:
+        seen = self.history.setdefault(run.run_id, [])
+        if not seen or seen[-1][0] != run.status:
+            seen.append((run.status, now))
+            if len(seen) > 50:
+                del seen[:-50]
+
+    def _announce(self, run: Run, old: str) -> None:
+        from runwatch.tui.format import inert
+
+        severity = "error" if run.status == "FAILED" else "information"
+        if self.rw_app.notify_status_changes:
+            self.notify(
+                f"{inert(old)} → {inert(run.status)}",
+                title=run.run_id,
+                severity=severity,
+                timeout=4,
+            )
+        if (
+            run.run_id == self.selected_run_id
+            and run.status in ("SUCCEEDED", "FAILED")
+            and self.rw_app.settings.bell
+        ):
+            self.app.bell()
+
+    # -- selection, detail and log loops --------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        run_id = event.row_key.value
+        if run_id is None:
+            return
+        table = self.table
+        if event.cursor_row >= table.row_count - 10 and self.poller and self.poller.has_more:
+            self._want_more = True
+            self.schedules["runs"].poke()
+        if run_id != self.selected_run_id:
+            self._schedule_select(run_id, delay=0.15)
+
+    def _schedule_select(self, run_id: str, *, delay: float) -> None:
+        # Debounced: holding an arrow key must not start a log fetch per row passed.
+        if self._select_timer is not None:
+            self._select_timer.stop()
+        if delay <= 0:
+            self._select_run(run_id)
+        else:
+            self._select_timer = self.set_timer(delay, lambda: self._select_run(run_id))
+
+    def _select_run(self, run_id: str | None) -> None:
+        if run_id == self.selected_run_id and run_id is not None:
+            return
+        self.selected_run_id = run_id
+        self.selected_run = None
+        self.follower = None
+        self.workers.cancel_group(self, "detail")
+        self.workers.cancel_group(self, "logs")
+        self.workers.cancel_group(self, "logs-older")
+        self.errors.pop("detail", None)
+        self.errors.pop("logs", None)
+        view = self.log_view
+        view.reset()
+        view.activity = ""
+        if run_id is None:
+            view.border_title = "Log"
+            self.query_one(RunDetail).show(None, [], self.clock())
+            self._update_log_marker()
+            return
+        view.border_title = f"Log · {run_id}"
+        run = self.poller.runs.get(run_id) if self.poller else None
+        if run is not None:
+            self._set_selected_run(run)
+        self._detail_loop(run_id)
+        self._logs_loop(run_id)
+        self._update_log_marker()
+
+    def _set_selected_run(self, run: Run) -> None:
+        self.selected_run = run
+        self._observe(run, self.clock())
+        if self.follower is not None:
+            self.follower.set_run_status(run.status)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        run = self.selected_run
+        stale = bool(self.errors) or self.blocked is not None
+        self.query_one(RunDetail).show(
+            run,
+            self.history.get(run.run_id, []) if run else [],
+            self.clock(),
+            stale=stale,
+        )
+
+    @work(group="detail", exclusive=True, exit_on_error=False, description="poll run detail")
+    async def _detail_loop(self, run_id: str) -> None:
+        from runwatch.api.errors import ApiError
+        from runwatch.api.models import Run
+
+        assert self.client is not None and self.organization_id and self.deployment_id
+        schedule = self.schedules["detail"]
+        schedule.succeeded()
+        while self.selected_run_id == run_id:
+            try:
+                data = await self.client.get_run(self.organization_id, self.deployment_id, run_id)
+                run = Run.from_wire(data)
+            except ApiError as error:
+                if self._report("detail", error):
+                    return
+            else:
+                schedule.succeeded()
+                self._report("detail", None)
+                if self.selected_run_id != run_id:
+                    return
+                previous = self.selected_run
+                if previous is not None and previous.status != run.status:
+                    self._announce(run, previous.status)
+                self._set_selected_run(run)
+                if run.terminal:
+                    return
+            await schedule.wait(active=True)
+
+    @work(group="logs", exclusive=True, exit_on_error=False, description="follow run log")
+    async def _logs_loop(self, run_id: str) -> None:
+        from runwatch.api.errors import ApiError
+        from runwatch.follow.logs import LogFollower
+
+        assert self.client is not None and self.organization_id and self.deployment_id
+        follower = LogFollower(self.client, self.organization_id, self.deployment_id, run_id)
+        if self.selected_run is not None and self.selected_run.run_id == run_id:
+            follower.set_run_status(self.selected_run.status)
+        self.follower = follower
+        schedule = self.schedules["logs"]
+        schedule.succeeded()
+        view = self.log_view
+        while True:
+            try:
+                batch = await follower.poll()
+            except ApiError as error:
+                if self._report("logs", error):
+                    return
+                await schedule.wait(active=True)
+                continue
+            if self.follower is not follower:
+                return
+            schedule.succeeded()
+            self._report("logs", None)
+            if batch:
+                view.append(batch)
+            if follower.at_start:
+                view.at_start = True
+            if follower.done:
+                self._update_log_marker()
+                return
+            if not follower.caught_up:
+                # A burst larger than one poll's pages: let a frame render, then go on.
+                await asyncio.sleep(0)
+                continue
+            await schedule.wait(active=True, busy=bool(batch))
+
+    @on(LogView.NeedOlder)
+    def _need_older(self) -> None:
+        if self.follower is None:
+            return
+        view = self.log_view
+        if view.dropped_front:
+            self._reload_from_start_of_window()
+            return
+        self._older_logs(self.follower)
+
+    def _reload_from_start_of_window(self) -> None:
+        # The pane dropped its oldest lines to stay bounded; the follower cannot page back
+        # into a gap it already moved past, so start a fresh follower that pages back from
+        # the newest events again. The user keeps reading where the window now starts.
+        run_id = self.selected_run_id
+        if run_id is None:
+            return
+        self.notify(
+            f"Reloading the log: older lines were dropped to keep memory bounded "
+            f"(at most {self.log_view.max_lines:,} lines are held).",
+            timeout=4,
+        )
+        self.selected_run_id = None
+        self._select_run(run_id)
+
+    @work(group="logs-older", exclusive=True, exit_on_error=False, description="older log page")
+    async def _older_logs(self, follower: LogFollower) -> None:
+        from runwatch.api.errors import ApiError
+
+        view = self.log_view
+        if view.loading_older or follower.at_start:
+            return
+        view.loading_older = True
+        self._update_log_marker()
+        try:
+            events = await follower.older()
+        except ApiError as error:
+            self.notify(f"Could not load older lines: {short_reason(error)}", severity="warning")
+            return
+        finally:
+            view.loading_older = False
+        if self.follower is not follower:
+            return
+        view.prepend(events)
+        view.at_start = follower.at_start
+        self._update_log_marker()
+
+    @on(LogView.StateChanged)
+    def _update_log_marker(self) -> None:
+        view = self.log_view
+        text = Text()
+        if view.activity:
+            text.append(view.activity, style="bold")
+        elif view.loading_older:
+            text.append("loading older lines…", style="italic")
+        if view.search_term:
+            number = view.current_match_number
+            where = f"{number}/{view.match_count}" if number else f"{view.match_count} matches"
+            if text:
+                text.append(" · ")
+            text.append(f"/{view.search_term} {where} (n/N)")
+        if text:
+            text.append(" · ")
+        follower = self.follower
+        if not view.following:
+            view.add_class("-paused")
+            text.append("following paused", style="bold")
+            if view.pending:
+                text.append(f" · {view.pending:,} new lines")
+            text.append(" · End/f resumes")
+        else:
+            view.remove_class("-paused")
+            if follower is not None and follower.done:
+                text.append("end of log (run finished)")
+            elif self.selected_run_id:
+                text.append("following")
+        view.border_subtitle = text
+
+    # -- reporting: the one place that interprets failures --------------------------------
+
+    def _report(self, source: str, error: ApiError | None) -> bool:
+        """Record a source's success or failure; True when the loop must stop."""
+        from runwatch.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
+
+        now = self.clock()
+        if error is None:
+            had_error = source in self.errors
+            self.errors.pop(source, None)
+            self.last_ok = now
+            if had_error and not self.errors:
+                self.table.remove_class("-stale")
+                self._show_detail()
+            self._update_status()
+            return False
+        if isinstance(error, Unauthorized | Forbidden):
+            profile = self.rw_app.settings.profile or "local"
+            kind = "401 Unauthorized" if isinstance(error, Unauthorized) else "403 Forbidden"
+            self.blocked = f"{kind}: check the token of profile {profile}"
+            for schedule in self.schedules.values():
+                schedule.paused = True
+            self._mark_stale()
+            self._update_status()
+            return True
+        if isinstance(error, NotFound | BadRequest):
+            if source == "runs":
+                self.blocked = (
+                    f"{short_reason(error)}: deployment {self.deployment_id} (d switches)"
+                )
+                self.schedules["runs"].paused = True
+                self.query_one("#runs-pane").loading = False
+                self._mark_stale()
+                self._update_status()
+            elif source == "logs":
+                self.log_view.activity = f"log unavailable: {short_reason(error)}"
+                self._update_log_marker()
+            else:
+                self.notify(f"{self.selected_run_id}: {short_reason(error)}", severity="warning")
+            return True
+        delay = self.schedules[source].failed(getattr(error, "retry_after", None))
+        self.errors[source] = (short_reason(error), now + timedelta(seconds=delay))
+        self._mark_stale()
+        self._update_status()
+        return False
+
+    def _mark_stale(self) -> None:
+        self.table.add_class("-stale")
+        self._show_detail()
+
+    def _update_status(self) -> None:
+        bar = self.status_bar
+        if self.blocked:
+            mode = "auth" if "token" in self.blocked else "failed"
+            bar.connection = Connection(mode, self.blocked, self.last_ok)
+            return
+        if self.errors:
+            source = "runs" if "runs" in self.errors else next(iter(self.errors))
+            reason, retry_at = self.errors[source]
+            bar.connection = Connection("reconnecting", reason, self.last_ok, retry_at)
+            return
+        if self.client is None:
+            return
+        if self.last_ok is None:
+            bar.connection = Connection("loading", "loading runs…")
+            return
+        bar.connection = Connection("paused" if self.paused else "live", "", self.last_ok)
+
+    def _tick(self) -> None:
+        self.table.refresh_times()
+        run = self.selected_run
+        if run is not None and not run.terminal:
+            self._show_detail()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("new_run", "run_again"):
+            if self.rw_app.read_only:
+                return False
+            if action == "run_again" and self.selected_run is None:
+                return None
+        return True
+
+    def action_new_run(self) -> None:
+        self._open_submit(None)
+
+    def action_run_again(self) -> None:
+        if self.selected_run is None:
+            self.notify("Select a run first", severity="warning")
+            return
+        self._open_submit(self.selected_run)
+
+    def _open_submit(self, template: Run | None) -> None:
+        from runwatch.tui.screens.submit import SubmitResult, SubmitScreen
+
+        if self.rw_app.read_only:
+            self.notify("Read-only profile: submitting is disabled", severity="warning")
+            return
+        if self.client is None or self.organization_id is None:
+            self.notify("Not connected yet", severity="warning")
+            return
+
+        def done(result: SubmitResult | None) -> None:
+            if result is None:
+                return
+            if result.run is not None:
+                self.notify(f"Submitted {result.run.run_id}", timeout=4)
+                if result.run.deployment_id and result.run.deployment_id != self.deployment_id:
+                    self.switch_deployment(result.run.deployment_id)
+                self._select_after = result.run.run_id
+                if self.poller is not None and result.run.run_id in self.poller.runs:
+                    self.table.select_run(result.run.run_id)
+            else:
+                self.notify(
+                    "Outcome unknown: the server may or may not have created the run. "
+                    "The runs list was refreshed; check it before submitting again.",
+                    severity="warning",
+                    timeout=10,
+                )
+            self.schedules["runs"].poke()
+
+        self.app.push_screen(
+            SubmitScreen(
+                self.client,
+                self.organization_id,
+                self.deployment_id or "",
+                template=template,
+            ),
+            done,
+        )
+
+    def action_deployments(self) -> None:
+        from runwatch.tui.screens.deployments import DeploymentsScreen
+
+        if self.client is None or self.organization_id is None:
+            self.notify("Not connected yet", severity="warning")
+            return
+
+        def done(deployment_id: str | None) -> None:
+            if deployment_id:
+                self.blocked = None
+                self.schedules["runs"].paused = self.paused
+                self.switch_deployment(deployment_id)
+
+        self.app.push_screen(
+            DeploymentsScreen(self.client, self.organization_id, self.deployment_id), done
+        )
+
+    def action_flip_order(self) -> None:
+        if self.deployment_id is None:
+            return
+        self.view_state.scan_forward = not self.view_state.scan_forward
+        self.rw_app.save_view_state(self.view_state)
+        self._restore_run = self.selected_run_id
+        self._restart_runs()
+        self._update_source()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        for schedule in self.schedules.values():
+            schedule.paused = self.paused
+        self.notify("Polling paused" if self.paused else "Polling resumed", timeout=2)
+        self._update_status()
+
+    def action_refresh_now(self) -> None:
+        if self.blocked:
+            # The user acted on the blocking error (new token, deployment back): try again.
+            self.blocked = None
+            for schedule in self.schedules.values():
+                schedule.paused = self.paused
+            if self.deployment_id is not None and not self.workers_running("runs"):
+                self._restart_runs()
+            if self.selected_run_id is not None:
+                run_id, self.selected_run_id = self.selected_run_id, None
+                self._select_run(run_id)
+        for schedule in self.schedules.values():
+            schedule.poke()
+        self._update_status()
+
+    def workers_running(self, group: str) -> bool:
+        return any(w.group == group and w.is_running for w in self.workers)
+
+    def action_toggle_detail(self) -> None:
+        self.toggle_class("-show-detail" if self.has_class("-narrow") else "-hide-detail")
+
+    def action_focus_logs(self) -> None:
+        self.log_view.focus()
+
+    def action_focus_runs(self) -> None:
+        self.table.focus()
+
+    # -- runs filter ----------------------------------------------------------------------
+
+    @on(RunsTable.FilterRequested)
+    def _open_filter(self) -> None:
+        box = self.query_one("#runs-filter", Input)
+        box.value = self.table.run_filter.text
+        box.add_class("-open")
+        box.focus()
+
+    @on(RunsTable.ClearFilterRequested)
+    def _clear_filter(self) -> None:
+        self._apply_filter("")
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        value = event.value
+        self._filter_timer = self.set_timer(0.2, lambda: self._apply_filter(value))
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._apply_filter(event.value)
+        self._close_input("#runs-filter", self.table)
+
+    def _apply_filter(self, text: str) -> None:
+        if text.strip() == self.table.run_filter.text:
+            return
+        poller = self.poller
+        runs = poller.runs if poller else {}
+        order = poller.order if poller else []
+        self.table.set_filter(text, runs, order)
+        self.view_state.run_filter = self.table.run_filter.text
+        self.rw_app.save_view_state(self.view_state)
+        self._update_pane_subtitle()
+
+    def _close_input(self, selector: str, focus_to: Any) -> None:
+        with contextlib.suppress(NoMatches):
+            box = self.query_one(selector, Input)
+            box.remove_class("-open")
+        focus_to.focus()
+
+    def key_escape(self) -> None:
+        for selector, target in (("#runs-filter", self.table), ("#log-search", self.log_view)):
+            box = self.query_one(selector, Input)
+            if box.has_class("-open"):
+                self._close_input(selector, target)
+
+    # -- log search and export ------------------------------------------------------------
+
+    @on(LogView.SearchRequested)
+    def _open_search(self) -> None:
+        box = self.query_one("#log-search", Input)
+        box.value = self.log_view.search_term
+        box.add_class("-open")
+        box.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        view = self.log_view
+        self._close_input("#log-search", view)
+        if not event.value.strip():
+            view.action_clear_search()
+            return
+        count = view.search(event.value)
+        if not count:
+            self.notify(f"No match for {event.value!r} in the loaded log", severity="warning")
+
+    @on(LogView.ExportRequested)
+    def _export_requested(self) -> None:
+        if self.selected_run_id is None or self.client is None:
+            self.notify("Select a run first", severity="warning")
+            return
+        self._export(self.selected_run_id)
+
+    @work(group="export", exclusive=True, exit_on_error=False, description="export log")
+    async def _export(self, run_id: str) -> None:
+        from runwatch.api.errors import ApiError
+
+        assert self.client is not None and self.organization_id and self.deployment_id
+        path = _free_path(self.rw_app.export_dir / f"{run_id}.log")
+        view = self.log_view
+        count = 0
+        view.activity = f"exporting to {path}…"
+        self._update_log_marker()
+        try:
+            with path.open("w", encoding="utf-8") as out:
+                token: str | None = None
+                while True:
+                    page = await self.client.get_run_logs(
+                        self.organization_id, self.deployment_id, run_id, next_token=token
+                    )
+                    events = page.get("events") or []
+                    for event in events:
+                        if isinstance(event, dict):
+                            out.write(f"{event.get('timestamp', '')} {event.get('message', '')}\n")
+                    count += len(events)
+                    view.activity = f"exporting {count:,} lines to {path}…"
+                    self._update_log_marker()
+                    next_token = page.get("next_token")
+                    if not isinstance(next_token, str) or not next_token or next_token == token:
+                        break
+                    if not events:
+                        break
+                    token = next_token
+        except (ApiError, OSError) as error:
+            view.activity = ""
+            self._update_log_marker()
+            self.notify(f"Export failed after {count:,} lines: {error}", severity="error")
+            return
+        view.activity = ""
+        self._update_log_marker()
+        self.notify(f"Exported {count:,} lines to {path}", title="Log exported", timeout=8)
+
+
+def _newer(candidate: Run, current: Run) -> bool:
+    if candidate.modified_at is None or current.modified_at is None:
+        return candidate.status != current.status
+    return candidate.modified_at >= current.modified_at
+
+
+def _free_path(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for index in range(1, 10_000):
+        candidate = path.with_name(f"{path.stem}-{index}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    return path

@@ -1,0 +1,428 @@
+"""The submit form: a modal that validates as you type and never loses what was typed."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from runwatch.tui.format import inert
+
+if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.models import Run
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """`run` is the created run; None means the outcome is unknown (maybe created, maybe not)."""
+
+    run: Run | None
+
+
+# -- validation: pure functions, (value, reason); reason "" means valid ---------------------
+
+
+def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, str]:
+    if not text.strip():
+        return None, ""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return None, f"invalid JSON at line {error.lineno} col {error.colno}: {error.msg}"
+    if not isinstance(value, dict):
+        return None, f"{what} must be a JSON object {{...}}"
+    return value, ""
+
+
+def parse_env(text: str) -> tuple[dict[str, str], str]:
+    env: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, sep, value = stripped.partition("=")
+        name = name.strip()
+        if not sep:
+            return env, f"line {number}: expected KEY=VALUE"
+        if not ENV_NAME.match(name):
+            return env, f"line {number}: {name!r} is not a valid variable name"
+        if name in env:
+            return env, f"line {number}: {name} is set twice"
+        env[name] = value
+    return env, ""
+
+
+def parse_int(text: str, *, low: int, high: int | None, what: str) -> tuple[int | None, str]:
+    text = text.strip()
+    if not text:
+        return None, ""
+    try:
+        value = int(text)
+    except ValueError:
+        return None, f"{what} must be a whole number"
+    if value < low or (high is not None and value > high):
+        if high is None:
+            return None, f"{what} must be {low} or more"
+        return None, f"{what} must be between {low} and {high}"
+    return value, ""
+
+
+def parse_required(text: str, *, what: str) -> tuple[str | None, str]:
+    text = text.strip()
+    if not text:
+        return None, f"{what} is required"
+    return text, ""
+
+
+class SubmitScreen(ModalScreen["SubmitResult | None"]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "submit", "Submit", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "deployment",
+        "version",
+        "model",
+        "input",
+        "output",
+        "env",
+        "retry",
+        "distribution",
+    )
+
+    def __init__(
+        self,
+        client: AsyncAPIClient,
+        organization_id: str,
+        deployment_id: str,
+        *,
+        template: Run | None = None,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.organization_id = organization_id
+        self.deployment_id = deployment_id
+        self.template = template
+        self._submitting = False
+        self._touched: set[str] = set()
+        self._versions_timer: Timer | None = None
+        self._versions_ok = False
+        self._wanted_version = template.version_id if template else None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def _row(self, name: str, label: str, widget: Widget) -> ComposeResult:
+        with Vertical(classes="field", id=f"field-{name}"):
+            with Horizontal(classes="field-head"):
+                yield Label(label, classes="field-label")
+                yield Label("", classes="reason", id=f"reason-{name}")
+            yield widget
+
+    def compose(self) -> ComposeResult:
+        template = self.template
+        title = f"Run again: {template.run_id}" if template else "New run"
+        with Vertical(id="submit-dialog"):
+            yield Static(Text(title, style="bold"), id="submit-title")
+            with VerticalScroll(id="submit-fields"):
+                yield from self._row(
+                    "deployment",
+                    "deployment id",
+                    Input(
+                        (template.deployment_id if template else None) or self.deployment_id,
+                        id="deployment",
+                    ),
+                )
+                with Vertical(classes="field", id="field-version"):
+                    with Horizontal(classes="field-head"):
+                        yield Label("version", classes="field-label")
+                        yield Label("", classes="reason", id="reason-version")
+                    yield Select[str]([], prompt="loading versions…", id="version-select")
+                    yield Input(
+                        self._wanted_version or "",
+                        placeholder="ver-… (type a version id)",
+                        id="version-text",
+                    )
+                models = dict(template.models) if template else {}
+                model_id = models.get("alias") or next(iter(models.values()), "")
+                yield from self._row("model", "model id (optional)", Input(model_id, id="model"))
+                yield from self._row(
+                    "input",
+                    "input data (JSON object, optional)",
+                    TextArea(
+                        _json_text(template.input_data) if template else "",
+                        id="input",
+                        soft_wrap=True,
+                        show_line_numbers=False,
+                    ),
+                )
+                yield from self._row(
+                    "output",
+                    "output template (JSON object, optional)",
+                    TextArea(
+                        _json_text(template.output_template) if template else "",
+                        id="output",
+                        soft_wrap=True,
+                    ),
+                )
+                env = dict(template.user_env_vars) if template else {}
+                yield from self._row(
+                    "env",
+                    "environment (KEY=VALUE per line)",
+                    TextArea("\n".join(f"{k}={v}" for k, v in env.items()), id="env"),
+                )
+                with Horizontal(id="numbers"):
+                    retry = (
+                        ""
+                        if not template or template.retry_count is None
+                        else str(template.retry_count)
+                    )
+                    yield from self._row(
+                        "retry",
+                        "retry count (0-9)",
+                        Input(retry, placeholder="default", id="retry"),
+                    )
+                    distribution = (
+                        ""
+                        if not template or template.distribution is None
+                        else str(template.distribution)
+                    )
+                    yield from self._row(
+                        "distribution",
+                        "distribution",
+                        Input(distribution, placeholder="round-robin", id="distribution"),
+                    )
+            yield Static("", id="submit-error")
+            with Horizontal(id="submit-buttons"):
+                yield Button("Submit (ctrl+s)", variant="primary", id="submit")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#version-text", Input).display = False
+        self._load_versions(self.query_one("#deployment", Input).value.strip())
+        self.query_one("#deployment", Input).focus()
+
+    # -- versions -------------------------------------------------------------------------
+
+    @work(group="versions", exclusive=True, exit_on_error=False, description="load versions")
+    async def _load_versions(self, deployment_id: str) -> None:
+        from runwatch.api.errors import ApiError
+
+        select = self.query_one("#version-select", Select)
+        text = self.query_one("#version-text", Input)
+        if not deployment_id:
+            return
+        try:
+            data = await self.client.get_deployment_versions(self.organization_id, deployment_id)
+        except ApiError as error:
+            self._versions_ok = False
+            select.display = False
+            text.display = True
+            if not text.value and select.value is not Select.BLANK:
+                text.value = str(select.value)
+            self._set_reason("version", f"versions unavailable ({error}); type an id")
+            return
+        entries = data.get("entries") if isinstance(data, dict) else None
+        options: list[tuple[str, str]] = []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("version_id"), str):
+                version_id = entry["version_id"]
+                label = inert(str(entry.get("version") or "")) or version_id
+                options.append((f"{label} · {version_id}", version_id))
+        wanted = self._wanted_version or (
+            str(select.value) if select.value is not Select.BLANK else None
+        )
+        select.set_options(options)
+        select.prompt = "choose a version" if options else "no versions in this deployment"
+        self._versions_ok = True
+        select.display = True
+        text.display = False
+        ids = [value for _, value in options]
+        if wanted in ids:
+            select.value = wanted
+        elif wanted:
+            # The version is not listed (deleted, or another deployment): keep it as text.
+            select.display = False
+            text.display = True
+            text.value = wanted
+        self._validate("version")
+
+    @on(Input.Changed, "#deployment")
+    def _deployment_changed(self, event: Input.Changed) -> None:
+        self._touched.add("deployment")
+        self._validate("deployment")
+        if self._versions_timer is not None:
+            self._versions_timer.stop()
+        value = event.value.strip()
+        self._versions_timer = self.set_timer(0.4, lambda: self._load_versions(value))
+
+    # -- validation -----------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        name = event.input.id or ""
+        if name == "version-text":
+            name = "version"
+        if name in self.FIELDS and name != "deployment":
+            self._touched.add(name)
+            self._validate(name)
+
+    @on(TextArea.Changed)
+    def _text_changed(self, event: TextArea.Changed) -> None:
+        name = event.text_area.id or ""
+        if name in self.FIELDS:
+            self._touched.add(name)
+            self._validate(name)
+
+    @on(Select.Changed, "#version-select")
+    def _version_selected(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
+            self._wanted_version = str(event.value)
+        self._touched.add("version")
+        self._validate("version")
+
+    def _raw(self, name: str) -> str:
+        if name == "version":
+            select = self.query_one("#version-select", Select)
+            if select.display:
+                return "" if select.value is Select.BLANK else str(select.value)
+            return self.query_one("#version-text", Input).value
+        widget = self.query_one(f"#{name}")
+        if isinstance(widget, TextArea):
+            return widget.text
+        assert isinstance(widget, Input)
+        return widget.value
+
+    def _parse(self, name: str) -> tuple[Any, str]:
+        raw = self._raw(name)
+        if name == "deployment":
+            return parse_required(raw, what="deployment")
+        if name == "version":
+            if (
+                not raw.strip()
+                and not self._versions_ok
+                and not self.query_one("#version-text", Input).display
+            ):
+                return None, "loading versions…"
+            return parse_required(raw, what="version")
+        if name == "model":
+            return (raw.strip() or None), ""
+        if name == "input":
+            return parse_json_object(raw, what="input data")
+        if name == "output":
+            return parse_json_object(raw, what="output template")
+        if name == "env":
+            return parse_env(raw)
+        if name == "retry":
+            return parse_int(raw, low=0, high=9, what="retry count")
+        if name == "distribution":
+            return parse_int(raw, low=0, high=None, what="distribution")
+        raise KeyError(name)
+
+    def _validate(self, name: str, *, show: bool = False) -> bool:
+        _, reason = self._parse(name)
+        if show or name in self._touched:
+            self._set_reason(name, reason)
+        return not reason
+
+    def _set_reason(self, name: str, reason: str) -> None:
+        label = self.query_one(f"#reason-{name}", Label)
+        label.update(Text(f"✘ {reason}" if reason else "", style="bold red"))
+        field = self.query_one(f"#field-{name}")
+        field.set_class(bool(reason), "-invalid")
+
+    def reasons(self) -> dict[str, str]:
+        """Every field's current reason, "" when valid (for tests and the help text)."""
+        return {name: self._parse(name)[1] for name in self.FIELDS}
+
+    # -- submitting -----------------------------------------------------------------------
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self._submitting:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        if self._submitting:
+            return
+        invalid = [name for name in self.FIELDS if not self._validate(name, show=True)]
+        if invalid:
+            self._show_error(f"Fix the marked fields first ({', '.join(invalid)}).")
+            first = self.query_one(f"#field-{invalid[0]}")
+            for widget in first.query("Input, TextArea, Select"):
+                if widget.display:
+                    widget.focus()
+                    break
+            return
+        values = {name: self._parse(name)[0] for name in self.FIELDS}
+        self._submitting = True
+        self.query_one("#submit", Button).disabled = True
+        self._show_error("Submitting…", error=False)
+        self._create(values)
+
+    def _show_error(self, text: str, *, error: bool = True) -> None:
+        self.query_one("#submit-error", Static).update(
+            Text(text, style="bold red" if error else "italic")
+        )
+
+    @work(group="submit", exclusive=True, exit_on_error=False, description="submit run")
+    async def _create(self, values: dict[str, Any]) -> None:
+        from runwatch.api.errors import ApiError, HttpError, OutcomeUnknown
+        from runwatch.api.models import Run
+
+        try:
+            data = await self.client.create_run(
+                self.organization_id,
+                values["deployment"],
+                values["version"],
+                input_data=values["input"],
+                output_template=values["output"],
+                distribution=values["distribution"],
+                retry_count=values["retry"],
+                environment=values["env"],
+                model_id=values["model"],
+            )
+            run = Run.from_wire(data)
+        except OutcomeUnknown:
+            # Never retried: the run may exist. The caller refreshes the list instead.
+            self.dismiss(SubmitResult(None))
+            return
+        except ApiError as error:
+            self._submitting = False
+            self.query_one("#submit", Button).disabled = False
+            reason = error.error_description if isinstance(error, HttpError) else str(error)
+            self._show_error(f"The server refused the run: {inert(reason or str(error))}")
+            return
+        self.dismiss(SubmitResult(run))
+
+
+def _json_text(value: Any) -> str:
+    if value is None or value == "" or value == {}:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, indent=2, ensure_ascii=False)

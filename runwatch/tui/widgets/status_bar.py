@@ -1,0 +1,109 @@
+"""The connection bar: where the data comes from and how fresh it is, always on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from runwatch.tui.format import inert
+
+Mode = Literal["starting", "loading", "live", "paused", "reconnecting", "auth", "failed"]
+
+
+@dataclass(frozen=True)
+class Connection:
+    mode: Mode = "starting"
+    reason: str = ""
+    last_ok: datetime | None = None
+    retry_at: datetime | None = None
+
+
+MODE_STYLE: dict[str, tuple[str, str]] = {
+    "starting": ("◌", "yellow"),
+    "loading": ("◌", "yellow"),
+    "live": ("●", "green"),
+    "paused": ("⏸", "yellow"),
+    "reconnecting": ("↻", "bold red"),
+    "auth": ("✘", "bold red"),
+    "failed": ("✘", "bold red"),
+}
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+class StatusBar(Widget):
+    """One line: state and freshness on the left, profile, API and deployment on the right."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        dock: top;
+        background: $panel;
+        padding: 0 1;
+    }
+    """
+
+    connection: reactive[Connection] = reactive(Connection, layout=False)
+    source: reactive[str] = reactive("")
+
+    def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._clock = clock
+
+    def on_mount(self) -> None:
+        # The countdown and "updated N s ago" must move without any data arriving.
+        self.set_interval(1.0, self.refresh)
+
+    def describe(self) -> str:
+        return self.render_text().plain
+
+    def render_text(self) -> Text:
+        state = self.connection
+        now = self._clock()
+        glyph, style = MODE_STYLE.get(state.mode, ("?", ""))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{glyph} ", style=style)
+        updated = ""
+        if state.last_ok is not None:
+            updated = f"updated {_ago((now - state.last_ok).total_seconds())} ago"
+        if state.mode == "live":
+            text.append("live", style=style)
+            if updated:
+                text.append(f" · {updated}")
+        elif state.mode == "paused":
+            text.append("paused (p resumes)", style=style)
+            if updated:
+                text.append(f" · {updated}")
+        elif state.mode == "reconnecting":
+            wait = ""
+            if state.retry_at is not None:
+                wait = f" in {_ago((state.retry_at - now).total_seconds())}"
+            text.append(f"reconnecting{wait}: {inert(state.reason)}", style=style)
+            text.append(" · stale" + (f", {updated}" if updated else ""), style="yellow")
+        elif state.mode in ("auth", "failed"):
+            text.append(inert(state.reason), style=style)
+            text.append(" · polling stopped, ctrl+r retries", style="yellow")
+        elif state.mode == "starting":
+            text.append(state.reason or "starting the local engine…", style=style)
+        else:
+            text.append(state.reason or "loading…", style=style)
+        if self.source:
+            text.append("  │  ", style="dim")
+            text.append(self.source, style="dim")
+        return text
+
+    def render(self) -> Text:
+        return self.render_text()
