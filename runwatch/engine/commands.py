@@ -1,0 +1,283 @@
+"""`serve` and `deploy`: argument definitions and entry points.
+
+Shared by `runwatch serve|deploy` (runwatch/cli/serve_cmd.py, deploy_cmd.py) and
+`python -m runwatch.engine serve|deploy`. Stdlib-only at module level: `runwatch --help` imports
+this to build its parser; FastAPI and uvicorn are imported only when the server starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import ipaddress
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DATA_DIR_ENV = "RUNWATCH_DATA_DIR"
+ENV_FILE = "engine.env"
+LOCK_FILE = "engine.lock"
+DEMO_DIR = Path(__file__).with_name("demo")
+DEMO_VERSIONS = ("train", "flaky", "broken", "flood")
+
+
+def default_data_dir() -> Path:
+    value = os.environ.get(DATA_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("runwatch")) / "engine"
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    parser.add_argument("--port", type=int, default=0, help="port (0 = pick a free one)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help=f"data dir (default: ${DATA_DIR_ENV} or ...)"
+    )
+    parser.add_argument("--queues", type=int, default=2, help="queues run in parallel (default 2)")
+    parser.add_argument(
+        "--no-demo-runs", action="store_true", help="do not submit demo runs on first start"
+    )
+    parser.add_argument("--no-demo", action="store_true", help="no demo deployment at all")
+
+
+def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", type=Path, help="directory with the code to deploy")
+    parser.add_argument("--name", default=None, help="name of the new deployment")
+    parser.add_argument("--handler", default="main:handler", help="module:function (main:handler)")
+    parser.add_argument("--deployment", default=None, help="add a version to this deployment")
+    parser.add_argument("--version", dest="version_name", default=None, help="version label")
+    parser.add_argument("--data-dir", type=Path, default=None, help="engine data dir")
+    parser.add_argument("--json", action="store_true", help="print the ids as JSON")
+
+
+# -- deploy ------------------------------------------------------------------------------------
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from runwatch.engine.deploy import DeployError, deploy
+
+    data_dir = args.data_dir or default_data_dir()
+    if args.deployment is None and not args.name:
+        print("runwatch deploy: --name is required for a new deployment", file=sys.stderr)
+        return 2
+    try:
+        result = deploy(
+            data_dir,
+            args.dir,
+            name=args.name or "",
+            handler=args.handler,
+            deployment_id=args.deployment,
+            version=args.version_name,
+        )
+    except DeployError as exc:
+        print(f"runwatch deploy: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"deployment_id": result.deployment_id, "version_id": result.version_id}))
+    else:
+        print(f"deployment_id: {result.deployment_id}")
+        print(f"version_id:    {result.version_id} (version {result.version})")
+    return 0
+
+
+# -- serve -------------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def write_env_file(data_dir: Path, url: str, organization_id: str, token: str) -> Path:
+    path = data_dir / ENV_FILE
+    tmp = data_dir / (ENV_FILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            f"ABEJA_API_URL={url}\nABEJA_ORGANIZATION_ID={organization_id}\n"
+            f"PLATFORM_AUTH_TOKEN={token}\n"
+        )
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def _install_demo(data_dir: Path, conn: Any) -> None:
+    """The demo deployment, once per data dir (unless it was deployed already)."""
+    from runwatch.engine import store
+    from runwatch.engine.deploy import deploy
+
+    if store.get_meta(conn, "demo_deployed"):
+        return
+    deployment_id: str | None = None
+    for name in DEMO_VERSIONS:
+        result = deploy(
+            data_dir,
+            DEMO_DIR,
+            name="demo",
+            handler=f"{name}:handler",
+            deployment_id=deployment_id,
+            version=name,
+        )
+        deployment_id = result.deployment_id
+    with store.Transaction(conn):
+        store.set_meta(conn, "demo_deployed", deployment_id or "")
+
+
+def _submit_demo_runs(conn: Any, meta: Any, clock: Any) -> None:
+    from runwatch.engine import store
+
+    if store.get_meta(conn, "demo_runs_submitted"):
+        return
+    deployment_id = store.get_meta(conn, "demo_deployed")
+    with store.Transaction(conn):
+        store.set_meta(conn, "demo_runs_submitted", "1")
+        if not deployment_id:
+            return
+        versions = {row[2]: row[0] for row in store.list_versions(conn, deployment_id)}
+        for name in DEMO_VERSIONS:
+            if name not in versions:
+                continue
+            store.insert_run(
+                conn,
+                ids_mode=meta.ids_mode,
+                deployment_id=deployment_id,
+                version_id=versions[name],
+                model_version=name,
+                input_data={},
+                output_template=None,
+                models={},
+                environment={},
+                retry_count=2 if name == "broken" else 5,
+                # The minute-long "train" gets queue 0 to itself; the short ones share queue 1,
+                # so a new user sees runs finish (and fail) within seconds.
+                distribution=0 if name == "train" else 1,
+                now_us=clock.now_us(),
+            )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    data_dir: Path = (args.data_dir or default_data_dir()).expanduser().absolute()
+    if args.queues < 1 or args.queues > 64:
+        print("runwatch serve: --queues must be between 1 and 64", file=sys.stderr)
+        return 2
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"runwatch serve: another engine is running on {data_dir}", file=sys.stderr)
+        return 1
+    if not _is_loopback(args.host):
+        print(
+            f"WARNING: binding {args.host}: the Run API will be reachable from other machines"
+            " (it is protected only by the token in engine.env, over plain HTTP).",
+            file=sys.stderr,
+        )
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"runwatch serve: cannot bind {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    sock.listen(512)
+    sock.set_inheritable(False)
+    port = sock.getsockname()[1]
+    url = f"http://{_url_host(args.host)}:{port}"
+
+    from runwatch.engine import store
+    from runwatch.engine.common import Clock
+
+    clock = Clock()
+    conn, meta = store.init_store(data_dir)
+    if not args.no_demo:
+        _install_demo(data_dir, conn)
+        if not args.no_demo_runs:
+            _submit_demo_runs(conn, meta, clock)
+    else:
+        with store.Transaction(conn):
+            store.set_meta(conn, "demo_runs_submitted", "1")
+    env_path = write_env_file(data_dir, url, meta.organization_id, meta.token)
+    return _serve(sock, data_dir, conn, meta, clock, args.queues, url, env_path)
+
+
+def _serve(
+    sock: socket.socket,
+    data_dir: Path,
+    conn: Any,
+    meta: Any,
+    clock: Any,
+    queues: int,
+    url: str,
+    env_path: Path,
+) -> int:
+    import uvicorn
+
+    from runwatch.engine.server import create_app
+    from runwatch.engine.service import Service
+
+    service = Service(data_dir, conn, meta, clock, queues)
+    service.start()
+    app = create_app(service)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    print(f"runwatch engine listening on {url}", flush=True)
+    print(f"  organization: {meta.organization_id}", flush=True)
+    print(f"  credentials:  {env_path}", flush=True)
+    print(f"  data dir:     {data_dir}", flush=True)
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal with the
+    # previous handler: make that handler a plain exit so a SIGTERM ends with status 0.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    except SystemExit:
+        pass
+    finally:
+        service.stop()
+        sock.close()
+    print("runwatch engine stopped (running attempts continue under their supervisors)", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runwatch.engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(sub.add_parser("serve", help="run the local Run API"))
+    add_deploy_arguments(sub.add_parser("deploy", help="deploy a code dir as a new version"))
+    args = parser.parse_args(argv)
+    return run_serve(args) if args.command == "serve" else run_deploy(args)

@@ -1,0 +1,90 @@
+"""`runwatch deploy`: copy a code dir into the data dir as a new version.
+
+Works whether the engine is running or not: it writes to the same SQLite database (WAL mode lets
+it commit while the engine reads and writes).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from runwatch.engine import store
+from runwatch.engine.common import HANDLER_RE, Clock
+
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", "venv", ".mypy_cache")
+
+
+class DeployError(Exception):
+    """A deploy that cannot be done; the message is for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeployResult:
+    deployment_id: str
+    version_id: str
+    version: str
+
+
+def check_handler(code_dir: Path, handler: str) -> None:
+    """The handler must be `module[.sub]:function` naming a module file inside `code_dir`."""
+    if not HANDLER_RE.match(handler):
+        raise DeployError(f"bad handler {handler!r}: expected module:function, e.g. main:handler")
+    module = handler.split(":", 1)[0]
+    base = code_dir.joinpath(*module.split("."))
+    candidates = (base.with_suffix(".py"), base / "__init__.py")
+    root = code_dir.resolve()
+    for candidate in candidates:
+        if candidate.is_file() and candidate.resolve().is_relative_to(root):
+            return
+    raise DeployError(f"handler module {module!r} not found in {code_dir}")
+
+
+def deploy(
+    data_dir: Path,
+    code_dir: Path,
+    *,
+    name: str,
+    handler: str = "main:handler",
+    deployment_id: str | None = None,
+    version: str | None = None,
+    clock: Clock | None = None,
+) -> DeployResult:
+    """Copy `code_dir` as a new version of `deployment_id` (or of a new deployment `name`)."""
+    if not code_dir.is_dir():
+        raise DeployError(f"{code_dir} is not a directory")
+    check_handler(code_dir, handler)
+    if not name.strip() and deployment_id is None:
+        raise DeployError("a deployment name is required")
+    clock = clock or Clock()
+    conn, meta = store.init_store(data_dir)
+    try:
+        versions_root = data_dir / "versions"
+        versions_root.mkdir(exist_ok=True)
+        with store.Transaction(conn):
+            now = clock.now_us()
+            if deployment_id is None:
+                deployment_id = store.insert_deployment(conn, meta.ids_mode, name.strip(), now)
+            elif store.get_deployment(conn, deployment_id) is None:
+                raise DeployError(f"no deployment {deployment_id}")
+            version_id = store.new_version_id(conn, meta.ids_mode)
+            label = version or f"0.0.{store.count_versions(conn, deployment_id) + 1}"
+            target = versions_root / version_id
+            if target.exists():
+                shutil.rmtree(target)
+            # Copying (following symlinks) freezes the code: later edits of DIR do not change
+            # what a version runs, like an image on the platform.
+            shutil.copytree(code_dir, target, ignore=_IGNORE)
+            store.insert_version(
+                conn,
+                version_id=version_id,
+                deployment_id=deployment_id,
+                version=label,
+                handler=handler,
+                code_dir=str(target),
+                now_us=now,
+            )
+        return DeployResult(deployment_id, version_id, label)
+    finally:
+        conn.close()

@@ -1,0 +1,74 @@
+"""The handler process of one attempt: `python -m runwatch.engine.runner ATTEMPT_DIR`.
+
+Started by the supervisor with the version's code dir as working directory and the run's
+environment. Imports `module:function` from the code dir and calls `function(input_data, context)`.
+An exception prints its traceback (to the log) and exits 1. Stdlib only: it must start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+
+class Context(Mapping[str, Any]):
+    """What the handler gets as its second argument: attributes and a read-only mapping."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = dict(data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_data"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Context({self._data!r})"
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads((Path(argv[1]) / "spec.json").read_text())
+    # One write per line (not per print fragment, not at exit): lines of the handler and of its
+    # children interleave whole in the shared pipe and reach the log as they are written.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True, write_through=False)
+    code_dir = spec["code_dir"]
+    os.chdir(code_dir)
+    if sys.path[:1] != [code_dir]:
+        sys.path.insert(0, code_dir)
+    module_name, function_name = spec["handler"].split(":", 1)
+    try:
+        module = importlib.import_module(module_name)
+        function = getattr(module, function_name)
+        function(spec.get("input_data") or {}, Context(spec["context"]))
+    except SystemExit:
+        raise
+    except BaseException:
+        sys.stdout.flush()
+        traceback.print_exc()
+        sys.stderr.flush()
+        return 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

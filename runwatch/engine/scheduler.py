@@ -1,0 +1,440 @@
+"""Execution: queues, attempts under supervisors, spool ingestion. Runs on the writer thread.
+
+Every state change of runs, attempts and logs happens here, on one thread with one connection,
+so there is exactly one writer and no lock juggling. The ingestion of a spool chunk inserts its
+lines and advances the attempt's stored spool offset in the SAME transaction: after any crash the
+next start resumes exactly at the first byte not yet stored, so no line is lost or stored twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from runwatch.engine import store
+from runwatch.engine.common import Clock
+
+# Bytes ingested per attempt per tick: bounds how long one tick holds the writer thread (other
+# writes such as create_run wait behind it) while staying big enough for large transactions.
+INGEST_CHUNK = 2 << 20
+# Longer lines are stored as several events so one event (and so one page) stays bounded.
+MAX_MESSAGE = 64 * 1024
+ENGINE_PREFIX = "[engine] "
+# A supervisor that has not written its pid file after this long never started.
+LAUNCH_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Attempt:
+    rseq: int
+    run_id: str
+    attempt: int
+    dir: Path
+    queue_key: int
+    retry_count: int
+    pid: int | None
+    offset: int
+    proc: subprocess.Popen[bytes] | None = None
+    running_reported: bool = False
+    file: IO[bytes] | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _process_matches(pid: int, needle: str) -> bool:
+    """Is `pid` alive, not a zombie, and (where /proc exists) running with `needle` in its argv?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True
+    try:
+        stat = (proc / "stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+            return False
+        return needle in (proc / "cmdline").read_bytes().decode("utf-8", "replace")
+    except (OSError, IndexError):
+        return False
+
+
+def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
+    """Parse whole spool records from `data`: ((ts_us, line) events, bytes consumed)."""
+    events: list[tuple[int, str]] = []
+    pos = 0
+    size = len(data)
+    while True:
+        nl = data.find(b"\n", pos, pos + 48)
+        if nl < 0:
+            break
+        try:
+            ts_text, n_text = data[pos:nl].split(b" ")
+            ts, n = int(ts_text), int(n_text)
+        except ValueError:
+            # Records are written with single write() calls, so this means a damaged file:
+            # keep what can be read and say so rather than stalling the run forever.
+            events.append(
+                (0, ENGINE_PREFIX + "spool damaged; the rest of this attempt's output is lost")
+            )
+            return events, size
+        end = nl + 1 + n
+        if end > size:
+            break
+        text = data[nl + 1 : end].decode("utf-8", "replace")
+        lines = text.split("\n")
+        lines.pop()
+        if "\r" in text:
+            lines = [line.removesuffix("\r") for line in lines]
+        if len(text) > MAX_MESSAGE and max(map(len, lines)) > MAX_MESSAGE:
+            for line in lines:
+                for start in range(0, max(len(line), 1), MAX_MESSAGE):
+                    events.append((ts, line[start : start + MAX_MESSAGE]))
+        else:
+            events.extend([(ts, line) for line in lines])
+        pos = end
+    return events, pos
+
+
+class Scheduler:
+    """Owns the writer connection. Only ever called from the writer thread."""
+
+    def __init__(
+        self, data_dir: Path, conn: sqlite3.Connection, meta: store.Meta, clock: Clock, queues: int
+    ) -> None:
+        self.data_dir = data_dir
+        self.conn = conn
+        self.meta = meta
+        self.clock = clock
+        self.queues = max(1, queues)
+        self.active: dict[tuple[int, int], Attempt] = {}
+        self.runs_dir = data_dir / "runs"
+        self.runs_dir.mkdir(exist_ok=True)
+
+    # -- startup -------------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Re-attach to the attempts that were running when the engine last stopped."""
+        rows = self.conn.execute(
+            "SELECT a.rseq, r.run_id, a.attempt, a.dir, r.queue_key, r.retry_count,"
+            " a.supervisor_pid, a.spool_offset FROM attempts a JOIN runs r ON r.rseq = a.rseq"
+            " WHERE a.state != 'done' ORDER BY a.rseq"
+        ).fetchall()
+        for rseq, run_id, attempt, adir, queue_key, retry_count, pid, offset in rows:
+            if pid is None:
+                pid = _read_pid(Path(adir) / "supervisor.pid")
+            self.active[(rseq, attempt)] = Attempt(
+                rseq, run_id, attempt, Path(adir), queue_key, retry_count, pid, offset
+            )
+        # A run said to be starting or running with no attempt to watch would stay so forever.
+        attached = {key[0] for key in self.active}
+        orphans = self.conn.execute(
+            "SELECT rseq, attempts, retry_count FROM runs WHERE status IN ('STARTING', 'RUNNING')"
+        ).fetchall()
+        for rseq, attempts, retry_count in orphans:
+            if rseq not in attached:
+                with store.Transaction(self.conn):
+                    self._log(rseq, f"attempt {attempts} was lost while the engine was stopped")
+                    self._after_failure(rseq, attempts, retry_count)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _log(self, rseq: int, message: str) -> None:
+        last = self.conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()[0]
+        store.append_logs(self.conn, rseq, [(self.clock.now_us(), ENGINE_PREFIX + message)], last)
+
+    def _queue_of(self, queue_key: int) -> int:
+        return queue_key % self.queues
+
+    # -- the tick ------------------------------------------------------------------------------
+
+    def tick(self) -> bool:
+        """One round: ingest spools, settle finished attempts, start queued runs.
+
+        Returns True when there is more spool data waiting (the caller ticks again at once).
+        """
+        more = self._ingest_and_settle()
+        self._schedule()
+        return more
+
+    def has_active(self) -> bool:
+        return bool(self.active)
+
+    def _ingest(self, attempts: list[Attempt], *, drain: bool) -> bool:
+        """Store new spool lines of `attempts`; one transaction for all. True if more remain."""
+        batches: list[tuple[Attempt, list[tuple[int, str]], int]] = []
+        more = False
+        for att in attempts:
+            if att.file is None:
+                try:
+                    att.file = open(att.dir / "spool", "rb")  # noqa: SIM115 - kept open across ticks
+                except FileNotFoundError:
+                    continue
+            att.file.seek(att.offset)
+            data = att.file.read(INGEST_CHUNK)
+            if not data:
+                continue
+            events, used = split_events(data)
+            while drain and len(data) == INGEST_CHUNK:
+                att.file.seek(att.offset + used)
+                data = att.file.read(INGEST_CHUNK)
+                extra, extra_used = split_events(data)
+                events.extend(extra)
+                used += extra_used
+                if not extra_used:
+                    break
+            if used:
+                batches.append((att, events, used))
+            if len(data) == INGEST_CHUNK:
+                more = True
+        if not batches:
+            return more
+        with store.Transaction(self.conn):
+            for att, events, used in batches:
+                last = self.conn.execute(
+                    "SELECT log_seq FROM runs WHERE rseq = ?", (att.rseq,)
+                ).fetchone()[0]
+                store.append_logs(self.conn, att.rseq, events, last)
+                self.conn.execute(
+                    "UPDATE attempts SET spool_offset = ? WHERE rseq = ? AND attempt = ?",
+                    (att.offset + used, att.rseq, att.attempt),
+                )
+        for att, _events, used in batches:
+            att.offset += used
+        return more
+
+    def _alive(self, att: Attempt) -> bool:
+        if att.proc is not None:
+            return att.proc.poll() is None
+        if att.pid is None:
+            att.pid = _read_pid(att.dir / "supervisor.pid")
+        if att.pid is None:
+            try:
+                age = time.time() - (att.dir / "spec.json").stat().st_mtime
+            except OSError:
+                return False
+            return age < LAUNCH_GRACE_SECONDS
+        return _process_matches(att.pid, str(att.dir))
+
+    def _ingest_and_settle(self) -> bool:
+        if not self.active:
+            return False
+        attempts = list(self.active.values())
+        # Order matters: liveness and exit records are checked BEFORE reading the spool, so
+        # everything a finished supervisor wrote is read by this very tick.
+        finished: list[tuple[Attempt, dict[str, Any] | None]] = []
+        for att in attempts:
+            exit_path = att.dir / "exit.json"
+            if exit_path.exists():
+                finished.append((att, self._read_exit(exit_path)))
+            elif not self._alive(att):
+                if exit_path.exists():
+                    finished.append((att, self._read_exit(exit_path)))
+                else:
+                    finished.append((att, None))
+        more = self._ingest(attempts, drain=False)
+        if finished:
+            self._ingest([att for att, _ in finished], drain=True)
+        for att in attempts:
+            if not att.running_reported and (
+                (att.dir / "runner.pid").exists() or any(a is att for a, _ in finished)
+            ):
+                att.running_reported = True
+                with store.Transaction(self.conn):
+                    status = self.conn.execute(
+                        "SELECT status FROM runs WHERE rseq = ?", (att.rseq,)
+                    ).fetchone()[0]
+                    if status == "STARTING":
+                        store.set_status(self.conn, att.rseq, "RUNNING", self.clock.now_us())
+        for att, record in finished:
+            self._settle(att, record)
+        return more
+
+    @staticmethod
+    def _read_exit(path: Path) -> dict[str, Any] | None:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _settle(self, att: Attempt, record: dict[str, Any] | None) -> None:
+        att.close()
+        del self.active[(att.rseq, att.attempt)]
+        now = self.clock.now_us()
+        code: int | None = None
+        if record is not None and isinstance(record.get("exit_code"), int):
+            code = int(record["exit_code"])
+        else:
+            self._kill_runner(att)
+        with store.Transaction(self.conn):
+            self.conn.execute(
+                "UPDATE attempts SET state = 'done', exit_code = ?, ended_us = ?"
+                " WHERE rseq = ? AND attempt = ?",
+                (code, now, att.rseq, att.attempt),
+            )
+            total = att.retry_count + 1
+            if code is None:
+                self._log(
+                    att.rseq,
+                    f"attempt {att.attempt} of {total}: its supervisor died without recording an"
+                    " exit status (killed?); counting the attempt as failed",
+                )
+            elif code < 0:
+                self._log(att.rseq, f"attempt {att.attempt} of {total} killed by signal {-code}")
+            else:
+                self._log(att.rseq, f"attempt {att.attempt} of {total} exited with code {code}")
+            if code == 0:
+                store.set_status(self.conn, att.rseq, "SUCCEEDED", self.clock.now_us())
+            else:
+                self._after_failure(att.rseq, att.attempt, att.retry_count)
+
+    def _after_failure(self, rseq: int, attempt: int, retry_count: int) -> None:
+        """Inside a transaction: retry (RUNNABLE, picked first by its queue) or FAILED."""
+        if attempt < retry_count + 1:
+            self._log(rseq, f"retrying: {retry_count + 1 - attempt} attempt(s) left")
+            store.set_status(self.conn, rseq, "RUNNABLE", self.clock.now_us())
+        else:
+            self._log(rseq, f"run failed after {attempt} attempt(s)")
+            store.set_status(self.conn, rseq, "FAILED", self.clock.now_us())
+
+    def _kill_runner(self, att: Attempt) -> None:
+        """A dead supervisor may leave its handler running (until its next write fails)."""
+        pid = _read_pid(att.dir / "runner.pid")
+        if pid is not None and _process_matches(pid, str(att.dir)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        rows = self.conn.execute(
+            "SELECT rseq, status, queue_key FROM runs WHERE status NOT IN ('SUCCEEDED', 'FAILED')"
+            " ORDER BY rseq"
+        ).fetchall()
+        if not rows:
+            return
+        busy = {self._queue_of(att.queue_key) for att in self.active.values()}
+        submitted = [rseq for rseq, status, _ in rows if status == "SUBMITTED"]
+        if submitted:
+            with store.Transaction(self.conn):
+                now = self.clock.now_us()
+                for rseq in submitted:
+                    store.set_status(self.conn, rseq, "PENDING", now)
+        # A RUNNABLE run is one whose retry is due: it keeps its place at the head of its queue.
+        candidates: dict[int, tuple[int, int]] = {}
+        for rseq, status, queue_key in rows:
+            queue = self._queue_of(queue_key)
+            if queue in busy or status not in ("SUBMITTED", "PENDING", "RUNNABLE"):
+                continue
+            rank = 0 if status == "RUNNABLE" else 1
+            if queue not in candidates or (rank, rseq) < candidates[queue]:
+                candidates[queue] = (rank, rseq)
+        for _rank, rseq in candidates.values():
+            self._launch(rseq)
+
+    def _launch(self, rseq: int) -> None:
+        row = self.conn.execute(
+            "SELECT r.run_id, r.deployment_id, r.version_id, r.model_version, r.input_data,"
+            " r.environment, r.retry_count, r.queue_key, r.attempts, r.status, v.handler,"
+            " v.code_dir FROM runs r LEFT JOIN versions v ON v.version_id = r.version_id"
+            " WHERE r.rseq = ?",
+            (rseq,),
+        ).fetchone()
+        (
+            run_id,
+            deployment_id,
+            version_id,
+            model_version,
+            input_data,
+            environment,
+            retry_count,
+            queue_key,
+            attempts,
+            status,
+            handler,
+            code_dir,
+        ) = row
+        attempt = attempts + 1
+        adir = self.runs_dir / run_id / f"attempt-{attempt}"
+        adir.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "code_dir": code_dir,
+            "handler": handler,
+            "input_data": json.loads(input_data),
+            "environment": json.loads(environment),
+            "context": {
+                "run_id": run_id,
+                "deployment_id": deployment_id,
+                "version_id": version_id,
+                "model_version": model_version,
+                "organization_id": self.meta.organization_id,
+                "attempt": attempt,
+                "retry_count": retry_count,
+            },
+        }
+        (adir / "spec.json").write_text(json.dumps(spec))
+        with store.Transaction(self.conn):
+            now = self.clock.now_us()
+            if status != "RUNNABLE":
+                store.set_status(self.conn, rseq, "RUNNABLE", now)
+            store.set_status(self.conn, rseq, "STARTING", self.clock.now_us())
+            self.conn.execute(
+                "INSERT OR REPLACE INTO attempts (rseq, attempt, state, dir, started_us)"
+                " VALUES (?, ?, 'launching', ?, ?)",
+                (rseq, attempt, str(adir), now),
+            )
+            self.conn.execute("UPDATE runs SET attempts = ? WHERE rseq = ?", (attempt, rseq))
+            self._log(rseq, f"attempt {attempt} of {retry_count + 1} starting")
+        att = Attempt(rseq, run_id, attempt, adir, queue_key, retry_count, None, 0)
+        self.active[(rseq, attempt)] = att
+        try:
+            with open(adir / "supervisor.log", "ab") as out:
+                att.proc = subprocess.Popen(
+                    [sys.executable, "-m", "runwatch.engine.supervisor", str(adir)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    # Its own session: the engine's terminal, its Ctrl-C and its death do not
+                    # reach the run.
+                    start_new_session=True,
+                    close_fds=True,
+                )
+        except OSError as exc:
+            with store.Transaction(self.conn):
+                self._log(rseq, f"could not start the supervisor: {exc}")
+            (adir / "exit.json").write_text(json.dumps({"exit_code": 127}))
+            return
+        att.pid = att.proc.pid
+        self.conn.execute(
+            "UPDATE attempts SET state = 'running', supervisor_pid = ?"
+            " WHERE rseq = ? AND attempt = ?",
+            (att.pid, rseq, attempt),
+        )
+
+    # -- shutdown ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        for att in self.active.values():
+            att.close()

@@ -1,0 +1,687 @@
+"""The HTTP layer: the Run API contract on FastAPI.
+
+Responses are built as JSON bytes directly (the pydantic models below describe them for the
+OpenAPI schema only): validating 1,000 log events per page through pydantic would cost more than
+the database query that fetched them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runwatch.engine import store
+from runwatch.engine.common import (
+    DEPLOYMENT_ID_RE,
+    RUN_ID_RE,
+    VERSION_ID_RE,
+    format_us,
+    parse_time_us,
+)
+from runwatch.engine.service import Service
+
+RUNS_PAGE = 50
+LOGS_PAGE = 1000
+PAGE_BYTES = 1 << 20
+MAX_BODY = 1 << 20
+MAX_TOKEN = 200
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    500: "internal_server_error",
+}
+
+
+# -- wire models (OpenAPI) ---------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    error: str
+    error_description: str
+    error_detail: dict[str, Any] | None = None
+
+
+class RunModel(BaseModel):
+    deployment_id: str
+    models: dict[str, str]
+    model_version: str
+    model_version_id: str
+    input_data: dict[str, Any]
+    output_template: dict[str, Any] | None
+    retry_count: int
+    run_id: str
+    status: str
+    user_env_vars: dict[str, str]
+    distribution: int | None
+    created_at: str
+    modified_at: str
+
+
+class RunList(BaseModel):
+    entries: list[RunModel]
+    next_page_token: str = Field(None, description="Absent on the last page.")  # type: ignore[assignment]
+
+
+class LogEventModel(BaseModel):
+    message: str
+    timestamp: str
+
+
+class LogsPage(BaseModel):
+    events: list[LogEventModel]
+    next_token: str = Field(None, description="Absent when there are no more events.")  # type: ignore[assignment]
+
+
+class RecentLogsPage(BaseModel):
+    events: list[LogEventModel] = Field(description="Newest first.")
+    next_backward_token: str
+    next_forward_token: str
+
+
+class DeploymentModel(BaseModel):
+    deployment_id: str
+    organization_id: str
+    name: str
+    default_environment: dict[str, str]
+    created_at: str
+    modified_at: str
+
+
+class DeploymentList(BaseModel):
+    entries: list[DeploymentModel]
+
+
+class VersionModel(BaseModel):
+    version: str
+    version_id: str
+    deployment_id: str
+    handler: str
+    image: str
+    user_parameters: dict[str, Any]
+    created_at: str
+    modified_at: str
+
+
+class VersionList(BaseModel):
+    entries: list[VersionModel]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class CreateRunRequest(BaseModel):
+    """The body the SDK's create_run sends."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version_id: StrictStr = Field(max_length=64)
+    environment: dict[str, StrictStr] | None = None
+    input_data: dict[str, Any] | None = None
+    models: dict[str, StrictStr] | None = None
+    output_template: dict[str, Any] | None = None
+    retry_count: StrictInt | None = Field(None, ge=0, le=9)
+    distribution: StrictInt | None = Field(None, ge=0, le=2**31 - 1)
+
+    @field_validator("environment")
+    @classmethod
+    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, item in (value or {}).items():
+            if not _ENV_NAME.match(key):
+                raise ValueError(f"{key[:40]!r} is not a valid environment variable name")
+            if "\0" in item:
+                raise ValueError(f"the value of {key} contains a NUL character")
+        return value
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.detail = detail
+
+
+def error_response(status: int, description: str, detail: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {
+        "error": _ERROR_NAMES.get(status, "error"),
+        "error_description": description,
+    }
+    if detail is not None:
+        body["error_detail"] = detail
+    headers = {"WWW-Authenticate": 'Bearer realm="runwatch"'} if status == 401 else None
+    return Response(json.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def bad_request(field: str, problem: str) -> ApiError:
+    return ApiError(400, f"{field}: {problem}", {"field": field})
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(),
+        status,
+        media_type="application/json",
+    )
+
+
+# -- auth and size guard -----------------------------------------------------------------------
+
+
+class GuardMiddleware:
+    """Token auth for the API paths and the 1 MiB request body limit, before any routing."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
+
+    def authorized(self, header: bytes | None) -> bool:
+        if not header:
+            return False
+        scheme, _, value = header.strip().partition(b" ")
+        value = value.strip()
+        scheme = scheme.lower()
+        if scheme == b"bearer":
+            return hmac.compare_digest(value, self.token)
+        if scheme == b"basic":
+            try:
+                decoded = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                return False
+            _user, sep, password = decoded.partition(b":")
+            return bool(sep) and hmac.compare_digest(password, self.token)
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if scope["path"].startswith("/organizations") and not self.authorized(
+            headers.get(b"authorization")
+        ):
+            await error_response(401, "missing or invalid credentials")(scope, receive, send)
+            return
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > MAX_BODY
+            except ValueError:
+                too_big = False
+            if too_big:
+                await error_response(413, "request body larger than 1 MiB")(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await error_response(413, "request body larger than 1 MiB")(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+
+def encode_token(*parts: object) -> str:
+    raw = ".".join(str(p) for p in parts).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(field: str, token: str, kind: str, owner: str) -> int:
+    """The position in a token of `kind` issued for `owner` (a run or a deployment), or 400."""
+    if len(token) > MAX_TOKEN:
+        raise bad_request(field, "invalid token")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        token_kind, token_owner, position = raw.split(".")
+        value = int(position)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad_request(field, "invalid token") from None
+    if token_kind != kind:
+        raise bad_request(field, "token of another kind")
+    if token_owner != owner:
+        raise bad_request(field, "token of another run or deployment")
+    if not 0 <= value < 2**62:
+        raise bad_request(field, "invalid token")
+    return value
+
+
+def parse_bool(field: str, value: str | None) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise bad_request(field, f"expected True or False, got {value[:20]!r}")
+
+
+def parse_time_param(field: str, value: str | None, *, end: bool) -> int | None:
+    if value is None or value == "":
+        return None
+    parsed = parse_time_us(value)
+    if parsed is None:
+        raise bad_request(field, "expected a UTC time like 2018-01-01T00:00:00")
+    if end and "." not in value:
+        # The SDK sends whole seconds: an end time includes the whole of its second.
+        parsed += 999_999
+    return parsed
+
+
+def events_json(rows: list[tuple[int, int, str]]) -> list[dict[str, str]]:
+    return [{"message": msg, "timestamp": format_us(ts)} for _seq, ts, msg in rows]
+
+
+def cut_to_size(rows: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Keep a page under ~1 MiB: the first rows (in query order) that fit, at least one."""
+    total = 0
+    for index, (_seq, _ts, msg) in enumerate(rows):
+        total += len(msg) + 64
+        if total > PAGE_BYTES and index > 0:
+            return rows[:index]
+    return rows
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+_E400 = {"model": ErrorBody, "description": "Bad input; the description names the field."}
+_E401 = {"model": ErrorBody, "description": "Missing or invalid token."}
+_E404 = {"model": ErrorBody, "description": "Unknown organization, deployment, version or run."}
+_E413 = {"model": ErrorBody, "description": "Request body over 1 MiB."}
+_ERRORS: dict[int | str, dict[str, Any]] = {400: _E400, 401: _E401, 404: _E404}
+
+OrgId = Annotated[str, "organization id"]
+TokenQuery = Annotated[str | None, Query(max_length=MAX_TOKEN)]
+TimeQuery = Annotated[str | None, Query(max_length=64, description="UTC, e.g. 2018-01-01T00:00:00")]
+
+
+def create_app(service: Service) -> FastAPI:
+    meta = service.meta
+    app = FastAPI(
+        title="runwatch engine: the Run API",
+        version="1.0",
+        description="A local implementation of the ABEJA Platform Run API.",
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> Response:
+        return error_response(exc.status, exc.description, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        message = str(first.get("msg", "invalid"))
+        return error_response(400, f"{field}: {message}", {"field": field})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        return error_response(500, f"internal error: {type(exc).__name__}")
+
+    def check_org(organization_id: str) -> None:
+        if not hmac.compare_digest(organization_id.encode(), meta.organization_id.encode()):
+            raise ApiError(404, f"organization {organization_id[:40]!r} not found")
+
+    async def check_deployment(deployment_id: str) -> None:
+        if not DEPLOYMENT_ID_RE.match(deployment_id) or (
+            await service.read(lambda c: store.get_deployment(c, deployment_id)) is None
+        ):
+            raise ApiError(404, f"deployment {deployment_id[:40]!r} not found")
+
+    async def run_rseq(deployment_id: str, run_id: str) -> int:
+        if not RUN_ID_RE.match(run_id) or not DEPLOYMENT_ID_RE.match(deployment_id):
+            raise ApiError(404, f"run {run_id[:40]!r} not found")
+
+        def lookup(conn: Any) -> tuple[bool, int | None]:
+            exists = store.get_deployment(conn, deployment_id) is not None
+            return exists, store.get_run_rseq(conn, deployment_id, run_id) if exists else None
+
+        exists, rseq = await service.read(lookup)
+        if not exists:
+            raise ApiError(404, f"deployment {deployment_id!r} not found")
+        if rseq is None:
+            raise ApiError(404, f"run {run_id!r} not found")
+        return rseq
+
+    @app.get("/healthz", response_model=Health, tags=["engine"])
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    base = "/organizations/{organization_id}/deployments"
+
+    @app.get(base, response_model=DeploymentList, responses=_ERRORS, tags=["deployments"])
+    async def list_deployments(organization_id: OrgId) -> Response:
+        check_org(organization_id)
+        rows = await service.read(store.list_deployments)
+        return json_response(
+            {"entries": [store.deployment_json(r, meta.organization_id) for r in rows]}
+        )
+
+    @app.get(
+        base + "/{deployment_id}",
+        response_model=DeploymentModel,
+        responses=_ERRORS,
+        tags=["deployments"],
+    )
+    async def get_deployment(organization_id: OrgId, deployment_id: str) -> Response:
+        check_org(organization_id)
+        row = (
+            await service.read(lambda c: store.get_deployment(c, deployment_id))
+            if DEPLOYMENT_ID_RE.match(deployment_id)
+            else None
+        )
+        if row is None:
+            raise ApiError(404, f"deployment {deployment_id[:40]!r} not found")
+        return json_response(store.deployment_json(row, meta.organization_id))
+
+    @app.get(
+        base + "/{deployment_id}/versions",
+        response_model=VersionList,
+        responses=_ERRORS,
+        tags=["deployments"],
+    )
+    async def list_versions(organization_id: OrgId, deployment_id: str) -> Response:
+        check_org(organization_id)
+        await check_deployment(deployment_id)
+        rows = await service.read(lambda c: store.list_versions(c, deployment_id))
+        return json_response({"entries": [store.version_json(r) for r in rows]})
+
+    create_body_schema = CreateRunRequest.model_json_schema()
+
+    @app.post(
+        base + "/{deployment_id}/runs",
+        response_model=RunModel,
+        responses={**_ERRORS, 413: _E413},
+        tags=["runs"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": create_body_schema}},
+            }
+        },
+    )
+    async def create_run(organization_id: OrgId, deployment_id: str, request: Request) -> Response:
+        # The body is parsed here rather than by FastAPI so that a client that forgets the
+        # JSON content type (curl -d) still works, and so that errors name the field.
+        raw = await request.body()
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request("body", "not valid JSON") from None
+        if not isinstance(data, dict):
+            raise bad_request("body", "expected a JSON object")
+        try:
+            body = CreateRunRequest.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "body"
+            raise bad_request(field, str(first["msg"])) from None
+        check_org(organization_id)
+        await check_deployment(deployment_id)
+        if not VERSION_ID_RE.match(body.version_id):
+            raise bad_request(
+                "version_id", f"no version {body.version_id[:40]!r} in this deployment"
+            )
+        version_id = body.version_id
+        retry_count = 5 if body.retry_count is None else body.retry_count
+
+        def insert(conn: Any) -> dict[str, Any]:
+            version = store.get_version_for_run(conn, deployment_id, version_id)
+            if version is None:
+                raise bad_request("version_id", f"no version {version_id!r} in this deployment")
+            with store.Transaction(conn):
+                row = store.insert_run(
+                    conn,
+                    ids_mode=meta.ids_mode,
+                    deployment_id=deployment_id,
+                    version_id=version_id,
+                    model_version=version[0],
+                    input_data=body.input_data or {},
+                    output_template=body.output_template,
+                    models=body.models or {},
+                    environment=body.environment or {},
+                    retry_count=retry_count,
+                    distribution=body.distribution,
+                    now_us=service.clock.now_us(),
+                )
+            return store.run_json(row)
+
+        run = await service.write(insert)
+        service.writer.poke()
+        return json_response(run)
+
+    @app.get(
+        base + "/{deployment_id}/runs", response_model=RunList, responses=_ERRORS, tags=["runs"]
+    )
+    async def get_runs(
+        organization_id: OrgId,
+        deployment_id: str,
+        next_page_token: TokenQuery = None,
+        scan_forward: Annotated[
+            str | None, Query(max_length=10, description="True: oldest first")
+        ] = None,
+    ) -> Response:
+        check_org(organization_id)
+        await check_deployment(deployment_id)
+        forward = bool(parse_bool("scan_forward", scan_forward))
+        after: int | None = None
+        if next_page_token:
+            direction = "f" if forward else "b"
+            after = decode_token("next_page_token", next_page_token, "r" + direction, deployment_id)
+        rows = await service.read(
+            lambda c: store.list_runs(
+                c, deployment_id, forward=forward, after=after, limit=RUNS_PAGE + 1
+            )
+        )
+        result: dict[str, Any] = {"entries": [store.run_json(r) for r in rows[:RUNS_PAGE]]}
+        if len(rows) > RUNS_PAGE:
+            result["next_page_token"] = encode_token(
+                "rf" if forward else "rb", deployment_id, rows[RUNS_PAGE - 1][0]
+            )
+        return json_response(result)
+
+    @app.get(
+        base + "/{deployment_id}/runs/{run_id}",
+        response_model=RunModel,
+        responses=_ERRORS,
+        tags=["runs"],
+    )
+    async def get_run(organization_id: OrgId, deployment_id: str, run_id: str) -> Response:
+        check_org(organization_id)
+        await run_rseq(deployment_id, run_id)
+        row = await service.read(lambda c: store.get_run(c, deployment_id, run_id))
+        if row is None:
+            raise ApiError(404, f"run {run_id!r} not found")
+        return json_response(store.run_json(row))
+
+    @app.get(
+        base + "/{deployment_id}/runs/{run_id}/logs",
+        response_model=LogsPage,
+        responses=_ERRORS,
+        tags=["logs"],
+    )
+    async def get_run_logs(
+        organization_id: OrgId,
+        deployment_id: str,
+        run_id: str,
+        next_token: TokenQuery = None,
+        start_time: TimeQuery = None,
+        end_time: TimeQuery = None,
+    ) -> Response:
+        check_org(organization_id)
+        start_us = parse_time_param("start_time", start_time, end=False)
+        end_us = parse_time_param("end_time", end_time, end=True)
+        rseq = await run_rseq(deployment_id, run_id)
+        after = decode_token("next_token", next_token, "n", run_id) if next_token else 0
+        rows = await service.read(
+            lambda c: store.log_page(
+                c, rseq, after=after, start_us=start_us, end_us=end_us, limit=LOGS_PAGE + 1
+            )
+        )
+        more = len(rows) > LOGS_PAGE
+        page = cut_to_size(rows[:LOGS_PAGE])
+        more = more or len(page) < len(rows)
+        result: dict[str, Any] = {"events": events_json(page)}
+        if more:
+            result["next_token"] = encode_token("n", run_id, page[-1][0])
+        return json_response(result)
+
+    @app.get(
+        base + "/{deployment_id}/runs/{run_id}/recentlogs",
+        response_model=RecentLogsPage,
+        responses=_ERRORS,
+        tags=["logs"],
+    )
+    async def get_run_recent_logs(
+        organization_id: OrgId,
+        deployment_id: str,
+        run_id: str,
+        next_forward_token: TokenQuery = None,
+        next_backward_token: TokenQuery = None,
+        start_time: TimeQuery = None,
+        end_time: TimeQuery = None,
+    ) -> Response:
+        check_org(organization_id)
+        start_us = parse_time_param("start_time", start_time, end=False)
+        end_us = parse_time_param("end_time", end_time, end=True)
+        rseq = await run_rseq(deployment_id, run_id)
+        forward_at = (
+            decode_token("next_forward_token", next_forward_token, "f", run_id)
+            if next_forward_token
+            else None
+        )
+        backward_at = (
+            decode_token("next_backward_token", next_backward_token, "b", run_id)
+            if next_backward_token and forward_at is None
+            else None
+        )
+
+        def query(conn: Any) -> tuple[list[tuple[int, int, str]], int]:
+            if forward_at is not None:
+                rows = store.log_page(
+                    conn, rseq, after=forward_at, start_us=start_us, end_us=end_us, limit=LOGS_PAGE
+                )
+                return cut_to_size(rows)[::-1], 0
+            rows = cut_to_size(
+                store.log_page(
+                    conn,
+                    rseq,
+                    before=backward_at,
+                    start_us=start_us,
+                    end_us=end_us,
+                    limit=LOGS_PAGE,
+                )
+            )
+            last = 0
+            if not rows and backward_at is None:
+                found = conn.execute("SELECT max(seq) FROM logs WHERE rseq = ?", (rseq,)).fetchone()
+                last = found[0] or 0
+            return rows, last
+
+        rows, last = await service.read(query)
+        if rows:
+            forward = encode_token("f", run_id, rows[0][0])
+            backward = encode_token("b", run_id, rows[-1][0])
+        elif forward_at is not None:
+            assert next_forward_token is not None
+            forward = next_forward_token
+            backward = encode_token("b", run_id, forward_at + 1)
+        elif backward_at is not None:
+            assert next_backward_token is not None
+            backward = next_backward_token
+            forward = encode_token("f", run_id, max(backward_at - 1, 0))
+        else:
+            forward = encode_token("f", run_id, last)
+            backward = encode_token("b", run_id, last + 1)
+        return json_response(
+            {
+                "events": events_json(rows),
+                "next_backward_token": backward,
+                "next_forward_token": forward,
+            }
+        )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        # Validation errors are answered as contract 400s (see _validation_error), never 422.
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                operation.get("responses", {}).pop("422", None)
+        components = schema.setdefault("components", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.get("schemas", {}).pop(name, None)
+        components["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic", "description": "password = the token"},
+        }
+        for path, path_item in schema.get("paths", {}).items():
+            if path.startswith("/organizations"):
+                for operation in path_item.values():
+                    operation["security"] = [{"bearer": []}, {"basic": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(GuardMiddleware, token=meta.token)
+    return app

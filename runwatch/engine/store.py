@@ -1,0 +1,515 @@
+"""SQLite storage: schema, connections and every query the engine and `runwatch deploy` run.
+
+Design for speed (issue 7 measures it):
+- `logs` is keyed (run, seq) WITHOUT ROWID, so the rows of a run are stored clustered in seq
+  order and any page (forward, backward, newest) is one range scan of the primary key; paging
+  tokens carry the seq, never an OFFSET.
+- `runs` has an index on (deployment_id, rseq), so a page of a deployment's runs in either order
+  is one index range scan, whatever the number of runs.
+- WAL with synchronous=NORMAL: a commit is written to the WAL file before it returns, so it
+  survives a kill of the process (the OS page cache keeps it); only a power loss or OS crash can
+  drop the last transactions, which is an acceptable trade for a local engine and what makes
+  hundreds of thousands of inserted lines per second possible.
+
+Stdlib only, so `runwatch deploy` and the tests can use it without the server's dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runwatch.engine.common import IDS_ENV, format_us, new_token, random_digits
+
+DB_NAME = "engine.db"
+TERMINAL = ("SUCCEEDED", "FAILED")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deployments (
+    dseq INTEGER PRIMARY KEY AUTOINCREMENT,
+    deployment_id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    modified_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    vseq INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_id TEXT NOT NULL UNIQUE,
+    deployment_id TEXT NOT NULL,
+    version TEXT NOT NULL,
+    handler TEXT NOT NULL,
+    code_dir TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    modified_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_by_deployment ON versions (deployment_id, vseq);
+CREATE TABLE IF NOT EXISTS runs (
+    rseq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    deployment_id TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input_data TEXT NOT NULL,
+    output_template TEXT,
+    models TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    retry_count INTEGER NOT NULL,
+    distribution INTEGER,
+    queue_key INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    log_seq INTEGER NOT NULL DEFAULT 0,
+    created_us INTEGER NOT NULL,
+    modified_us INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_deployment ON runs (deployment_id, rseq);
+CREATE INDEX IF NOT EXISTS runs_active ON runs (status) WHERE status NOT IN ('SUCCEEDED', 'FAILED');
+CREATE TABLE IF NOT EXISTS status_history (
+    rseq INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    at_us INTEGER NOT NULL,
+    PRIMARY KEY (rseq, n)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempts (
+    rseq INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    dir TEXT NOT NULL,
+    supervisor_pid INTEGER,
+    spool_offset INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    started_us INTEGER NOT NULL,
+    ended_us INTEGER,
+    PRIMARY KEY (rseq, attempt)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logs (
+    rseq INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ts_us INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (rseq, seq)
+) WITHOUT ROWID;
+"""
+
+RUN_COLUMNS = (
+    "rseq, run_id, deployment_id, version_id, model_version, status, input_data, output_template,"
+    " models, environment, retry_count, distribution, created_us, modified_us"
+)
+
+
+def connect(db_path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT)."""
+    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL in WAL mode is durable against a crash of any process (see module docstring).
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -32000")
+    if readonly:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    organization_id: str
+    token: str
+    ids_mode: str
+
+
+class Transaction:
+    """`with Transaction(conn):` = BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def init_store(data_dir: Path) -> tuple[sqlite3.Connection, Meta]:
+    """Create (or open) the data dir and its database; returns a writer connection and the meta."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    conn = connect(data_dir / DB_NAME)
+    # Every statement is idempotent, so two processes initialising at once is harmless.
+    conn.executescript(SCHEMA)
+    with Transaction(conn):
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if "organization_id" not in meta:
+            ids_mode = "seq" if os.environ.get(IDS_ENV, "") == "seq" else "random"
+            meta = {
+                "organization_id": "1000000000001" if ids_mode == "seq" else random_digits(13),
+                "token": new_token(),
+                "ids_mode": ids_mode,
+            }
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+    return conn, Meta(meta["organization_id"], meta["token"], meta["ids_mode"])
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+# -- ids ---------------------------------------------------------------------------------------
+
+
+def _next_seq(conn: sqlite3.Connection, table: str) -> int:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    return (row[0] if row else 0) + 1
+
+
+def new_deployment_id(conn: sqlite3.Connection, ids_mode: str) -> str:
+    if ids_mode == "seq":
+        return str(2_000_000_000_000 + _next_seq(conn, "deployments"))
+    while True:
+        candidate = random_digits(13)
+        if not conn.execute(
+            "SELECT 1 FROM deployments WHERE deployment_id = ?", (candidate,)
+        ).fetchone():
+            return candidate
+
+
+def new_version_id(conn: sqlite3.Connection, ids_mode: str) -> str:
+    if ids_mode == "seq":
+        return f"ver-{_next_seq(conn, 'versions'):016x}"
+    while True:
+        candidate = "ver-" + secrets.token_hex(8)
+        if not conn.execute("SELECT 1 FROM versions WHERE version_id = ?", (candidate,)).fetchone():
+            return candidate
+
+
+def new_run_id(conn: sqlite3.Connection, ids_mode: str) -> str:
+    if ids_mode == "seq":
+        return f"run-{_next_seq(conn, 'runs'):016d}"
+    while True:
+        candidate = "run-" + random_digits(16)
+        if not conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (candidate,)).fetchone():
+            return candidate
+
+
+# -- deployments and versions ------------------------------------------------------------------
+
+
+def deployment_json(row: Sequence[Any], organization_id: str) -> dict[str, Any]:
+    deployment_id, name, created_us, modified_us = row
+    return {
+        "deployment_id": deployment_id,
+        "organization_id": organization_id,
+        "name": name,
+        "default_environment": {},
+        "created_at": format_us(created_us),
+        "modified_at": format_us(modified_us),
+    }
+
+
+def list_deployments(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT deployment_id, name, created_us, modified_us FROM deployments ORDER BY dseq"
+    ).fetchall()
+
+
+def get_deployment(conn: sqlite3.Connection, deployment_id: str) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        "SELECT deployment_id, name, created_us, modified_us FROM deployments"
+        " WHERE deployment_id = ?",
+        (deployment_id,),
+    ).fetchone()
+    return row
+
+
+def find_deployment_by_name(conn: sqlite3.Connection, name: str) -> str | None:
+    row = conn.execute(
+        "SELECT deployment_id FROM deployments WHERE name = ? ORDER BY dseq LIMIT 1", (name,)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def version_json(row: Sequence[Any]) -> dict[str, Any]:
+    version_id, deployment_id, version, handler, created_us, modified_us = row
+    return {
+        "version": version,
+        "version_id": version_id,
+        "deployment_id": deployment_id,
+        "handler": handler,
+        "image": "runwatch/local-python:3",
+        "user_parameters": {},
+        "created_at": format_us(created_us),
+        "modified_at": format_us(modified_us),
+    }
+
+
+_VERSION_COLUMNS = "version_id, deployment_id, version, handler, created_us, modified_us"
+
+
+def list_versions(conn: sqlite3.Connection, deployment_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT {_VERSION_COLUMNS} FROM versions WHERE deployment_id = ? ORDER BY vseq",  # noqa: S608
+        (deployment_id,),
+    ).fetchall()
+
+
+def get_version_for_run(
+    conn: sqlite3.Connection, deployment_id: str, version_id: str
+) -> tuple[str, str, str] | None:
+    """(version, handler, code_dir) of a version of that deployment, or None."""
+    row = conn.execute(
+        "SELECT version, handler, code_dir FROM versions"
+        " WHERE version_id = ? AND deployment_id = ?",
+        (version_id, deployment_id),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def insert_deployment(conn: sqlite3.Connection, ids_mode: str, name: str, now_us: int) -> str:
+    deployment_id = new_deployment_id(conn, ids_mode)
+    conn.execute(
+        "INSERT INTO deployments (deployment_id, name, created_us, modified_us)"
+        " VALUES (?, ?, ?, ?)",
+        (deployment_id, name, now_us, now_us),
+    )
+    return deployment_id
+
+
+def insert_version(
+    conn: sqlite3.Connection,
+    *,
+    version_id: str,
+    deployment_id: str,
+    version: str,
+    handler: str,
+    code_dir: str,
+    now_us: int,
+) -> None:
+    conn.execute(
+        "INSERT INTO versions (version_id, deployment_id, version, handler, code_dir, created_us,"
+        " modified_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (version_id, deployment_id, version, handler, code_dir, now_us, now_us),
+    )
+    conn.execute(
+        "UPDATE deployments SET modified_us = ? WHERE deployment_id = ?", (now_us, deployment_id)
+    )
+
+
+def count_versions(conn: sqlite3.Connection, deployment_id: str) -> int:
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM versions WHERE deployment_id = ?", (deployment_id,)
+        ).fetchone()[0]
+    )
+
+
+# -- runs --------------------------------------------------------------------------------------
+
+
+def run_json(row: Sequence[Any]) -> dict[str, Any]:
+    (
+        _rseq,
+        run_id,
+        deployment_id,
+        version_id,
+        model_version,
+        status,
+        input_data,
+        output_template,
+        models,
+        environment,
+        retry_count,
+        distribution,
+        created_us,
+        modified_us,
+    ) = row
+    return {
+        "deployment_id": deployment_id,
+        "models": json.loads(models),
+        "model_version": model_version,
+        "model_version_id": version_id,
+        "input_data": json.loads(input_data),
+        "output_template": None if output_template is None else json.loads(output_template),
+        "retry_count": retry_count,
+        "run_id": run_id,
+        "status": status,
+        "user_env_vars": json.loads(environment),
+        "distribution": distribution,
+        "created_at": format_us(created_us),
+        "modified_at": format_us(modified_us),
+    }
+
+
+def get_run(conn: sqlite3.Connection, deployment_id: str, run_id: str) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ? AND deployment_id = ?",  # noqa: S608
+        (run_id, deployment_id),
+    ).fetchone()
+    return row
+
+
+def get_run_rseq(conn: sqlite3.Connection, deployment_id: str, run_id: str) -> int | None:
+    row = conn.execute(
+        "SELECT rseq FROM runs WHERE run_id = ? AND deployment_id = ?", (run_id, deployment_id)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def list_runs(
+    conn: sqlite3.Connection, deployment_id: str, *, forward: bool, after: int | None, limit: int
+) -> list[tuple[Any, ...]]:
+    """One page of a deployment's runs: oldest first when forward, else newest first."""
+    if forward:
+        bound = -1 if after is None else after
+        sql = (
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE deployment_id = ? AND rseq > ?"  # noqa: S608
+            " ORDER BY rseq ASC LIMIT ?"
+        )
+    else:
+        bound = 2**62 if after is None else after
+        sql = (
+            f"SELECT {RUN_COLUMNS} FROM runs WHERE deployment_id = ? AND rseq < ?"  # noqa: S608
+            " ORDER BY rseq DESC LIMIT ?"
+        )
+    return conn.execute(sql, (deployment_id, bound, limit)).fetchall()
+
+
+def insert_run(
+    conn: sqlite3.Connection,
+    *,
+    ids_mode: str,
+    deployment_id: str,
+    version_id: str,
+    model_version: str,
+    input_data: Any,
+    output_template: Any,
+    models: dict[str, str],
+    environment: dict[str, str],
+    retry_count: int,
+    distribution: int | None,
+    now_us: int,
+) -> tuple[Any, ...]:
+    """Insert a SUBMITTED run (inside the caller's transaction); returns its row."""
+    run_id = new_run_id(conn, ids_mode)
+    rr = int(get_meta(conn, "round_robin") or "0")
+    set_meta(conn, "round_robin", str(rr + 1))
+    queue_key = distribution if distribution is not None else rr
+    cursor = conn.execute(
+        "INSERT INTO runs (run_id, deployment_id, version_id, model_version, status, input_data,"
+        " output_template, models, environment, retry_count, distribution, queue_key, created_us,"
+        " modified_us) VALUES (?, ?, ?, ?, 'SUBMITTED', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run_id,
+            deployment_id,
+            version_id,
+            model_version,
+            json.dumps(input_data),
+            None if output_template is None else json.dumps(output_template),
+            json.dumps(models),
+            json.dumps(environment),
+            retry_count,
+            distribution,
+            queue_key,
+            now_us,
+            now_us,
+        ),
+    )
+    rseq = cursor.lastrowid
+    conn.execute(
+        "INSERT INTO status_history (rseq, n, status, at_us) VALUES (?, 1, 'SUBMITTED', ?)",
+        (rseq, now_us),
+    )
+    row: tuple[Any, ...] = conn.execute(
+        f"SELECT {RUN_COLUMNS} FROM runs WHERE rseq = ?",  # noqa: S608
+        (rseq,),
+    ).fetchone()
+    return row
+
+
+def set_status(conn: sqlite3.Connection, rseq: int, status: str, now_us: int) -> None:
+    """Change a run's status and append it to the history (inside the caller's transaction)."""
+    conn.execute(
+        "UPDATE runs SET status = ?, modified_us = ? WHERE rseq = ?", (status, now_us, rseq)
+    )
+    conn.execute(
+        "INSERT INTO status_history (rseq, n, status, at_us) VALUES (?, (SELECT coalesce(max(n), 0)"
+        " + 1 FROM status_history WHERE rseq = ?), ?, ?)",
+        (rseq, rseq, status, now_us),
+    )
+
+
+def status_history(conn: sqlite3.Connection, rseq: int) -> list[tuple[str, int]]:
+    return conn.execute(
+        "SELECT status, at_us FROM status_history WHERE rseq = ? ORDER BY n", (rseq,)
+    ).fetchall()
+
+
+# -- logs --------------------------------------------------------------------------------------
+
+
+def append_logs(
+    conn: sqlite3.Connection, rseq: int, events: Iterable[tuple[int, str]], last_seq: int
+) -> int:
+    """Append (ts_us, message) events after `last_seq` (inside the caller's transaction).
+
+    Returns the new last seq; one executemany per batch is what keeps ingestion fast.
+    """
+    rows = [(rseq, seq, ts, msg) for seq, (ts, msg) in enumerate(events, last_seq + 1)]
+    if not rows:
+        return last_seq
+    conn.executemany("INSERT INTO logs (rseq, seq, ts_us, message) VALUES (?, ?, ?, ?)", rows)
+    new_last = rows[-1][1]
+    conn.execute("UPDATE runs SET log_seq = ? WHERE rseq = ?", (new_last, rseq))
+    return new_last
+
+
+def log_page(
+    conn: sqlite3.Connection,
+    rseq: int,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    start_us: int | None = None,
+    end_us: int | None = None,
+    limit: int,
+) -> list[tuple[int, int, str]]:
+    """(seq, ts_us, message) rows: ascending after `after`, or descending before `before`
+    (newest first when neither is given)."""
+    clauses = ["rseq = ?"]
+    params: list[Any] = [rseq]
+    if after is not None:
+        clauses.append("seq > ?")
+        params.append(after)
+    if before is not None:
+        clauses.append("seq < ?")
+        params.append(before)
+    if start_us is not None:
+        clauses.append("ts_us >= ?")
+        params.append(start_us)
+    if end_us is not None:
+        clauses.append("ts_us <= ?")
+        params.append(end_us)
+    order = "ASC" if after is not None else "DESC"
+    params.append(limit)
+    sql = (
+        "SELECT seq, ts_us, message FROM logs WHERE "  # noqa: S608 - clauses are constants
+        + " AND ".join(clauses)
+        + f" ORDER BY seq {order} LIMIT ?"
+    )
+    return conn.execute(sql, params).fetchall()
