@@ -307,13 +307,15 @@ def http_error(response: httpx.Response, secrets: tuple[str, ...] = ()) -> HttpE
     )
 
 
-def decode_body(response: httpx.Response) -> JsonDict:
+def decode_body(response: httpx.Response, secrets: tuple[str, ...] = ()) -> JsonDict:
     """A 2xx body as the dict the API promises, or ResponseShapeError."""
     url = safe_url(response.request.url)
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
-        excerpt = text_excerpt(response.text, response.headers.get("content-type", ""))
+        excerpt = _scrub(
+            text_excerpt(response.text, response.headers.get("content-type", "")), secrets
+        )
         raise ResponseShapeError(
             f"HTTP {response.status_code} from {url} is not JSON: {excerpt!r}", url=url
         ) from None
@@ -376,9 +378,11 @@ class Core:
         env = os.environ if environ is None else environ
         if credential is None:
             credential = credential_from_env(env)
-        auth, self.secrets = auth_header(credential)
+        auth, secrets = auth_header(credential)
         self.headers = {"User-Agent": USER_AGENT, **auth}
         self.base_url = (base_url or env.get(API_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        password = urlsplit(self.base_url).password
+        self.secrets = (*secrets, password) if password else secrets
         self.timeout = resolve_timeout(timeout, env)
         self.policy = RetryPolicy(max_retries=resolve_max_retry_count(max_retry_count, env))
         self.rng = rng or random.Random()
@@ -411,7 +415,7 @@ class Core:
             outcome = yield Send(request)
             if isinstance(outcome, httpx.Response):
                 if outcome.is_success:
-                    return decode_body(outcome)
+                    return decode_body(outcome, self.secrets)
                 error = http_error(outcome, self.secrets)
                 delay = retry_delay(
                     self.policy,
