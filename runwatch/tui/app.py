@@ -93,7 +93,8 @@ class RunwatchApp(App[None]):
 
         return MainScreen()
 
-    def on_mount(self) -> None:
+    def main_ready(self) -> None:
+        """The main screen is mounted: start the engine or connect (first frame is already up)."""
         if self.engine_starter is not None and self.settings.local_engine:
             self.main.show_starting("starting the local engine…")
             self._start_engine()

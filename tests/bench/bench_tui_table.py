@@ -51,11 +51,11 @@ class BenchApp(App[None]):
 def _settle(table: RunsTable) -> None:
     # What the next frame costs: Textual's idle dimension pass, then every visible line.
     asyncio.get_running_loop()
-    if table._require_update_dimensions or table._updated_cells:  # noqa: SLF001
-        table._require_update_dimensions = False  # noqa: SLF001
-        new_rows = table._new_rows.copy()  # noqa: SLF001
-        table._new_rows.clear()  # noqa: SLF001
-        table._update_dimensions(new_rows)  # noqa: SLF001
+    if table._require_update_dimensions or table._updated_cells:
+        table._require_update_dimensions = False
+        new_rows = table._new_rows.copy()
+        table._new_rows.clear()
+        table._update_dimensions(new_rows)
     width, height = table.size
     table.render_lines(Region(0, 0, width, height))
 

@@ -135,6 +135,7 @@ class MainScreen(Screen[None]):
         self.query_one(RunsTable).focus()
         self.set_interval(1.0, self._tick)
         self._update_status()
+        self.rw_app.main_ready()
 
     @property
     def table(self) -> RunsTable:

@@ -301,7 +301,7 @@ class RunsTable(DataTable[object]):
             (self._row_renderable_cache, 1, indices),
             (self._line_cache, 0, lines),
         ):
-            for key in [key for key in cache.keys() if key[position] in stale]:
+            for key in [key for key in list(cache.keys()) if key[position] in stale]:
                 cache.discard(key)
         for index in indices:
             self.refresh_row(index)

@@ -1,0 +1,196 @@
+"""Pilot tests against a real engine: the behaviours issue 5 names under "How it will be checked"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input, Select, TextArea
+
+from runwatch.tui.screens.submit import SubmitScreen
+from tests.tui.conftest import make_app, settings_for, wait_for
+
+
+def _status(app: Any, run_id: str) -> str:
+    return app.main.table.get_cell(run_id, "status").plain
+
+
+async def test_table_picks_up_new_run_and_status_change(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main._runs_loaded, what="first runs poll")
+        assert main.table.row_count == 0
+        gate = tmp_path / "gate"
+        run_id = engine.create_run(deployment_id, version_id, input_data={"gate": str(gate)})[
+            "run_id"
+        ]
+        await wait_for(pilot, lambda: run_id in main.table.shown_ids(), what="new run row")
+        await wait_for(pilot, lambda: "RUNNING" in _status(app, run_id), what="RUNNING")
+        gate.touch()
+        await wait_for(pilot, lambda: "SUCCEEDED" in _status(app, run_id), what="SUCCEEDED")
+        # A second run lands at the top, and the cursor stays on the run it was on.
+        assert main.table.selected_run_id == run_id
+        second = engine.create_run(deployment_id, version_id, input_data={})["run_id"]
+        await wait_for(pilot, lambda: main.table.shown_ids()[:1] == [second], what="top row")
+        assert main.table.selected_run_id == run_id
+        assert "live" in main.status_bar.describe()
+
+
+async def test_selected_running_run_shows_lines_printed_afterwards(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    gate = tmp_path / "gate"
+    run_id = engine.create_run(
+        deployment_id, version_id, input_data={"gate": str(gate), "before": 2, "after": 5}
+    )["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="selection")
+        view = main.log_view
+        await wait_for(pilot, lambda: "before 1" in view.messages(), what="first lines")
+        assert not any(m.startswith("after") for m in view.messages())
+        gate.touch()
+        expected = [f"after {i}" for i in range(5)]
+        await wait_for(
+            pilot,
+            lambda: [m for m in view.messages() if m.startswith("after")] == expected,
+            what="lines printed after selecting",
+        )
+        assert view.following
+        assert view.scroll_y == view.max_scroll_y
+
+
+async def test_scrolling_to_top_loads_older_lines_keeping_anchor(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    run_id = engine.create_run(deployment_id, version_id, input_data={"before": 2500})["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"SUCCEEDED"})
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        view = main.log_view
+        await wait_for(pilot, lambda: view.line_count >= 1000, what="newest page")
+        first_count = view.line_count
+        assert first_count < 2501  # only the newest page, not the whole log
+        view.focus()
+        anchor = view.lines[0][1]
+        # Reaching the top asks for the previous page by itself.
+        await pilot.press("home")
+        await wait_for(pilot, lambda: view.line_count > first_count, what="older page")
+        await pilot.pause()
+        assert not view.following
+        # The line that was at the top of the view is still at the top of the view.
+        assert view.lines[int(view.scroll_y)][1] == anchor
+        assert view.scroll_y == view.line_count - first_count
+        # Keep going to the very beginning: every line exactly once, in order.
+        for _ in range(5):
+            if view.at_start:
+                break
+            view.scroll_to(y=0, animate=False, immediate=True)
+            await pilot.press("pageup")
+            await pilot.pause(0.2)
+        await wait_for(pilot, lambda: view.at_start, what="start of log")
+        numbered = [m for m in view.messages() if m.startswith("before ")]
+        assert numbered == [f"before {i}" for i in range(2500)]
+
+
+async def test_form_refuses_bad_retry_count_then_submits_and_selects(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main._runs_loaded, what="runs")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, SubmitScreen), what="form")
+        form = app.screen
+        assert isinstance(form, SubmitScreen)
+        select = form.query_one("#version-select", Select)
+        await wait_for(pilot, lambda: form._versions_ok, what="versions")
+        select.value = version_id
+        form.query_one("#model", Input).value = "model-1"
+        form.query_one("#input", TextArea).text = '{"before": 3}'
+        form.query_one("#env", TextArea).text = "MODE=test\nAPI_TOKEN=s3cret"
+        form.query_one("#retry", Input).value = "12"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form
+        assert form.reasons()["retry"] == "retry count must be between 0 and 9"
+        assert "between 0 and 9" in str(form.query_one("#reason-retry").render())
+        # Every other field kept its contents.
+        assert select.value == version_id
+        assert form.query_one("#model", Input).value == "model-1"
+        assert form.query_one("#input", TextArea).text == '{"before": 3}'
+        assert form.query_one("#env", TextArea).text == "MODE=test\nAPI_TOKEN=s3cret"
+        assert form.query_one("#retry", Input).value == "12"
+        form.query_one("#retry", Input).value = "2"
+        await pilot.pause()
+        # Pressed twice: submitted once.
+        await pilot.press("ctrl+s", "ctrl+s")
+        await wait_for(pilot, lambda: app.screen is main, what="form closed")
+        await wait_for(pilot, lambda: main.table.row_count == 1, what="new run listed")
+        run_id = main.table.shown_ids()[0]
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="new run selected")
+        await wait_for(pilot, lambda: "before 2" in main.log_view.messages(), what="its log")
+        run = engine.get_run(deployment_id, run_id)
+        assert run["retry_count"] == 2
+        assert run["user_env_vars"] == {"MODE": "test", "API_TOKEN": "s3cret"}
+        assert len(engine_runs(engine, deployment_id)) == 1
+
+
+def engine_runs(engine: Any, deployment_id: str) -> list[dict[str, Any]]:
+    with engine.client() as client:
+        response = client.get(
+            f"/organizations/{engine.organization_id}/deployments/{deployment_id}/runs"
+        )
+    return list(response.json()["entries"])
+
+
+async def test_engine_down_shows_reconnecting_keeps_data_and_recovers(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    gate = tmp_path / "gate"
+    run_id = engine.create_run(
+        deployment_id,
+        version_id,
+        input_data={"gate": str(gate), "before": 1, "after": 60, "pace": 0.05},
+    )["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        view = main.log_view
+        await wait_for(pilot, lambda: "before 0" in view.messages(), what="log")
+        gate.touch()
+        await wait_for(pilot, lambda: "after 3" in view.messages(), what="some lines")
+        engine.stop()
+        await wait_for(
+            pilot, lambda: "reconnecting" in main.status_bar.describe(), what="reconnecting"
+        )
+        assert run_id in main.table.shown_ids()  # the last good data stays on screen
+        assert main.table.has_class("-stale")
+        assert "stale" in main.status_bar.describe()
+        kept = view.line_count
+        assert kept >= 4
+        await pilot.pause(0.5)
+        engine.start()
+        await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live again")
+        assert not main.table.has_class("-stale")
+        await wait_for(
+            pilot, lambda: "SUCCEEDED" in _status(app, run_id), timeout=30, what="finished"
+        )
+        await wait_for(pilot, lambda: "after 59" in view.messages(), what="all lines")
+        await pilot.pause(0.5)
+        after = [m for m in view.messages() if m.startswith("after")]
+        assert after == [f"after {i}" for i in range(60)]  # nothing lost, nothing doubled
