@@ -81,7 +81,7 @@ def _process_matches(pid: int, needle: str) -> bool:
 
 
 def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
-    """Parse whole spool records from `data`: ((ts_us, line) events, bytes consumed)."""
+    """Parse whole spool records from `data`: ((ts_us, event JSON) rows, bytes consumed)."""
     events: list[tuple[int, str]] = []
     pos = 0
     size = len(data)
@@ -96,7 +96,7 @@ def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
             # Records are written with single write() calls, so this means a damaged file:
             # keep what can be read and say so rather than stalling the run forever.
             events.append(
-                (0, ENGINE_PREFIX + "spool damaged; the rest of this attempt's output is lost")
+                store.make_event(0, ENGINE_PREFIX + "spool damaged; rest of attempt lost")
             )
             return events, size
         end = nl + 1 + n
@@ -108,11 +108,12 @@ def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
         if "\r" in text:
             lines = [line.removesuffix("\r") for line in lines]
         if len(text) > MAX_MESSAGE and max(map(len, lines)) > MAX_MESSAGE:
-            for line in lines:
-                for start in range(0, max(len(line), 1), MAX_MESSAGE):
-                    events.append((ts, line[start : start + MAX_MESSAGE]))
-        else:
-            events.extend([(ts, line) for line in lines])
+            lines = [
+                line[start : start + MAX_MESSAGE]
+                for line in lines
+                for start in range(0, max(len(line), 1), MAX_MESSAGE)
+            ]
+        events.extend(store.make_events(ts, lines))
         pos = end
     return events, pos
 
@@ -162,7 +163,8 @@ class Scheduler:
 
     def _log(self, rseq: int, message: str) -> None:
         last = self.conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()[0]
-        store.append_logs(self.conn, rseq, [(self.clock.now_us(), ENGINE_PREFIX + message)], last)
+        event = store.make_event(self.clock.now_us(), ENGINE_PREFIX + message)
+        store.append_logs(self.conn, rseq, [event], last)
 
     def _queue_of(self, queue_key: int) -> int:
         return queue_key % self.queues

@@ -35,7 +35,6 @@ from runwatch.engine.common import (
     DEPLOYMENT_ID_RE,
     RUN_ID_RE,
     VERSION_ID_RE,
-    format_us,
     parse_time_us,
 )
 from runwatch.engine.service import Service
@@ -319,15 +318,20 @@ def parse_time_param(field: str, value: str | None, *, end: bool) -> int | None:
     return parsed
 
 
-def events_json(rows: list[tuple[int, int, str]]) -> list[dict[str, str]]:
-    return [{"message": msg, "timestamp": format_us(ts)} for _seq, ts, msg in rows]
+def events_page(rows: list[tuple[int, int, str]], **tokens: str) -> Response:
+    """`{"events": [...], <tokens>}` from stored event JSON, by joining strings."""
+    parts = ['{"events":[', ",".join([row[2] for row in rows]), "]"]
+    for key, value in tokens.items():
+        parts.append(f',"{key}":{json.dumps(value)}')
+    parts.append("}")
+    return Response("".join(parts).encode(), 200, media_type="application/json")
 
 
 def cut_to_size(rows: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Keep a page under ~1 MiB: the first rows (in query order) that fit, at least one."""
     total = 0
-    for index, (_seq, _ts, msg) in enumerate(rows):
-        total += len(msg) + 64
+    for index, (_seq, _ts, event) in enumerate(rows):
+        total += len(event) + 1
         if total > PAGE_BYTES and index > 0:
             return rows[:index]
     return rows
@@ -578,10 +582,9 @@ def create_app(service: Service) -> FastAPI:
         more = len(rows) > LOGS_PAGE
         page = cut_to_size(rows[:LOGS_PAGE])
         more = more or len(page) < len(rows)
-        result: dict[str, Any] = {"events": events_json(page)}
         if more:
-            result["next_token"] = encode_token("n", run_id, page[-1][0])
-        return json_response(result)
+            return events_page(page, next_token=encode_token("n", run_id, page[-1][0]))
+        return events_page(page)
 
     @app.get(
         base + "/{deployment_id}/runs/{run_id}/recentlogs",
@@ -650,13 +653,7 @@ def create_app(service: Service) -> FastAPI:
         else:
             forward = encode_token("f", run_id, last)
             backward = encode_token("b", run_id, last + 1)
-        return json_response(
-            {
-                "events": events_json(rows),
-                "next_backward_token": backward,
-                "next_forward_token": forward,
-            }
-        )
+        return events_page(rows, next_backward_token=backward, next_forward_token=forward)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -71,9 +71,9 @@ class WriterThread:
                         future.set_result(fn())
                     except BaseException as exc:
                         future.set_exception(exc)
-                continue
             if self._stopping:
                 break
+            # Checked after every job too, so a stream of requests cannot starve ingestion.
             if time.monotonic() >= self._next_tick:
                 try:
                     more = self.scheduler.tick()
