@@ -1,0 +1,390 @@
+"""The Run API contract as the engine serves it: shapes, paging, tokens, errors, auth."""
+
+from __future__ import annotations
+
+import base64
+import re
+import stat
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import EngineProcess
+
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+RUN_KEYS = {
+    "deployment_id",
+    "models",
+    "model_version",
+    "model_version_id",
+    "input_data",
+    "output_template",
+    "retry_count",
+    "run_id",
+    "status",
+    "user_env_vars",
+    "distribution",
+    "created_at",
+    "modified_at",
+}
+PRINT_N = """
+def handler(input_data, context):
+    for i in range(int(input_data["n"])):
+        print(f"line {i}")
+"""
+
+
+def base(engine: EngineProcess) -> str:
+    return f"/organizations/{engine.organization_id}/deployments"
+
+
+def assert_error(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["error_description"], str) and body["error_description"]
+    if field is not None:
+        assert field in body["error_description"], body
+    return dict(body)
+
+
+def finished_run(engine: EngineProcess, n: int) -> tuple[str, str]:
+    dep, ver = engine.deploy_source(PRINT_N)
+    run = engine.create_run(dep, ver, input_data={"n": n}, retry_count=0)
+    assert engine.wait_for_status(dep, run["run_id"], "SUCCEEDED")["status"] == "SUCCEEDED"
+    return dep, run["run_id"]
+
+
+def test_engine_env_and_ids(engine: EngineProcess) -> None:
+    env_file = engine.data_dir / "engine.env"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    lines = env_file.read_text().splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == [
+        "ABEJA_API_URL",
+        "ABEJA_ORGANIZATION_ID",
+        "PLATFORM_AUTH_TOKEN",
+    ]
+    assert engine.url.startswith("http://127.0.0.1:")
+    assert engine.organization_id == "1000000000001"
+    assert engine.demo_deployment_id == "2000000000001"
+    assert engine.demo_versions == {
+        "train": "ver-0000000000000001",
+        "flaky": "ver-0000000000000002",
+        "broken": "ver-0000000000000003",
+        "flood": "ver-0000000000000004",
+    }
+    assert httpx.get(engine.url + "/healthz").json() == {"status": "ok"}
+
+
+def test_random_ids_have_platform_shapes(tmp_path: Any) -> None:
+    from tests.conftest import start_engine
+
+    proc = start_engine(tmp_path / "engine", env={"RUNWATCH_ENGINE_IDS": "random"})
+    try:
+        assert re.fullmatch(r"\d{13}", proc.organization_id)
+        assert re.fullmatch(r"\d{13}", proc.demo_deployment_id)
+        for version_id in proc.demo_versions.values():
+            assert re.fullmatch(r"ver-[0-9a-f]{16}", version_id)
+        run = proc.create_run(proc.demo_deployment_id, proc.demo_versions["flood"])
+        assert re.fullmatch(r"run-\d{16}", run["run_id"])
+    finally:
+        proc.close()
+
+
+def test_deployments_and_versions(engine: EngineProcess) -> None:
+    with engine.client() as client:
+        deployments = client.get(base(engine)).json()["entries"]
+        assert [d["name"] for d in deployments] == ["demo"]
+        demo = deployments[0]
+        assert TIME_RE.match(demo["created_at"]) and TIME_RE.match(demo["modified_at"])
+        one = client.get(f"{base(engine)}/{demo['deployment_id']}").json()
+        assert one == demo
+        versions = client.get(f"{base(engine)}/{demo['deployment_id']}/versions").json()
+        for version in versions["entries"]:
+            assert {"version", "version_id", "handler", "image", "user_parameters"} <= set(version)
+            assert TIME_RE.match(version["created_at"])
+
+
+def test_create_run_shape_and_defaults(engine: EngineProcess) -> None:
+    dep, ver = engine.deploy_source("def handler(i, c):\n    pass\n")
+    run = engine.create_run(dep, ver)
+    assert set(run) == RUN_KEYS
+    assert run["status"] == "SUBMITTED"
+    assert run["retry_count"] == 5
+    assert run["input_data"] == {} and run["models"] == {} and run["user_env_vars"] == {}
+    assert run["output_template"] is None and run["distribution"] is None
+    assert run["model_version_id"] == ver and run["deployment_id"] == dep
+    assert TIME_RE.match(run["created_at"]) and TIME_RE.match(run["modified_at"])
+    full = engine.create_run(
+        dep,
+        ver,
+        input_data={"$datalake:1": "x"},
+        models={"alias": "3333333333333"},
+        output_template={"$datalake:1": "y"},
+        retry_count=0,
+        distribution=3,
+        environment={"EXAMPLE_ENV": "example"},
+    )
+    assert full["models"] == {"alias": "3333333333333"}
+    assert full["user_env_vars"] == {"EXAMPLE_ENV": "example"}
+    assert full["retry_count"] == 0 and full["distribution"] == 3
+    assert engine.get_run(dep, full["run_id"])["input_data"] == {"$datalake:1": "x"}
+
+
+def test_runs_paging_both_directions(engine: EngineProcess) -> None:
+    dep, ver = engine.deploy_source("def handler(i, c):\n    pass\n")
+    created = [engine.create_run(dep, ver)["run_id"] for _ in range(55)]
+    with engine.client() as client:
+        for scan_forward, expected in (("False", created[::-1]), ("True", created)):
+            seen: list[str] = []
+            params: dict[str, str] = {"scan_forward": scan_forward}
+            pages = 0
+            while True:
+                body = client.get(f"{base(engine)}/{dep}/runs", params=params).json()
+                pages += 1
+                seen.extend(run["run_id"] for run in body["entries"])
+                if "next_page_token" not in body:
+                    break
+                assert len(body["entries"]) == 50
+                params = {"scan_forward": scan_forward, "next_page_token": body["next_page_token"]}
+            assert seen == expected
+            assert pages == 2
+        default = client.get(f"{base(engine)}/{dep}/runs").json()
+        assert default["entries"][0]["run_id"] == created[-1]
+        lower = client.get(f"{base(engine)}/{dep}/runs", params={"scan_forward": "true"}).json()
+        assert lower["entries"][0]["run_id"] == created[0]
+
+
+def test_logs_paging_whole_log_in_order(engine: EngineProcess) -> None:
+    dep, run_id = finished_run(engine, 2500)
+    messages = [m for m in engine.all_log_messages(dep, run_id) if not m.startswith("[engine]")]
+    assert messages == [f"line {i}" for i in range(2500)]
+    with engine.client() as client:
+        first = client.get(f"{base(engine)}/{dep}/runs/{run_id}/logs").json()
+        assert len(first["events"]) == 1000 and "next_token" in first
+        assert TIME_RE.match(first["events"][0]["timestamp"])
+
+
+def test_recentlogs_tokens(engine: EngineProcess) -> None:
+    dep, run_id = finished_run(engine, 2500)
+    path = f"{base(engine)}/{dep}/runs/{run_id}/recentlogs"
+    with engine.client() as client:
+        newest = client.get(path).json()
+        messages = [e["message"] for e in newest["events"]]
+        assert len(messages) == 1000
+        assert messages[0].startswith("[engine]")  # the exit line is the newest event
+        stamps = [e["timestamp"] for e in newest["events"]]
+        assert stamps == sorted(stamps, reverse=True)
+        # End of stream: empty events and the same forward token back.
+        tail = client.get(path, params={"next_forward_token": newest["next_forward_token"]}).json()
+        assert tail["events"] == []
+        assert tail["next_forward_token"] == newest["next_forward_token"]
+        # Backward paging down to the start, then empty with the same backward token.
+        older: list[str] = []
+        token = newest["next_backward_token"]
+        while True:
+            page = client.get(path, params={"next_backward_token": token}).json()
+            if not page["events"]:
+                assert page["next_backward_token"] == token
+                break
+            older.extend(e["message"] for e in page["events"])
+            token = page["next_backward_token"]
+        everything = (messages + older)[::-1]
+        assert everything == engine.all_log_messages(dep, run_id)
+
+
+def test_forward_token_returns_oldest_first_chosen(engine: EngineProcess) -> None:
+    dep, run_id = finished_run(engine, 10)
+    path = f"{base(engine)}/{dep}/runs/{run_id}/recentlogs"
+    with engine.client() as client:
+        start = client.get(path).json()
+        # A backward page from the very start gives a forward token pointing before line 0.
+        back = start["next_backward_token"]
+        first = client.get(path, params={"next_backward_token": back}).json()
+        assert first["events"] == []
+        forward = client.get(path, params={"next_forward_token": first["next_forward_token"]})
+        events = forward.json()["events"]
+        assert [e["message"] for e in events][::-1] == engine.all_log_messages(dep, run_id)
+
+
+def test_time_filters(engine: EngineProcess) -> None:
+    dep, run_id = finished_run(engine, 5)
+    path = f"{base(engine)}/{dep}/runs/{run_id}/logs"
+    with engine.client() as client:
+        assert (
+            len(client.get(path, params={"start_time": "2000-01-01T00:00:00"}).json()["events"])
+            == 7
+        )
+        assert client.get(path, params={"end_time": "2000-01-01T00:00:00Z"}).json()["events"] == []
+        assert client.get(path, params={"start_time": "2999-01-01T00:00:00+00:00"}).json() == {
+            "events": []
+        }
+        recent = client.get(
+            f"{base(engine)}/{dep}/runs/{run_id}/recentlogs",
+            params={"start_time": "2999-01-01T00:00:00"},
+        ).json()
+        assert recent["events"] == [] and recent["next_forward_token"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"retry_count": 10}, "retry_count"),
+        ({"retry_count": -1}, "retry_count"),
+        ({"retry_count": "3"}, "retry_count"),
+        ({"distribution": -1}, "distribution"),
+        ({"environment": {"A": 1}}, "environment"),
+        ({"environment": {"BAD=NAME": "x"}}, "environment"),
+        ({"input_data": "not an object"}, "input_data"),
+        ({"input_data": [1, 2]}, "input_data"),
+        ({"version_id": "ver-ffffffffffffffff"}, "version_id"),
+        ({"version_id": "../../etc"}, "version_id"),
+        ({"version_id": 5}, "version_id"),
+    ],
+)
+def test_create_run_bad_input_is_400_naming_the_field(
+    engine: EngineProcess, body: dict[str, Any], field: str
+) -> None:
+    payload = {"version_id": engine.demo_versions["flood"], "environment": {}, **body}
+    with engine.client() as client:
+        response = client.post(f"{base(engine)}/{engine.demo_deployment_id}/runs", json=payload)
+    assert_error(response, 400, field)
+
+
+def test_create_run_bad_bodies(engine: EngineProcess) -> None:
+    path = f"{base(engine)}/{engine.demo_deployment_id}/runs"
+    with engine.client() as client:
+        assert_error(client.post(path, content=b"{not json"), 400, "body")
+        assert_error(client.post(path, content=b"[1]"), 400, "body")
+        assert_error(client.post(path, json={}), 400, "version_id")
+        big = {"version_id": engine.demo_versions["flood"], "input_data": {"x": "a" * (1 << 20)}}
+        assert_error(client.post(path, json=big), 413)
+        # curl -d sends a form content type: the JSON body is still accepted.
+        ok = client.post(
+            path,
+            content=b'{"version_id": "%s"}' % engine.demo_versions["flood"].encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert ok.status_code == 200, ok.text
+
+
+def test_unknown_ids_are_404(engine: EngineProcess) -> None:
+    org = engine.organization_id
+    dep = engine.demo_deployment_id
+    run = engine.create_run(dep, engine.demo_versions["flood"])["run_id"]
+    with engine.client() as client:
+        for path in (
+            "/organizations/9999999999999/deployments",
+            f"/organizations/9999999999999/deployments/{dep}/runs",
+            f"/organizations/{org}/deployments/2999999999999",
+            f"/organizations/{org}/deployments/2999999999999/versions",
+            f"/organizations/{org}/deployments/2999999999999/runs",
+            f"/organizations/{org}/deployments/2999999999999/runs/{run}",
+            f"/organizations/{org}/deployments/{dep}/runs/run-9999999999999999",
+            f"/organizations/{org}/deployments/{dep}/runs/run-9999999999999999/logs",
+            f"/organizations/{org}/deployments/{dep}/runs/run-9999999999999999/recentlogs",
+            f"/organizations/{org}/deployments/{dep}/runs/..%2F..%2Fengine.db",
+            f"/organizations/{org}/deployments/{dep}/runs/1%20OR%201=1",
+            f"/organizations/{org}/deployments/abc'--/runs",
+            f"/organizations/{org}/nothing-here",
+        ):
+            assert_error(client.get(path), 404)
+        post = client.post(
+            f"/organizations/{org}/deployments/2999999999999/runs",
+            json={"version_id": engine.demo_versions["flood"]},
+        )
+        assert_error(post, 404)
+
+
+def test_bad_tokens_and_params_are_400(engine: EngineProcess) -> None:
+    dep, run_id = finished_run(engine, 3)
+    other_dep, other_run = finished_run(engine, 3)
+    runs = f"{base(engine)}/{dep}/runs"
+    with engine.client() as client:
+        recent = client.get(f"{runs}/{run_id}/recentlogs").json()
+        other = client.get(f"{base(engine)}/{other_dep}/runs/{other_run}/recentlogs").json()
+        cases = [
+            (f"{runs}/{run_id}/logs", {"next_token": "garbage!!"}, "next_token"),
+            (f"{runs}/{run_id}/logs", {"next_token": recent["next_forward_token"]}, "next_token"),
+            (f"{runs}/{run_id}/logs", {"start_time": "yesterday"}, "start_time"),
+            (f"{runs}/{run_id}/logs", {"end_time": "2020-13-45T00:00:00"}, "end_time"),
+            (
+                f"{runs}/{run_id}/recentlogs",
+                {"next_forward_token": "x" * 500},
+                "next_forward_token",
+            ),
+            (
+                f"{runs}/{run_id}/recentlogs",
+                {"next_forward_token": other["next_forward_token"]},
+                "next_forward_token",
+            ),
+            (
+                f"{runs}/{run_id}/recentlogs",
+                {"next_backward_token": recent["next_forward_token"]},
+                "next_backward_token",
+            ),
+            (
+                f"{runs}/{run_id}/recentlogs",
+                {"next_backward_token": base64.urlsafe_b64encode(b"b.x.-5").decode()},
+                "next_backward_token",
+            ),
+            (runs, {"next_page_token": "abc"}, "next_page_token"),
+            (runs, {"scan_forward": "maybe"}, "scan_forward"),
+        ]
+        for path, params, field in cases:
+            assert_error(client.get(path, params=params), 400, field)
+
+
+ENDPOINTS = [
+    ("GET", "/organizations/{org}/deployments"),
+    ("GET", "/organizations/{org}/deployments/{dep}"),
+    ("GET", "/organizations/{org}/deployments/{dep}/versions"),
+    ("GET", "/organizations/{org}/deployments/{dep}/runs"),
+    ("POST", "/organizations/{org}/deployments/{dep}/runs"),
+    ("GET", "/organizations/{org}/deployments/{dep}/runs/{run}"),
+    ("GET", "/organizations/{org}/deployments/{dep}/runs/{run}/logs"),
+    ("GET", "/organizations/{org}/deployments/{dep}/runs/{run}/recentlogs"),
+]
+
+
+def test_every_endpoint_needs_the_token(engine: EngineProcess) -> None:
+    dep = engine.demo_deployment_id
+    run = engine.create_run(dep, engine.demo_versions["flood"])["run_id"]
+    wrong_basic = base64.b64encode(b"user-1:wrong").decode()
+    good_basic = base64.b64encode(f"user-1:{engine.token}".encode()).decode()
+    for method, template in ENDPOINTS:
+        url = engine.url + template.format(org=engine.organization_id, dep=dep, run=run)
+        body = {"version_id": engine.demo_versions["flood"]} if method == "POST" else None
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token"},
+            {"Authorization": f"Bearer {engine.token}x"},
+            {"Authorization": f"Basic {wrong_basic}"},
+            {"Authorization": "Basic !!!"},
+            {"Authorization": engine.token},
+        ):
+            response = httpx.request(method, url, headers=headers, json=body)
+            assert_error(response, 401)
+        for headers in (
+            {"Authorization": f"Bearer {engine.token}"},
+            {"Authorization": f"Basic {good_basic}"},
+        ):
+            response = httpx.request(method, url, headers=headers, json=body)
+            assert response.status_code == 200, (template, response.text)
+
+
+def test_openapi_schema_documents_errors(engine: EngineProcess) -> None:
+    schema = httpx.get(engine.url + "/openapi.json").json()
+    paths = schema["paths"]
+    for method, template in ENDPOINTS:
+        path = template.format(org="{organization_id}", dep="{deployment_id}", run="{run_id}")
+        operation = paths[path][method.lower()]
+        codes = set(operation["responses"])
+        assert {"200", "400", "401", "404"} <= codes, (path, codes)
+        assert "422" not in codes
+    post = paths["/organizations/{organization_id}/deployments/{deployment_id}/runs"]["post"]
+    assert "413" in post["responses"]
+    assert (
+        "version_id" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    )
