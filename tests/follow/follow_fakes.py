@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -72,6 +73,7 @@ class FakeRunApi:
         self.on_request: Callable[[FakeRunApi, int], None] | None = None
         self.runs: list[dict[str, Any]] = []
         self.runs_page_size = 3
+        self.created: list[dict[str, Any]] = []
         self.add(*(events or []))
 
     def add(self, *messages: str) -> None:
@@ -125,15 +127,41 @@ class FakeRunApi:
             return self._error(code, "fault", f"injected {code}")
         path = request.url.path
         base = f"/organizations/{self.organization_id}/deployments/{self.deployment_id}/runs"
+        if path == base and request.method == "POST":
+            return self._create_run(request)
         if path == base:
             return self._runs_page(request)
+        if path == f"/organizations/{self.organization_id}/deployments":
+            return httpx.Response(
+                200, json={"entries": [{"deployment_id": self.deployment_id, "name": "fake"}]}
+            )
+        if (
+            path
+            == f"/organizations/{self.organization_id}/deployments/{self.deployment_id}/versions"
+        ):
+            return httpx.Response(200, json={"entries": [{"version_id": "ver-1", "version": "1"}]})
         if path == f"{base}/{self.run_id}":
-            return httpx.Response(200, json={"run_id": self.run_id, "status": self.status})
+            return httpx.Response(200, json=self.run_wire())
         if path == f"{base}/{self.run_id}/recentlogs":
             return self._recent(request)
         if path == f"{base}/{self.run_id}/logs":
             return self._logs(request)
         return self._error(404, "not_found", f"no such path {path}")
+
+    def run_wire(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "deployment_id": self.deployment_id,
+            "model_version_id": "ver-1",
+            "model_version": "1",
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "modified_at": "2026-01-01T00:00:05.000000Z",
+        }
+
+    def _create_run(self, request: httpx.Request) -> httpx.Response:
+        self.created.append(json.loads(request.content))
+        return httpx.Response(200, json={**self.run_wire(), "status": "SUBMITTED"})
 
     def _page(self, start: int, end: int, forward: int, backward: int) -> httpx.Response:
         return httpx.Response(

@@ -1,0 +1,186 @@
+"""`runwatch logs RUN_ID [-f]`: print a run's log, or follow it until the run ends.
+
+Exit status: 0 when the run SUCCEEDED (or is still going, without -f), 1 when it FAILED,
+2 for usage and connection errors, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from runwatch.cli import common
+
+if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.models import LogEvent
+    from runwatch.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "logs",
+        help="print or follow the log of a run",
+        description="Print the log of a run. With -f, print it and then follow new lines "
+        "until the run has finished and its log is drained; the exit status is then 0 if "
+        "the run SUCCEEDED and 1 if it FAILED (2: usage or connection error, 130: Ctrl-C).",
+    )
+    parser.add_argument("run_id", metavar="RUN_ID")
+    parser.add_argument(
+        "-f", "--follow", action="store_true", help="follow new lines until the run ends"
+    )
+    parser.add_argument(
+        "--tail",
+        type=int,
+        metavar="N",
+        help="with -f: start with the newest N lines instead of the whole log",
+    )
+    parser.add_argument("--since", metavar="10m|ISO", help="lines at or after this time")
+    parser.add_argument("--until", metavar="ISO", help="lines before this time (not with -f)")
+    parser.add_argument(
+        "--timestamps", action="store_true", help="prefix each line with its timestamp"
+    )
+    common.add_common_flags(parser, json_help="one JSON object per event")
+    parser.set_defaults(command_module=__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    return common.run_command(args, lambda settings: _main(args, settings))
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    from runwatch.api.models import Run
+
+    since = common.parse_when(args.since) if args.since else None
+    until = common.parse_when(args.until) if args.until else None
+    if args.follow and until is not None:
+        raise common.UsageError("--until cannot be combined with --follow")
+    if args.tail is not None and args.tail < 0:
+        raise common.UsageError("--tail must be >= 0")
+    if args.tail is not None and not args.follow:
+        raise common.UsageError("--tail needs --follow")
+    organization = common.organization_of(settings)
+    # Following retries on its own schedule (with a note on stderr); the client's silent
+    # retries would only make an outage look like a hang.
+    retries = 0 if args.follow else None
+    async with common.make_client(settings, max_retry_count=retries) as client:
+        deployment_id, data = await common.find_deployment(client, settings, run_id=args.run_id)
+        if args.follow:
+            return await follow_logs(
+                client,
+                settings,
+                organization,
+                deployment_id,
+                args.run_id,
+                tail=args.tail,
+                since=since,
+                timestamps=args.timestamps,
+                as_json=bool(getattr(args, "json", False)),
+            )
+        if data is None:
+            data = await client.get_run(organization, deployment_id, args.run_id)
+        run = Run.from_wire(data)
+        await _print_all(
+            client,
+            organization,
+            deployment_id,
+            args.run_id,
+            since=since,
+            until=until,
+            timestamps=args.timestamps,
+            as_json=bool(getattr(args, "json", False)),
+        )
+        return common.exit_status_for(run.status)
+
+
+async def _print_all(
+    client: AsyncAPIClient,
+    organization: str,
+    deployment_id: str,
+    run_id: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    timestamps: bool,
+    as_json: bool,
+) -> None:
+    from runwatch.api.errors import ResponseShapeError
+    from runwatch.api.models import LogEvent
+
+    writer = common.LineWriter()
+    token: str | None = None
+    seen_tokens: set[str] = set()
+    while True:
+        data = await client.get_run_logs(
+            organization, deployment_id, run_id, next_token=token, start_time=since, end_time=until
+        )
+        raw = data.get("events") or []
+        if not isinstance(raw, list):
+            raise ResponseShapeError("logs: 'events' is not a list")
+        if as_json:
+            writer.write_lines([common.dump_json(item) for item in raw])
+        else:
+            writer.write_events([LogEvent.from_wire(item) for item in raw], timestamps=timestamps)
+        next_token = data.get("next_token")
+        if not isinstance(next_token, str) or not next_token or next_token in seen_tokens:
+            # A server that hands back a token it already gave would page forever.
+            return
+        seen_tokens.add(next_token)
+        token = next_token
+
+
+async def follow_logs(
+    client: AsyncAPIClient,
+    settings: Settings,
+    organization: str,
+    deployment_id: str,
+    run_id: str,
+    *,
+    tail: int | None = None,
+    since: datetime | None = None,
+    timestamps: bool = False,
+    as_json: bool = False,
+) -> int:
+    """Print the log from the start (or `tail`/`since`) and follow it until the run is done."""
+    from runwatch.api.errors import ApiError
+    from runwatch.follow.logs import LogFollower
+
+    follower = LogFollower(
+        client,
+        organization,
+        deployment_id,
+        run_id,
+        from_start=tail is None and since is None,
+        tail=tail,
+        since=since,
+    )
+    schedule = common.make_schedule(settings)
+    writer = common.LineWriter()
+    failing = False
+
+    def on_error(exc: ApiError, delay: float) -> None:
+        nonlocal failing
+        failing = True
+        common.note(common.retry_note(exc, delay))
+
+    async for batch in follower.follow(schedule, on_error=on_error):
+        if failing:
+            failing = False
+            common.note("reconnected; following again")
+        if not batch:
+            continue
+        if as_json:
+            writer.write_lines(
+                [
+                    common.dump_json({"message": e.message, "timestamp": e.raw_timestamp})
+                    for e in batch
+                ]
+            )
+        else:
+            writer.write_events(batch, timestamps=timestamps)
+    return common.exit_status_for(follower.status)
+
+
+def _event_json(event: LogEvent) -> str:
+    return common.dump_json({"message": event.message, "timestamp": event.raw_timestamp})

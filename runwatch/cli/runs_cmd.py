@@ -1,0 +1,157 @@
+"""`runwatch runs`: the runs of a deployment as a table or JSON lines; `runs get RUN_ID`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from runwatch.cli import common
+
+if TYPE_CHECKING:
+    from runwatch.api.models import Run
+    from runwatch.config import Settings
+
+HEADER = ("RUN ID", "STATUS", "VERSION", "CREATED", "DURATION", "RETRIES")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "runs",
+        help="list the runs of a deployment (runs get RUN_ID: one run)",
+        description="List the runs of a deployment, newest first: a table on a terminal, "
+        "one JSON object per line with --json.",
+    )
+    parser.add_argument("--all", action="store_true", help="page through every run")
+    parser.add_argument("--oldest-first", action="store_true", help="oldest runs first")
+    common.add_common_flags(parser, json_help="one JSON object (the API's run) per line")
+    parser.set_defaults(command_module=__name__, runs_action="list")
+    actions = parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
+    get = actions.add_parser(
+        "get",
+        help="show one run",
+        description="Show one run: its fields laid out for reading, or the API's JSON.",
+    )
+    get.add_argument("run_id", metavar="RUN_ID")
+    common.add_common_flags(get, json_help="print the run as the API returns it")
+    get.set_defaults(command_module=__name__, runs_action="get")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.runs_action == "get":
+        return common.run_command(args, lambda settings: _get(args, settings))
+    return common.run_command(args, lambda settings: _list(args, settings))
+
+
+async def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from runwatch.follow.runs import RunsPoller
+
+    as_json = bool(getattr(args, "json", False))
+    color = common.use_color()
+    organization = common.organization_of(settings)
+    async with common.make_client(settings) as client:
+        deployment_id, _ = await common.find_deployment(client, settings)
+        poller = RunsPoller(client, organization, deployment_id, scan_forward=args.oldest_first)
+        await poller.poll()
+        if as_json:
+            # Streamed page by page so `--all` on a long history starts printing at once.
+            printed = _print_json(poller, 0)
+            while args.all and poller.has_more:
+                await poller.load_more()
+                printed = _print_json(poller, printed)
+            return common.EXIT_OK
+        while args.all and poller.has_more:
+            await poller.load_more()
+        runs = [poller.runs[run_id] for run_id in poller.order]
+    writer = common.LineWriter(sanitize=False)
+    if not runs:
+        common.note(f"no runs in deployment {deployment_id}")
+        return common.EXIT_OK
+    writer.write_lines([table(runs, color=color)])
+    if poller.has_more:
+        common.note("more runs: --all lists every one")
+    return common.EXIT_OK
+
+
+def _print_json(poller: Any, start: int) -> int:
+    order = poller.order
+    lines = [common.dump_json(dict(poller.runs[run_id].raw)) for run_id in order[start:]]
+    common.LineWriter(sanitize=False).write_lines(lines)
+    return len(order)
+
+
+def table(runs: list[Run], *, color: bool) -> str:
+    rows = [
+        (
+            common.inert(run.run_id),
+            common.inert(run.status or "-"),
+            common.inert(run.model_version or run.version_id or "-"),
+            common.show_time(run.created_at),
+            common.show_duration(common.run_duration(run)),
+            "-" if run.retry_count is None else str(run.retry_count),
+        )
+        for run in runs
+    ]
+
+    def paint(column: int, cell: str, padded: str) -> str:
+        if column != 1 or not color:
+            return padded
+        return common.paint_status(cell, color=True) + padded[len(cell) :]
+
+    return common.format_table(rows, HEADER, paint=paint)
+
+
+def describe(run: Run, *, color: bool = False) -> str:
+    from runwatch.config import looks_secret, mask_secret
+
+    version = run.model_version or "-"
+    if run.version_id:
+        version = f"{version} ({run.version_id})" if run.model_version else run.version_id
+    models = ", ".join(f"{alias}={model}" for alias, model in run.models.items()) or "-"
+    env = ", ".join(
+        f"{name}={mask_secret(value) if looks_secret(name) else value}"
+        for name, value in run.user_env_vars.items()
+    )
+    fields = [
+        ("run id", run.run_id),
+        ("status", run.status or "-"),
+        ("deployment", run.deployment_id or "-"),
+        ("version", version),
+        ("created", common.show_time(run.created_at)),
+        ("modified", common.show_time(run.modified_at)),
+        ("duration", common.show_duration(common.run_duration(run))),
+        ("retry count", "-" if run.retry_count is None else str(run.retry_count)),
+        ("distribution", "-" if run.distribution is None else str(run.distribution)),
+        ("models", models),
+        ("input data", common.dump_json(run.input_data)),
+        ("output template", common.dump_json(run.output_template)),
+        ("environment", env or "-"),
+    ]
+    width = max(len(name) for name, _ in fields)
+    lines = [f"{name.ljust(width)}  {common.inert(value)}" for name, value in fields]
+    if color and run.status:
+        lines[1] = f"{'status'.ljust(width)}  " + common.paint_status(
+            run.status, common.inert(run.status), color=True
+        )
+    return "\n".join(lines)
+
+
+async def _get(args: argparse.Namespace, settings: Settings) -> int:
+    from runwatch.api.models import Run
+
+    organization = common.organization_of(settings)
+    async with common.make_client(settings) as client:
+        deployment_id, data = await common.find_deployment(client, settings, run_id=args.run_id)
+        if data is None:
+            data = await client.get_run(organization, deployment_id, args.run_id)
+    writer = common.LineWriter(sanitize=False)
+    if getattr(args, "json", False):
+        writer.write_lines([common.dump_json(data)])
+        return common.EXIT_OK
+    run = Run.from_wire(data)
+    text = describe(run)
+    if common.use_color():
+        text = text.replace(
+            f"  {run.status}\n", f"  {common.paint_status(run.status, color=True)}\n", 1
+        )
+    writer.write_lines([text])
+    return common.EXIT_OK

@@ -1,0 +1,130 @@
+"""`runwatch submit --version VERSION_ID ...`: create a run, print its id, optionally follow it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runwatch.cli import common
+
+if TYPE_CHECKING:
+    from runwatch.config import Settings
+
+OUTCOME_UNKNOWN = (
+    "outcome unknown: the request may have reached the server; check `runwatch runs` "
+    "before submitting again"
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "submit",
+        help="submit a run of a deployment version",
+        description="Submit a run and print its id (with --json: the run). With --follow, then "
+        "follow its log like `logs -f` and exit 0 if it SUCCEEDED, 1 if it FAILED.",
+    )
+    parser.add_argument("--version", required=True, metavar="VERSION_ID", dest="version_id")
+    parser.add_argument(
+        "--input", metavar="JSON|@FILE", help="input data: a JSON object, or @file holding one"
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment variable for the run (repeatable)",
+    )
+    parser.add_argument("--retry-count", type=int, metavar="N", help="attempts, 0 to 9")
+    parser.add_argument("--distribution", type=int, metavar="N", help="queue distribution id")
+    parser.add_argument("--model", metavar="MODEL_ID", help="model id to attach to the run")
+    parser.add_argument(
+        "--output-template", metavar="JSON|@FILE", help="output template: a JSON object"
+    )
+    parser.add_argument(
+        "--follow", action="store_true", help="then follow the run's log until it ends"
+    )
+    common.add_common_flags(parser, json_help="print the created run as JSON")
+    parser.set_defaults(command_module=__name__)
+
+
+def load_json_object(text: str, what: str) -> dict[str, Any]:
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise common.UsageError(f"{what}: cannot read {path}: {exc.strerror}") from None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise common.UsageError(f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise common.UsageError(f"{what} must be a JSON object")
+    return value
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise common.UsageError(f"--env takes KEY=VALUE, got {pair!r}")
+        env[name] = value
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    return common.run_command(args, lambda settings: _main(args, settings))
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    from runwatch.api.errors import OutcomeUnknown
+    from runwatch.cli.logs_cmd import follow_logs
+
+    input_data = load_json_object(args.input, "--input") if args.input else None
+    template = (
+        load_json_object(args.output_template, "--output-template")
+        if args.output_template
+        else None
+    )
+    environment = parse_env(args.env)
+    if args.retry_count is not None and not 0 <= args.retry_count <= 9:
+        raise common.UsageError("--retry-count must be between 0 and 9")
+    if args.distribution is not None and args.distribution < 0:
+        raise common.UsageError("--distribution must be >= 0")
+    if settings.read_only:
+        raise common.UsageError(
+            f"profile {settings.profile or '?'} is read-only: submitting runs is disabled"
+        )
+    organization = common.organization_of(settings)
+    async with common.make_client(settings) as client:
+        deployment_id, _ = await common.find_deployment(
+            client, settings, version_id=args.version_id
+        )
+        try:
+            data = await client.create_run(
+                organization,
+                deployment_id,
+                args.version_id,
+                input_data=input_data,
+                output_template=template,
+                distribution=args.distribution,
+                retry_count=args.retry_count,
+                environment=environment or None,
+                model_id=args.model,
+            )
+        except OutcomeUnknown:
+            # Never resubmit on our own: that could start the same (costly) run twice.
+            raise common.UsageError(OUTCOME_UNKNOWN) from None
+        run_id = data.get("run_id")
+        if not isinstance(run_id, str) or not run_id:
+            raise common.UsageError("the server's answer has no run_id")
+        writer = common.LineWriter(sanitize=False)
+        writer.write_lines([common.dump_json(data) if getattr(args, "json", False) else run_id])
+        if not args.follow:
+            return common.EXIT_OK
+    # The client of the submit keeps the SDK's retries; following uses its own schedule.
+    async with common.make_client(settings, max_retry_count=0) as client:
+        return await follow_logs(client, settings, organization, deployment_id, run_id)

@@ -1,0 +1,103 @@
+"""`runwatch watch RUN_ID`: print each status change of a run until it finishes.
+
+Exit status: 0 when the run SUCCEEDED, 1 when it FAILED, 2 for usage and connection errors,
+130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from runwatch.cli import common
+
+if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.models import Run
+    from runwatch.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "watch",
+        help="print each status change of a run until it finishes",
+        description="Print each status change of a run, with its time, until the run has "
+        "finished. Exit status 0 if it SUCCEEDED, 1 if it FAILED, 2 on usage or connection "
+        "errors, 130 on Ctrl-C.",
+    )
+    parser.add_argument("run_id", metavar="RUN_ID")
+    common.add_common_flags(parser, json_help="print the run as JSON at each change")
+    parser.set_defaults(command_module=__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    return common.run_command(args, lambda settings: _main(args, settings))
+
+
+async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    organization = common.organization_of(settings)
+    async with common.make_client(settings, max_retry_count=0) as client:
+        deployment_id, data = await common.find_deployment(client, settings, run_id=args.run_id)
+        return await watch_run(
+            client,
+            settings,
+            organization,
+            deployment_id,
+            args.run_id,
+            first=data,
+            as_json=bool(getattr(args, "json", False)),
+        )
+
+
+def status_line(run: Run, *, color: bool) -> str:
+    when = common.show_time(run.modified_at or run.created_at)
+    status = common.inert(run.status or "-")
+    return f"{when}  {common.paint_status(run.status, status, color=color)}"
+
+
+async def watch_run(
+    client: AsyncAPIClient,
+    settings: Settings,
+    organization: str,
+    deployment_id: str,
+    run_id: str,
+    *,
+    first: dict[str, object] | None = None,
+    as_json: bool = False,
+) -> int:
+    from runwatch.api.errors import ApiError
+    from runwatch.api.models import Run
+    from runwatch.follow.logs import is_fatal
+
+    schedule = common.make_schedule(settings)
+    writer = common.LineWriter(sanitize=False)
+    color = common.use_color()
+    last: str | None = None
+    data = first
+    failing = False
+    while True:
+        if data is None:
+            try:
+                data = await client.get_run(organization, deployment_id, run_id)
+            except ApiError as exc:
+                if is_fatal(exc):
+                    raise
+                failing = True
+                common.note(common.retry_note(exc, schedule.failed()))
+                await schedule.wait(active=True)
+                continue
+            schedule.succeeded()
+            if failing:
+                failing = False
+                common.note("reconnected; watching again")
+        run = Run.from_wire(data)
+        data = None
+        if run.status != last:
+            last = run.status
+            if as_json:
+                writer.write_lines([common.dump_json(dict(run.raw))])
+            else:
+                writer.write_lines([status_line(run, color=color)])
+        if run.terminal:
+            return common.exit_status_for(run.status)
+        await schedule.wait(active=True)
