@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +24,9 @@ def handler(input_data, context):
 
 def _check_logs(whole: dict[str, Any], recent: dict[str, Any], name: str) -> None:
     messages = [LogEvent.from_wire(e).message for e in whole["events"]]
-    assert [f"line {i} of {name}" for i in range(5)] == [m for m in messages if m.startswith("line ")]
+    assert [f"line {i} of {name}" for i in range(5)] == [
+        m for m in messages if m.startswith("line ")
+    ]
     assert "next_token" not in whole
     recent_messages = [LogEvent.from_wire(e).message for e in recent["events"]]
     assert recent_messages == list(reversed(messages))  # newest first
@@ -79,3 +86,59 @@ async def test_both_clients_against_the_engine(engine: Any) -> None:
         ]
         oldest = await aclient.get_runs(org, deployment_id, scan_forward=True)
         assert [r["run_id"] for r in oldest["entries"]] == [created.run_id, second.run_id]
+
+
+SDK_AGAINST_ENGINE = r"""
+import json, sys, time
+from datetime import datetime, timedelta
+from abeja.runs import APIClient
+
+org, deployment_id, version_id = sys.argv[1:4]
+client = APIClient()
+run = client.create_run(org, deployment_id, version_id, {"name": "sdk"}, retry_count=0,
+                        environment={"A": "1"})
+deadline = time.monotonic() + 30
+while client.get_run(org, deployment_id, run["run_id"])["status"] not in ("SUCCEEDED", "FAILED"):
+    assert time.monotonic() < deadline, "run did not finish"
+    time.sleep(0.05)
+now = datetime.utcnow()
+print(json.dumps({
+    "run": client.get_run(org, deployment_id, run["run_id"]),
+    "runs": client.get_runs(org, deployment_id, scan_forward=True),
+    "runs_desc": client.get_runs(org, deployment_id, scan_forward=False),
+    "logs": client.get_run_logs(org, deployment_id, run["run_id"],
+                                start_time=now - timedelta(hours=1),
+                                end_time=now + timedelta(hours=1)),
+    "recent": client.get_run_recent_logs(org, deployment_id, run["run_id"]),
+}))
+"""
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(
+    importlib.util.find_spec("abeja") is None,
+    reason="the official SDK (abeja-sdk, Python < 3.12 only) is not installed",
+)
+def test_the_unmodified_sdk_drives_the_engine_too(engine: Any) -> None:
+    deployment_id, version_id = engine.deploy_source(HANDLER, name="sdk-e2e")
+    env = {**os.environ, **engine.env}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SDK_AGAINST_ENGINE,
+            engine.organization_id,
+            deployment_id,
+            version_id,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout)
+    run = Run.from_wire(seen["run"])
+    assert run.status == "SUCCEEDED" and run.user_env_vars.get("A") == "1"
+    assert [r["run_id"] for r in seen["runs"]["entries"]] == [run.run_id]
+    _check_logs(seen["logs"], seen["recent"], "sdk")
