@@ -1,0 +1,200 @@
+"""The headless commands as a user runs them: `python -m runwatch ...` against a real engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+BURSTS = textwrap.dedent(
+    """
+    import sys
+    import time
+
+    def handler(input_data, context):
+        n = 0
+        for burst in range(input_data.get("bursts", 4)):
+            for _ in range(input_data.get("lines", 2500)):
+                print(f"line {n} of burst {burst}")
+                n += 1
+            sys.stdout.flush()
+            time.sleep(input_data.get("pause", 0.4))
+        if input_data.get("fail"):
+            raise RuntimeError("the handler failed on purpose")
+        return {"lines": n}
+    """
+)
+
+ENGINE_PREFIX = "[engine] "
+
+
+def runwatch(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runwatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def handler_lines(output: str) -> list[str]:
+    """The run's own lines: the engine adds a few of its own, marked `[engine] `."""
+    return [line for line in output.splitlines() if not line.startswith(ENGINE_PREFIX)]
+
+
+def expected(bursts: int, lines: int) -> list[str]:
+    return [f"line {n} of burst {n // lines}" for n in range(bursts * lines)]
+
+
+@pytest.mark.parametrize(("fail", "code"), [(False, 0), (True, 1)])
+def test_logs_follow_gives_every_line_once_in_order(
+    engine: object, cli_env: dict[str, str], fail: bool, code: int
+) -> None:
+    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")  # type: ignore[attr-defined]
+    run = engine.create_run(  # type: ignore[attr-defined]
+        deployment_id,
+        version_id,
+        input_data={"bursts": 4, "lines": 2500, "fail": fail},
+        retry_count=0,
+    )
+    result = runwatch("logs", "-f", run["run_id"], "--deployment", deployment_id, env=cli_env)
+    assert result.returncode == code, result.stderr
+    lines = handler_lines(result.stdout)
+    assert lines[:10000] == expected(4, 2500)
+    if fail:
+        # Then the handler's traceback, from its stderr.
+        assert lines[10000] == "Traceback (most recent call last):"
+        assert lines[-1] == "RuntimeError: the handler failed on purpose"
+    else:
+        assert len(lines) == 10000
+    # Nothing else either: the output is the stored log, exactly.
+    assert result.stdout.splitlines() == engine.all_log_messages(deployment_id, run["run_id"])  # type: ignore[attr-defined]
+    final = engine.get_run(deployment_id, run["run_id"])  # type: ignore[attr-defined]
+    assert final["status"] == ("FAILED" if fail else "SUCCEEDED")
+
+
+def test_logs_follow_resumes_across_an_engine_restart(
+    engine: object, cli_env: dict[str, str]
+) -> None:
+    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")  # type: ignore[attr-defined]
+    run = engine.create_run(  # type: ignore[attr-defined]
+        deployment_id,
+        version_id,
+        input_data={"bursts": 8, "lines": 300, "pause": 0.4},
+        retry_count=0,
+    )
+    follower = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runwatch",
+            "logs",
+            "-f",
+            run["run_id"],
+            "--deployment",
+            deployment_id,
+        ],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.2)
+        engine.kill()  # type: ignore[attr-defined]
+        time.sleep(1.0)
+        engine.start()  # type: ignore[attr-defined]
+        out, err = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    assert follower.returncode == 0, err
+    assert "retrying in" in err
+    assert handler_lines(out) == expected(8, 300)
+
+
+def test_runs_json_pipes_into_python(engine: object, cli_env: dict[str, str]) -> None:
+    deployment_id = engine.demo_deployment_id  # type: ignore[attr-defined]
+    version_id = engine.demo_versions["broken"]  # type: ignore[attr-defined]
+    ids = [
+        engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]  # type: ignore[attr-defined]
+        for _ in range(3)
+    ]
+    parse = "import json, sys; print(sorted(json.loads(l)['run_id'] for l in sys.stdin))"
+    # runwatch runs --json | python -c "..."
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "runwatch", "runs", "--json", "--deployment", deployment_id],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+    )
+    consumer = subprocess.run(
+        [sys.executable, "-c", parse],
+        stdin=producer.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert producer.stdout is not None
+    producer.stdout.close()
+    assert producer.wait(timeout=60) == 0
+    assert consumer.returncode == 0, consumer.stderr
+    assert consumer.stdout.strip() == str(sorted(ids))
+    table = runwatch("runs", "--deployment", deployment_id, env=cli_env)
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[0].split()[:3] == ["RUN", "ID", "STATUS"]
+    assert "\x1b" not in table.stdout  # piped: no colour
+
+
+def test_submit_follow_and_watch(engine: object, cli_env: dict[str, str]) -> None:
+    _, version_id = engine.deploy_source(BURSTS, name="bursts")  # type: ignore[attr-defined]
+    result = runwatch(
+        "submit",
+        "--version",
+        version_id,
+        "--input",
+        json.dumps({"bursts": 2, "lines": 1500, "pause": 0.2}),
+        "--retry-count",
+        "0",
+        "--follow",
+        env=cli_env,
+    )
+    assert result.returncode == 0, result.stderr
+    run_id, *lines = result.stdout.splitlines()
+    assert run_id.startswith("run-")
+    assert handler_lines("\n".join(lines)) == expected(2, 1500)
+    watched = runwatch("watch", run_id, env=cli_env)
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.split()[-1] == "SUCCEEDED"
+    shown = runwatch("runs", "get", run_id, "--json", env=cli_env)
+    assert json.loads(shown.stdout)["status"] == "SUCCEEDED"
+
+
+def test_errors_are_one_line(engine: object, cli_env: dict[str, str]) -> None:
+    result = runwatch(
+        "logs", "run-does-not-exist", "--deployment", engine.demo_deployment_id, env=cli_env
+    )  # type: ignore[attr-defined]
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("runwatch: error: ")
+    assert "Traceback" not in result.stderr
+    assert engine.token not in result.stderr  # type: ignore[attr-defined]
+
+
+def test_local_engine_from_its_engine_env(engine: object, cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if not k.startswith(("ABEJA_", "PLATFORM_"))}
+    env["RUNWATCH_DATA_DIR"] = str(engine.data_dir)  # type: ignore[attr-defined]
+    result = runwatch("runs", "--deployment", engine.demo_deployment_id, env=env)  # type: ignore[attr-defined]
+    assert result.returncode == 0, result.stderr
+    engine.stop()  # type: ignore[attr-defined]
+    result = runwatch("runs", env=env)
+    assert result.returncode == 2
+    assert (
+        "no engine running; start one with `runwatch serve` or set ABEJA_API_URL" in result.stderr
+    )
