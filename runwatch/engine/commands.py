@@ -45,6 +45,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-demo-runs", action="store_true", help="do not submit demo runs on first start"
     )
+    parser.add_argument(
+        "--demo-runs",
+        dest="no_demo_runs",
+        action="store_false",
+        help="submit demo runs on first start (the default)",
+    )
     parser.add_argument("--no-demo", action="store_true", help="no demo deployment at all")
 
 
