@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 
 from runwatch.config import Settings
@@ -71,24 +71,36 @@ def make_app(engine: Any, tmp_path: Path, **kwargs: Any) -> RunwatchApp:
 
 
 async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 20.0, what: str = ""
+    pilot: Pilot[Any], predicate: Callable[[], object], within: float = 20.0, what: str = ""
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
+    deadline = time.monotonic() + within
+    while not _safely(predicate):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.05)
 
 
-async def wait_for_thread(predicate: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
+def _safely(predicate: Callable[[], object]) -> object:
+    # Early on the screen may not have composed its widgets yet.
+    try:
+        return predicate()
+    except (NoMatches, LookupError):
+        return False
 
 
 @pytest.fixture
 def gated(engine: Any) -> Iterator[tuple[str, str]]:
     """(deployment_id, version_id) of GATED_HANDLER on the test engine."""
     yield engine.deploy_source(GATED_HANDLER, name="gated")
+
+
+@pytest.fixture
+def frozen_engine(tmp_path: Path) -> Iterator[Any]:
+    """An engine whose every timestamp is 2026-01-01T00:00:00Z plus a microsecond counter."""
+    from tests.conftest import start_engine
+
+    proc = start_engine(tmp_path / "engine", env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK})
+    try:
+        yield proc
+    finally:
+        proc.close()

@@ -1,4 +1,4 @@
-"""Pilot tests against a real engine: the behaviours issue 5 names under "How it will be checked"."""
+"""Pilot tests against a real engine: what issue 5 lists under "How it will be checked"."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ async def test_engine_down_shows_reconnecting_keeps_data_and_recovers(
         await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live again")
         assert not main.table.has_class("-stale")
         await wait_for(
-            pilot, lambda: "SUCCEEDED" in _status(app, run_id), timeout=30, what="finished"
+            pilot, lambda: "SUCCEEDED" in _status(app, run_id), within=30, what="finished"
         )
         await wait_for(pilot, lambda: "after 59" in view.messages(), what="all lines")
         await pilot.pause(0.5)

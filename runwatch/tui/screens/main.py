@@ -48,10 +48,14 @@ def short_reason(error: BaseException) -> str:
     from runwatch.api.errors import ConnectionFailed, HttpError, RequestTimeout
 
     if isinstance(error, ConnectionFailed):
-        text = str(error).lower()
-        if "refused" in text:
+        causes = f"{error} {error.__cause__} {error.__context__}".lower()
+        if "refused" in causes:
             return "connection refused"
-        return str(error).split("[")[0].strip() or "connection failed"
+        if "connecterror" in causes:
+            # The client keeps the transport's own text out of its errors (it may hold
+            # secrets), and httpx names refused, unreachable and unresolvable alike.
+            return "cannot connect"
+        return "connection dropped"
     if isinstance(error, RequestTimeout):
         return "request timed out"
     if isinstance(error, HttpError):
@@ -68,7 +72,7 @@ class MainScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
-        Binding("R", "run_again", "Run again"),
+        Binding("R", "run_again", "Rerun"),
         Binding("d", "deployments", "Deployment"),
         Binding("o", "flip_order", "Order"),
         Binding("p", "toggle_pause", "Pause"),
@@ -124,7 +128,7 @@ class MainScreen(Screen[None]):
             with Vertical(id="log-pane"):
                 yield LogView(id="log", max_lines=self.rw_app.max_log_lines)
                 yield Input(placeholder="search the loaded log", id="log-search")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         runs_pane = self.query_one("#runs-pane")

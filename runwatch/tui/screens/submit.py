@@ -126,12 +126,12 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     # -- layout ---------------------------------------------------------------------------
 
-    def _row(self, name: str, label: str, widget: Widget) -> ComposeResult:
-        with Vertical(classes="field", id=f"field-{name}"):
-            with Horizontal(classes="field-head"):
-                yield Label(label, classes="field-label")
+    def _row(self, name: str, label: str, *widgets: Widget) -> ComposeResult:
+        with Horizontal(classes="field", id=f"field-{name}"):
+            yield Label(label, classes="field-label")
+            with Vertical(classes="field-body"):
+                yield from widgets
                 yield Label("", classes="reason", id=f"reason-{name}")
-            yield widget
 
     def compose(self) -> ComposeResult:
         template = self.template
@@ -145,67 +145,73 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     Input(
                         (template.deployment_id if template else None) or self.deployment_id,
                         id="deployment",
+                        compact=True,
                     ),
                 )
-                with Vertical(classes="field", id="field-version"):
-                    with Horizontal(classes="field-head"):
-                        yield Label("version", classes="field-label")
-                        yield Label("", classes="reason", id="reason-version")
-                    yield Select[str]([], prompt="loading versions…", id="version-select")
-                    yield Input(
+                yield from self._row(
+                    "version",
+                    "version",
+                    Select[str]([], prompt="loading versions…", id="version-select", compact=True),
+                    Input(
                         self._wanted_version or "",
                         placeholder="ver-… (type a version id)",
                         id="version-text",
-                    )
+                        compact=True,
+                    ),
+                )
                 models = dict(template.models) if template else {}
                 model_id = models.get("alias") or next(iter(models.values()), "")
-                yield from self._row("model", "model id (optional)", Input(model_id, id="model"))
+                yield from self._row(
+                    "model",
+                    "model id",
+                    Input(model_id, id="model", compact=True, placeholder="optional"),
+                )
                 yield from self._row(
                     "input",
-                    "input data (JSON object, optional)",
+                    "input data (JSON)",
                     TextArea(
                         _json_text(template.input_data) if template else "",
                         id="input",
                         soft_wrap=True,
-                        show_line_numbers=False,
+                        compact=True,
                     ),
                 )
                 yield from self._row(
                     "output",
-                    "output template (JSON object, optional)",
+                    "output template (JSON)",
                     TextArea(
                         _json_text(template.output_template) if template else "",
                         id="output",
                         soft_wrap=True,
+                        compact=True,
                     ),
                 )
                 env = dict(template.user_env_vars) if template else {}
                 yield from self._row(
                     "env",
-                    "environment (KEY=VALUE per line)",
-                    TextArea("\n".join(f"{k}={v}" for k, v in env.items()), id="env"),
+                    "environment (KEY=VALUE lines)",
+                    TextArea("\n".join(f"{k}={v}" for k, v in env.items()), id="env", compact=True),
                 )
-                with Horizontal(id="numbers"):
-                    retry = (
-                        ""
-                        if not template or template.retry_count is None
-                        else str(template.retry_count)
-                    )
-                    yield from self._row(
-                        "retry",
-                        "retry count (0-9)",
-                        Input(retry, placeholder="default", id="retry"),
-                    )
-                    distribution = (
-                        ""
-                        if not template or template.distribution is None
-                        else str(template.distribution)
-                    )
-                    yield from self._row(
-                        "distribution",
-                        "distribution",
-                        Input(distribution, placeholder="round-robin", id="distribution"),
-                    )
+                retry = (
+                    ""
+                    if not template or template.retry_count is None
+                    else str(template.retry_count)
+                )
+                yield from self._row(
+                    "retry",
+                    "retry count (0-9)",
+                    Input(retry, placeholder="server default", id="retry", compact=True),
+                )
+                distribution = (
+                    ""
+                    if not template or template.distribution is None
+                    else str(template.distribution)
+                )
+                yield from self._row(
+                    "distribution",
+                    "distribution",
+                    Input(distribution, placeholder="round-robin", id="distribution", compact=True),
+                )
             yield Static("", id="submit-error")
             with Horizontal(id="submit-buttons"):
                 yield Button("Submit (ctrl+s)", variant="primary", id="submit")
@@ -232,7 +238,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self._versions_ok = False
             select.display = False
             text.display = True
-            if not text.value and select.value is not Select.BLANK:
+            if not text.value and select.value is not Select.NULL:
                 text.value = str(select.value)
             self._set_reason("version", f"versions unavailable ({error}); type an id")
             return
@@ -244,7 +250,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                 label = inert(str(entry.get("version") or "")) or version_id
                 options.append((f"{label} · {version_id}", version_id))
         wanted = self._wanted_version or (
-            str(select.value) if select.value is not Select.BLANK else None
+            str(select.value) if select.value is not Select.NULL else None
         )
         select.set_options(options)
         select.prompt = "choose a version" if options else "no versions in this deployment"
@@ -290,7 +296,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     @on(Select.Changed, "#version-select")
     def _version_selected(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK:
+        if event.value is not Select.NULL:
             self._wanted_version = str(event.value)
         self._touched.add("version")
         self._validate("version")
@@ -299,7 +305,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
         if name == "version":
             select = self.query_one("#version-select", Select)
             if select.display:
-                return "" if select.value is Select.BLANK else str(select.value)
+                return "" if select.value is Select.NULL else str(select.value)
             return self.query_one("#version-text", Input).value
         widget = self.query_one(f"#{name}")
         if isinstance(widget, TextArea):

@@ -113,7 +113,7 @@ class RunFilter:
 
 class RunsTable(DataTable[object]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter runs"),
+        Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
