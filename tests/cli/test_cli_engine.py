@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -198,3 +199,63 @@ def test_local_engine_from_its_engine_env(engine: object, cli_env: dict[str, str
     assert (
         "no engine running; start one with `runwatch serve` or set ABEJA_API_URL" in result.stderr
     )
+
+
+SLOW = textwrap.dedent(
+    """
+    import time
+
+    def handler(input_data, context):
+        for n in range(600):
+            print(f"tick {n}", flush=True)
+            time.sleep(0.05)
+    """
+)
+
+
+def test_ctrl_c_exits_130_and_a_closed_pipe_is_quiet(
+    engine: object, cli_env: dict[str, str]
+) -> None:
+    deployment_id, version_id = engine.deploy_source(SLOW, name="slow")  # type: ignore[attr-defined]
+    run_id = engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]  # type: ignore[attr-defined]
+    command = [
+        sys.executable,
+        "-m",
+        "runwatch",
+        "logs",
+        "-f",
+        run_id,
+        "--deployment",
+        deployment_id,
+    ]
+    follower = subprocess.Popen(
+        command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert follower.stdout is not None
+        while "tick 3" not in follower.stdout.readline():
+            pass
+        follower.send_signal(signal.SIGINT)
+        _, err = follower.communicate(timeout=20)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    assert follower.returncode == 130
+    assert "Traceback" not in err
+
+    # `runwatch logs -f RUN | head -n 2`: the reader goes away, runwatch stops without noise.
+    reader = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None
+    for _ in range(2):
+        reader.stdout.readline()
+    reader.stdout.close()
+    try:
+        reader.wait(timeout=20)
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+            reader.wait()
+    assert reader.stderr is not None
+    assert reader.stderr.read() == b""
+    assert reader.returncode == 0

@@ -296,3 +296,31 @@ async def test_terminal_status_learnt_mid_poll_needs_one_more_poll(clock: FakeCl
     assert not f.done
     assert await f.poll() == []
     assert f.done
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"message": "a", "timestamp": "2026-01-01T00:00:00.000001Z"},
+        {"message": "a", "timestamp": "2026-01-01T00:00:00Z"},
+        {"message": "tz", "timestamp": "2026-01-01T09:00:00+09:00"},
+        {"message": "bad", "timestamp": "garbageZ"},
+        {"message": "no zone", "timestamp": "2026-01-01T00:00:00"},
+        {"message": 42, "timestamp": "2026-01-01T00:00:00Z"},
+        {"message": None},
+        {"timestamp": 5},
+        {},
+    ],
+)
+def test_the_fast_event_path_matches_from_wire(item: dict[str, object]) -> None:
+    from runwatch.follow.logs import _events_oldest_first
+
+    assert _events_oldest_first([item]) == [LogEvent.from_wire(item)]
+
+
+def test_a_page_that_is_not_a_list_is_a_shape_error() -> None:
+    from runwatch.api.errors import ResponseShapeError
+    from runwatch.follow.logs import _events_oldest_first
+
+    with pytest.raises(ResponseShapeError):
+        _events_oldest_first(["not an object"])
