@@ -61,7 +61,7 @@ def submit(
     client: APIClient, engine: EngineHandle, deployment: str, version: str, lines: int
 ) -> str:
     run = client.create_run(
-        engine.organization_id, deployment, version, input_data={"lines": lines}, retry_count=0
+        engine.organization_id, deployment, version, input_data={"lines": str(lines)}, retry_count=0
     )
     return str(run["run_id"])
 

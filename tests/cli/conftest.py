@@ -8,6 +8,7 @@ import random
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,10 +75,10 @@ def fake_api(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
 
 
 @pytest.fixture
-def cli_env(engine: object, tmp_path: Path) -> dict[str, str]:
+def cli_env(engine: Any, tmp_path: Path) -> dict[str, str]:
     """The environment for `python -m runwatch` subprocesses aimed at the test's engine."""
     env = {k: v for k, v in os.environ.items() if k not in _CONTRACT_VARS}
-    env.update(engine.env)  # type: ignore[attr-defined]
+    env.update(engine.env)
     env["RUNWATCH_CONFIG"] = str(tmp_path / "config.toml")
     env["RUNWATCH_DATA_DIR"] = str(tmp_path / "no-engine")
     env["PYTHONUNBUFFERED"] = "1"

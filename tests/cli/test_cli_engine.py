@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from typing import Any
 
 import pytest
 
@@ -56,10 +57,10 @@ def expected(bursts: int, lines: int) -> list[str]:
 
 @pytest.mark.parametrize(("fail", "code"), [(False, 0), (True, 1)])
 def test_logs_follow_gives_every_line_once_in_order(
-    engine: object, cli_env: dict[str, str], fail: bool, code: int
+    engine: Any, cli_env: dict[str, str], fail: bool, code: int
 ) -> None:
-    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")  # type: ignore[attr-defined]
-    run = engine.create_run(  # type: ignore[attr-defined]
+    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")
+    run = engine.create_run(
         deployment_id,
         version_id,
         input_data={"bursts": 4, "lines": 2500, "fail": fail},
@@ -76,16 +77,14 @@ def test_logs_follow_gives_every_line_once_in_order(
     else:
         assert len(lines) == 10000
     # Nothing else either: the output is the stored log, exactly.
-    assert result.stdout.splitlines() == engine.all_log_messages(deployment_id, run["run_id"])  # type: ignore[attr-defined]
-    final = engine.get_run(deployment_id, run["run_id"])  # type: ignore[attr-defined]
+    assert result.stdout.splitlines() == engine.all_log_messages(deployment_id, run["run_id"])
+    final = engine.get_run(deployment_id, run["run_id"])
     assert final["status"] == ("FAILED" if fail else "SUCCEEDED")
 
 
-def test_logs_follow_resumes_across_an_engine_restart(
-    engine: object, cli_env: dict[str, str]
-) -> None:
-    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")  # type: ignore[attr-defined]
-    run = engine.create_run(  # type: ignore[attr-defined]
+def test_logs_follow_resumes_across_an_engine_restart(engine: Any, cli_env: dict[str, str]) -> None:
+    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")
+    run = engine.create_run(
         deployment_id,
         version_id,
         input_data={"bursts": 8, "lines": 300, "pause": 0.4},
@@ -109,9 +108,9 @@ def test_logs_follow_resumes_across_an_engine_restart(
     )
     try:
         time.sleep(1.2)
-        engine.kill()  # type: ignore[attr-defined]
+        engine.kill()
         time.sleep(1.0)
-        engine.start()  # type: ignore[attr-defined]
+        engine.start()
         out, err = follower.communicate(timeout=60)
     finally:
         if follower.poll() is None:
@@ -122,13 +121,10 @@ def test_logs_follow_resumes_across_an_engine_restart(
     assert handler_lines(out) == expected(8, 300)
 
 
-def test_runs_json_pipes_into_python(engine: object, cli_env: dict[str, str]) -> None:
-    deployment_id = engine.demo_deployment_id  # type: ignore[attr-defined]
-    version_id = engine.demo_versions["broken"]  # type: ignore[attr-defined]
-    ids = [
-        engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]  # type: ignore[attr-defined]
-        for _ in range(3)
-    ]
+def test_runs_json_pipes_into_python(engine: Any, cli_env: dict[str, str]) -> None:
+    deployment_id = engine.demo_deployment_id
+    version_id = engine.demo_versions["broken"]
+    ids = [engine.create_run(deployment_id, version_id, retry_count=0)["run_id"] for _ in range(3)]
     parse = "import json, sys; print(sorted(json.loads(l)['run_id'] for l in sys.stdin))"
     # runwatch runs --json | python -c "..."
     producer = subprocess.Popen(
@@ -154,8 +150,8 @@ def test_runs_json_pipes_into_python(engine: object, cli_env: dict[str, str]) ->
     assert "\x1b" not in table.stdout  # piped: no colour
 
 
-def test_submit_follow_and_watch(engine: object, cli_env: dict[str, str]) -> None:
-    _, version_id = engine.deploy_source(BURSTS, name="bursts")  # type: ignore[attr-defined]
+def test_submit_follow_and_watch(engine: Any, cli_env: dict[str, str]) -> None:
+    _, version_id = engine.deploy_source(BURSTS, name="bursts")
     result = runwatch(
         "submit",
         "--version",
@@ -178,22 +174,22 @@ def test_submit_follow_and_watch(engine: object, cli_env: dict[str, str]) -> Non
     assert json.loads(shown.stdout)["status"] == "SUCCEEDED"
 
 
-def test_errors_are_one_line(engine: object, cli_env: dict[str, str]) -> None:
+def test_errors_are_one_line(engine: Any, cli_env: dict[str, str]) -> None:
     result = runwatch(
         "logs", "run-does-not-exist", "--deployment", engine.demo_deployment_id, env=cli_env
-    )  # type: ignore[attr-defined]
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("runwatch: error: ")
     assert "Traceback" not in result.stderr
-    assert engine.token not in result.stderr  # type: ignore[attr-defined]
+    assert engine.token not in result.stderr
 
 
-def test_local_engine_from_its_engine_env(engine: object, cli_env: dict[str, str]) -> None:
+def test_local_engine_from_its_engine_env(engine: Any, cli_env: dict[str, str]) -> None:
     env = {k: v for k, v in cli_env.items() if not k.startswith(("ABEJA_", "PLATFORM_"))}
-    env["RUNWATCH_DATA_DIR"] = str(engine.data_dir)  # type: ignore[attr-defined]
-    result = runwatch("runs", "--deployment", engine.demo_deployment_id, env=env)  # type: ignore[attr-defined]
+    env["RUNWATCH_DATA_DIR"] = str(engine.data_dir)
+    result = runwatch("runs", "--deployment", engine.demo_deployment_id, env=env)
     assert result.returncode == 0, result.stderr
-    engine.stop()  # type: ignore[attr-defined]
+    engine.stop()
     result = runwatch("runs", env=env)
     assert result.returncode == 2
     assert (
@@ -213,11 +209,9 @@ SLOW = textwrap.dedent(
 )
 
 
-def test_ctrl_c_exits_130_and_a_closed_pipe_is_quiet(
-    engine: object, cli_env: dict[str, str]
-) -> None:
-    deployment_id, version_id = engine.deploy_source(SLOW, name="slow")  # type: ignore[attr-defined]
-    run_id = engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]  # type: ignore[attr-defined]
+def test_ctrl_c_exits_130_and_a_closed_pipe_is_quiet(engine: Any, cli_env: dict[str, str]) -> None:
+    deployment_id, version_id = engine.deploy_source(SLOW, name="slow")
+    run_id = engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]
     command = [
         sys.executable,
         "-m",
