@@ -36,7 +36,7 @@ async def _until(pilot: Any, predicate: Callable[[], object], within: float = 60
         try:
             if predicate():
                 return
-        except Exception:  # noqa: S112 - widgets may not be composed yet
+        except Exception:  # widgets may not be composed yet
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(str(predicate))
@@ -116,7 +116,6 @@ def _offline(engine: EngineProcess) -> Callable[[Any, RunwatchApp], Awaitable[No
 
 
 async def main(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="runwatch-shots-") as name:
         tmp = Path(name)
         engine = start_engine(tmp / "engine")
@@ -133,7 +132,7 @@ async def main(out: Path) -> None:
                 retry_count=2,
             )["run_id"]
             engine.wait_for_status(demo, train, {"RUNNING"})
-            time.sleep(4)
+            await asyncio.sleep(4)
             await _shoot(engine, tmp, out / "main.svg", (140, 40), _main_view)
             await _shoot(engine, tmp, out / "narrow-80x24.svg", (80, 24), _main_view)
             await _shoot(engine, tmp, out / "submit-form.svg", (120, 36), _form_error)
@@ -145,4 +144,6 @@ async def main(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
-    asyncio.run(main(parser.parse_args().out))
+    out = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(out))

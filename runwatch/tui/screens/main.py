@@ -559,6 +559,14 @@ class MainScreen(Screen[None]):
     @on(LogView.StateChanged)
     def _update_log_marker(self) -> None:
         view = self.log_view
+        if self.selected_run_id:
+            loaded = f"{view.line_count:,} lines" + ("" if view.at_start else " loaded")
+            view.border_title = f"Log · {self.selected_run_id} · {loaded}"
+        if (view.show_timestamps, view.wrap) != (
+            self.view_state.show_timestamps,
+            self.view_state.wrap,
+        ):
+            self.rw_app.remember_log_view(show_timestamps=view.show_timestamps, wrap=view.wrap)
         text = Text()
         if view.activity:
             text.append(view.activity, style="bold")

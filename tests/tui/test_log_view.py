@@ -1,0 +1,112 @@
+"""The log widget on its own: throughput, memory bound, inert text, search, follow, wrap."""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from textual.app import App, ComposeResult
+
+from runwatch.tui.widgets.log_view import LogView
+
+
+class Event(NamedTuple):
+    message: str
+    raw_timestamp: str
+
+
+TS = "2026-01-01T00:00:00.000000Z"
+
+
+class LogApp(App[None]):
+    def __init__(self, max_lines: int = 100_000) -> None:
+        super().__init__()
+        self.max_lines = max_lines
+
+    def compose(self) -> ComposeResult:
+        yield LogView(max_lines=self.max_lines)
+
+
+def _rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * 4096 / 1e6
+
+
+async def test_absorbs_a_flood_with_bounded_memory() -> None:
+    app = LogApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = app.query_one(LogView)
+        total, batch = 1_000_000, 5_000
+        line = "epoch=1 step={} loss=0.1234 accuracy=0.9876 some more text to make it longer"
+        start = time.perf_counter()
+        for offset in range(0, total, batch):
+            view.append([Event(line.format(i), TS) for i in range(offset, offset + batch)])
+            if offset % 50_000 == 0:
+                await pilot.pause()  # let frames render while the flood goes on
+        await pilot.pause()
+        elapsed = time.perf_counter() - start
+        rate = total / elapsed
+        gc.collect()
+        rss = _rss_mb()
+        print(f"\n{rate:,.0f} lines/s, RSS {rss:.0f} MB")
+        assert rate >= 100_000
+        assert rss <= 250
+        assert view.line_count == view.max_lines
+        assert view.dropped_front == total - view.max_lines
+        assert view.messages()[-1] == line.format(total - 1)
+        assert view.following and view.scroll_y == view.max_scroll_y
+
+
+async def test_control_characters_and_escapes_are_inert() -> None:
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        view = app.query_one(LogView)
+        view.show_timestamps = False
+        view.append(
+            [
+                Event("\x1b[31mred\x1b[0m [bold]markup[/bold]\rback\x07bell\ttab", TS),
+                Event("\x1b]0;title\x07\x9b2J", TS),
+            ]
+        )
+        await pilot.pause()
+        first = view.render_line(0).text
+        assert "\x1b" not in first and "\r" not in first and "\x07" not in first
+        assert "[31mred[0m [bold]markup[/bold]backbell    tab" in first
+        assert "\x9b" not in view.render_line(1).text
+
+
+async def test_search_follow_marker_wrap_and_timestamps() -> None:
+    app = LogApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        view = app.query_one(LogView)
+        view.append([Event(f"line {i} {'needle' if i % 10 == 0 else ''}", TS) for i in range(200)])
+        await pilot.pause()
+        assert view.following
+        view.focus()
+        await pilot.press("up")
+        assert not view.following
+        view.append([Event(f"new {i}", TS) for i in range(7)])
+        await pilot.pause()
+        assert view.pending == 7
+        await pilot.press("f")
+        assert view.following and view.pending == 0
+        assert view.search("NEEDLE") == 20
+        number = view.current_match_number
+        assert number is not None
+        await pilot.press("N")
+        assert view.current_match_number == number - 1
+        await pilot.press("n")
+        assert view.current_match_number == number
+        await pilot.press("escape")
+        assert view.search_term == ""
+        assert view.render_line(0).text.startswith("2026-01-01 00:00:00.000 ")
+        await pilot.press("t")
+        assert not view.show_timestamps
+        assert view.render_line(0).text.startswith("line")
+        view.append([Event("x" * 150, TS)])
+        await pilot.press("w")
+        await pilot.pause()
+        assert view.wrap
+        assert view.virtual_size.height == view.line_count + 2  # 150 chars over 3 rows
