@@ -256,6 +256,7 @@ class LogFollower:
         with the chosen delay, and retried with the schedule's backoff.
         """
         fetch = (not self._status_external) if fetch_status is None else fetch_status
+        last_status = float("-inf")
         while not self.done:
             try:
                 batch = await self.poll()
@@ -268,7 +269,12 @@ class LogFollower:
                 return
             if not self.caught_up:
                 continue
-            if fetch and not self._terminal:
+            now = schedule.clock.monotonic()
+            # While lines keep coming the run is obviously not over: ask for its status when
+            # the log goes quiet, or once per interval, not after every page of a busy log.
+            due = not batch or now - last_status >= schedule.interval
+            if fetch and not self._terminal and due:
+                last_status = now
                 try:
                     await self.refresh_status()
                 except ApiError as exc:

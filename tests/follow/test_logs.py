@@ -324,3 +324,26 @@ def test_a_page_that_is_not_a_list_is_a_shape_error() -> None:
 
     with pytest.raises(ResponseShapeError):
         _events_oldest_first(["not an object"])
+
+
+async def test_a_busy_log_does_not_ask_for_the_status_after_every_poll(clock: FakeClock) -> None:
+    api = FakeRunApi(page_size=100)
+
+    def trickle(server: FakeRunApi, n: int) -> None:
+        # Lines before every other page request: each poll finds some, then reaches the end.
+        if n < 200 and recent_requests(server) % 2:
+            server.add_lines(3)
+        if n >= 200:
+            server.status = "SUCCEEDED"
+
+    api.on_request = trickle
+    f = follower(api, from_start=True)
+    got: list[str] = []
+    async for batch in f.follow(schedule(clock)):
+        got += texts(batch)
+    assert got == api.messages
+    status_requests = sum(1 for r in api.requests if r.url.path.endswith("/run-1"))
+    polls = len(clock.sleeps)
+    assert polls > 50
+    # Busy polls are spaced by the short interval; the status is asked about once a second.
+    assert status_requests <= clock.now / 1.0 + 2
