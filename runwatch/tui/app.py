@@ -33,7 +33,7 @@ def utc_now() -> datetime:
 
 
 class RunwatchApp(App[None]):
-    CSS_PATH = "runwatch.tcss"
+    CSS_PATH = Path(__file__).with_name("runwatch.tcss")
     TITLE = "runwatch"
     ENABLE_COMMAND_PALETTE = True
 

@@ -761,6 +761,10 @@ class MainScreen(Screen[None]):
         self._update_status()
 
     def action_refresh_now(self) -> None:
+        if self.client is None:
+            # Not connected yet: the engine failed to start (or is still starting).
+            self.rw_app.retry_start()
+            return
         if self.blocked:
             # The user acted on the blocking error (new token, deployment back): try again.
             self.blocked = None
