@@ -202,7 +202,7 @@ class APIClient(_RunApi[JsonDict]):
     def __init__(
         self,
         credential: dict | None = None,  # type: ignore[type-arg]
-        timeout: int | None = None,
+        timeout: float | None = None,
         max_retry_count: int | None = None,
         *,
         base_url: str | None = None,
@@ -216,7 +216,9 @@ class APIClient(_RunApi[JsonDict]):
         )
         self._sleep = sleep or time.sleep
         # The SDK's requests session follows redirects; keep that.
-        self._http = httpx.Client(transport=transport, follow_redirects=True, trust_env=True)
+        self._http = httpx.Client(
+            transport=transport, follow_redirects=True, trust_env=self._core.trust_env
+        )
 
     def _call(self, spec: RequestSpec) -> JsonDict:
         return _drive(self._core.exchange(spec), self._http.send, self._sleep)
@@ -242,7 +244,7 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
     def __init__(
         self,
         credential: dict | None = None,  # type: ignore[type-arg]
-        timeout: int | None = None,
+        timeout: float | None = None,
         max_retry_count: int | None = None,
         *,
         base_url: str | None = None,
@@ -255,7 +257,9 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
             credential, timeout, max_retry_count, base_url=base_url, environ=environ, rng=rng
         )
         self._sleep = sleep or asyncio.sleep
-        self._http = httpx.AsyncClient(transport=transport, follow_redirects=True, trust_env=True)
+        self._http = httpx.AsyncClient(
+            transport=transport, follow_redirects=True, trust_env=self._core.trust_env
+        )
 
     async def _call(self, spec: RequestSpec) -> JsonDict:
         exchange = self._core.exchange(spec)

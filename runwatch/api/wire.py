@@ -12,6 +12,7 @@ import base64
 import email.utils
 import html
 import http.client
+import ipaddress
 import json
 import os
 import random
@@ -136,6 +137,16 @@ def safe_url(url: str | httpx.URL) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 # ---------------------------------------------------------------- requests
 
 
@@ -234,7 +245,7 @@ def retry_delay(
     elif status_code is None or not idempotent or status_code not in RETRY_STATUSES:
         return None
     backoff = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
-    delay = backoff / 2 + (rng or random).uniform(0, backoff / 2)
+    delay: float = backoff / 2 + (rng or random.Random()).uniform(0, backoff / 2)
     if retry_after is not None:
         if retry_after > policy.max_retry_after:
             return None
@@ -383,6 +394,9 @@ class Core:
         self.base_url = (base_url or env.get(API_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         password = urlsplit(self.base_url).password
         self.secrets = (*secrets, password) if password else secrets
+        # Proxy variables apply (as with the SDK's requests), except to a loopback engine: a
+        # corporate HTTP_PROXY without NO_PROXY=127.0.0.1 would otherwise break the local engine.
+        self.trust_env = not is_loopback(self.base_url)
         self.timeout = resolve_timeout(timeout, env)
         self.policy = RetryPolicy(max_retries=resolve_max_retry_count(max_retry_count, env))
         self.rng = rng or random.Random()

@@ -13,6 +13,19 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# Everything the official SDK reads from the environment.
+SDK_ENV = (
+    "ABEJA_API_URL",
+    "ABEJA_ORGANIZATION_ID",
+    "PLATFORM_AUTH_TOKEN",
+    "ABEJA_PLATFORM_USER_ID",
+    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
+    "ABEJA_PLATFORM_DATASOURCE_ID",
+    "ABEJA_PLATFORM_DATASOURCE_SECRET",
+    "ABEJA_SDK_CONNECTION_TIMEOUT",
+    "ABEJA_SDK_MAX_RETRY_COUNT",
+)
+
 
 @dataclass(frozen=True)
 class Recorded:

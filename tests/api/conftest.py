@@ -5,19 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_recording_server import RecordingServer
-
-SDK_ENV = (
-    "ABEJA_API_URL",
-    "ABEJA_ORGANIZATION_ID",
-    "PLATFORM_AUTH_TOKEN",
-    "ABEJA_PLATFORM_USER_ID",
-    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
-    "ABEJA_PLATFORM_DATASOURCE_ID",
-    "ABEJA_PLATFORM_DATASOURCE_SECRET",
-    "ABEJA_SDK_CONNECTION_TIMEOUT",
-    "ABEJA_SDK_MAX_RETRY_COUNT",
-)
+from api_recording_server import SDK_ENV, RecordingServer
 
 
 @pytest.fixture(autouse=True)

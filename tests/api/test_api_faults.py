@@ -533,3 +533,12 @@ def test_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ABEJA_API_URL")
     assert APIClient({}).base_url == "https://api.abeja.io"
     assert "tok" not in repr(APIClient({"auth_token": "tok"}))
+
+
+def test_proxy_variables_do_not_apply_to_a_loopback_engine(
+    recording_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    with APIClient({"auth_token": TOKEN}, base_url=recording_server.url, max_retry_count=0) as c:
+        assert c.get_runs(ORG, DEP)["method"] == "GET"

@@ -96,7 +96,7 @@ def test_async_methods_are_coroutine_functions(name: str) -> None:
 )
 @pytest.mark.parametrize("name", list(SEED))
 def test_signature_matches_the_installed_sdk(name: str) -> None:
-    from abeja.runs import APIClient as SdkClient
+    from abeja.runs import APIClient as SdkClient  # type: ignore[import-untyped]
 
     assert positional_params(getattr(APIClient, name)) == positional_params(
         getattr(SdkClient, name)

@@ -13,6 +13,7 @@ from runwatch.api.wire import (
     RetryPolicy,
     auth_header,
     credential_from_env,
+    is_loopback,
     parse_retry_after,
     retry_delay,
     safe_url,
@@ -129,3 +130,18 @@ def test_text_excerpt() -> None:
         "Bad & Gateway nginx"
     )
     assert len(text_excerpt("y" * 10_000)) == 500
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://127.1.2.3", True),
+        ("http://[::1]:80", True),
+        ("http://localhost:5000/x", True),
+        ("https://api.abeja.io", False),
+        ("http://10.0.0.1", False),
+    ],
+)
+def test_is_loopback(url: str, loopback: bool) -> None:
+    assert is_loopback(url) is loopback

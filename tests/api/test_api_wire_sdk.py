@@ -22,8 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from api_recording_server import Recorded, RecordingServer
-from conftest import SDK_ENV
+from api_recording_server import SDK_ENV, Recorded, RecordingServer
 
 from runwatch.api import APIClient, AsyncAPIClient
 
