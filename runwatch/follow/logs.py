@@ -251,7 +251,10 @@ class LogFollower:
         """Poll, yield each batch (possibly empty), wait, until the run is done.
 
         With no `set_run_status` caller (or `fetch_status=True`) the follower asks for the
-        run's status itself, once each time it has caught up with the log. Fatal errors
+        run's status itself when it has caught up with the log and the log is quiet (or
+        at most once per interval while lines keep coming). Batches that end short of the
+        log's end (`caught_up` false) are followed by the next poll at once, never by a
+        wait. Fatal errors
         (see `FATAL_ERRORS`) are raised; any other `ApiError` is reported to `on_error`
         with the chosen delay, and retried with the schedule's backoff.
         """
