@@ -184,6 +184,10 @@ class Run:
     def terminal(self) -> bool:
         return is_terminal(self.status)
 
+    def __hash__(self) -> int:
+        # The generated hash would fail on the mapping fields; these identify a run's state.
+        return hash((self.run_id, self.status, self.modified_at))
+
 
 @dataclass(frozen=True, slots=True)
 class LogEvent:

@@ -172,8 +172,9 @@ def path_segment(value: object) -> str:
 def sdk_time(value: datetime) -> str:
     """`strftime('%Y-%m-%dT%H:%M:%S')` as the SDK sends it. An aware datetime is first
     converted to UTC (the API's zone); the SDK would send its wall-clock time instead."""
-    if value.tzinfo is not None:
+    if getattr(value, "tzinfo", None) is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
+    # strftime, not isoformat: a plain `date` works too, as it does with the SDK.
     return value.strftime("%Y-%m-%dT%H:%M:%S")
 
 

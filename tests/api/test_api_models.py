@@ -213,3 +213,9 @@ def test_log_event_from_wire_only_raises_shape_errors(data: Any) -> None:
     except ResponseShapeError:
         return
     assert isinstance(event.message, str) and isinstance(event.raw_timestamp, str)
+
+
+def test_runs_are_hashable_and_compare_by_value() -> None:
+    a, b = Run.from_wire(SEED_RUN), Run.from_wire(dict(SEED_RUN))
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert a != Run.from_wire({**SEED_RUN, "status": "RUNNING"})

@@ -17,6 +17,7 @@ from runwatch.api.wire import (
     parse_retry_after,
     retry_delay,
     safe_url,
+    sdk_time,
     text_excerpt,
 )
 
@@ -145,3 +146,13 @@ def test_text_excerpt() -> None:
 )
 def test_is_loopback(url: str, loopback: bool) -> None:
     assert is_loopback(url) is loopback
+
+
+def test_sdk_time() -> None:
+    from datetime import date, timedelta, timezone
+
+    assert sdk_time(datetime(2020, 1, 2, 3, 4, 5, 678)) == "2020-01-02T03:04:05"
+    assert sdk_time(datetime(2020, 1, 2, 12, tzinfo=timezone(timedelta(hours=9)))) == (
+        "2020-01-02T03:00:00"
+    )
+    assert sdk_time(date(2020, 1, 2)) == "2020-01-02T00:00:00"  # type: ignore[arg-type]
