@@ -321,7 +321,7 @@ def _events_oldest_first(raw_events: list[Any]) -> list[LogEvent]:
                 except ValueError:
                     pass
                 else:
-                    append(LogEvent(message, when, stamp))
+                    append(LogEvent(message=message, timestamp=when, raw_timestamp=stamp))
                     continue
         append(LogEvent.from_wire(item))
     return events
