@@ -58,6 +58,11 @@ CREDENTIALS: dict[str, tuple[dict[str, str] | None, dict[str, str]]] = {
         },
     ),
     "env-half-pat": (None, {"ABEJA_PLATFORM_USER_ID": "42"}),
+    "datasource": ({"datasource_id": "555", "datasource_secret": "ds-secret"}, {}),
+    "env-datasource": (
+        None,
+        {"ABEJA_PLATFORM_DATASOURCE_ID": "datasource-9", "ABEJA_PLATFORM_DATASOURCE_SECRET": "s"},
+    ),
     "none": (None, {}),
     "explicit-empty": ({}, {"PLATFORM_AUTH_TOKEN": "ignored-when-a-dict-is-given"}),
 }
