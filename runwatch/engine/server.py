@@ -11,23 +11,24 @@ import base64
 import binascii
 import hmac
 import json
-import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StrictInt,
     StrictStr,
+    StringConstraints,
     ValidationError,
-    field_validator,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runwatch.engine import store
@@ -44,7 +45,9 @@ LOGS_PAGE = 1000
 PAGE_BYTES = 1 << 20
 MAX_BODY = 1 << 20
 MAX_TOKEN = 200
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# Names and values a process environment can hold (so a run can always be started).
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")]
+EnvValue = Annotated[StrictStr, StringConstraints(pattern=r"^[^\x00]*$")]
 _ERROR_NAMES = {
     400: "bad_request",
     401: "unauthorized",
@@ -140,23 +143,13 @@ class CreateRunRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    version_id: StrictStr = Field(max_length=64)
-    environment: dict[str, StrictStr] | None = None
+    version_id: StrictStr = Field(pattern=r"^ver-[0-9a-f]{16}$")
+    environment: dict[EnvName, EnvValue] | None = None
     input_data: dict[str, Any] | None = None
     models: dict[str, StrictStr] | None = None
     output_template: dict[str, Any] | None = None
     retry_count: StrictInt | None = Field(None, ge=0, le=9)
     distribution: StrictInt | None = Field(None, ge=0, le=2**31 - 1)
-
-    @field_validator("environment")
-    @classmethod
-    def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for key, item in (value or {}).items():
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"{key[:40]!r} is not a valid environment variable name")
-            if "\0" in item:
-                raise ValueError(f"the value of {key} contains a NUL character")
-        return value
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -347,7 +340,54 @@ _ERRORS: dict[int | str, dict[str, Any]] = {400: _E400, 401: _E401, 404: _E404}
 
 OrgId = Annotated[str, "organization id"]
 TokenQuery = Annotated[str | None, Query(max_length=MAX_TOKEN)]
-TimeQuery = Annotated[str | None, Query(max_length=64, description="UTC, e.g. 2018-01-01T00:00:00")]
+TimeQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        pattern=r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:?\d\d)?$",
+        description="UTC unless an offset is given, e.g. 2018-01-01T00:00:00",
+    ),
+]
+
+
+_DEPLOYMENT = "/organizations/{organization_id}/deployments/{deployment_id}"
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    """OpenAPI links, so stateful testers can follow ids from one response to the next call."""
+    paths = schema.get("paths", {})
+    org = {"organization_id": "$request.path.organization_id"}
+    run_link = {
+        **org,
+        "deployment_id": "$request.path.deployment_id",
+        "run_id": "$response.body#/run_id",
+    }
+    links = {
+        ("/organizations/{organization_id}/deployments", "get"): {
+            name: {
+                "operationId": paths[_DEPLOYMENT + suffix]["get"]["operationId"],
+                "parameters": {**org, "deployment_id": "$response.body#/entries/0/deployment_id"},
+            }
+            for name, suffix in (
+                ("GetDeployment", ""),
+                ("GetVersions", "/versions"),
+                ("GetRuns", "/runs"),
+            )
+        },
+        (_DEPLOYMENT + "/runs", "post"): {
+            name: {
+                "operationId": paths[_DEPLOYMENT + "/runs/{run_id}" + suffix]["get"]["operationId"],
+                "parameters": run_link,
+            }
+            for name, suffix in (
+                ("GetRun", ""),
+                ("GetLogs", "/logs"),
+                ("GetRecentLogs", "/recentlogs"),
+            )
+        },
+    }
+    for (path, method), operation_links in links.items():
+        paths[path][method]["responses"]["200"]["links"] = operation_links
 
 
 def create_app(service: Service) -> FastAPI:
@@ -372,8 +412,19 @@ def create_app(service: Service) -> FastAPI:
         return error_response(400, f"{field}: {message}", {"field": field})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(exc.status_code, str(exc.detail))
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = error_response(exc.status_code, str(exc.detail))
+        if exc.headers:
+            response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; list every method it serves.
+            methods: set[str] = set()
+            for route in app.routes:
+                if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+                    methods |= route.methods or set()
+            if methods:
+                response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:
@@ -448,6 +499,8 @@ def create_app(service: Service) -> FastAPI:
         return json_response({"entries": [store.version_json(r) for r in rows]})
 
     create_body_schema = CreateRunRequest.model_json_schema()
+    # Names outside the pattern are rejected, which patternProperties alone does not say.
+    create_body_schema["properties"]["environment"]["anyOf"][0]["additionalProperties"] = False
 
     @app.post(
         base + "/{deployment_id}/runs",
@@ -462,6 +515,8 @@ def create_app(service: Service) -> FastAPI:
         },
     )
     async def create_run(organization_id: OrgId, deployment_id: str, request: Request) -> Response:
+        check_org(organization_id)
+        await check_deployment(deployment_id)
         # The body is parsed here rather than by FastAPI so that a client that forgets the
         # JSON content type (curl -d) still works, and so that errors name the field.
         raw = await request.body()
@@ -477,8 +532,6 @@ def create_app(service: Service) -> FastAPI:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "body"
             raise bad_request(field, str(first["msg"])) from None
-        check_org(organization_id)
-        await check_deployment(deployment_id)
         if not VERSION_ID_RE.match(body.version_id):
             raise bad_request(
                 "version_id", f"no version {body.version_id[:40]!r} in this deployment"
@@ -519,7 +572,8 @@ def create_app(service: Service) -> FastAPI:
         deployment_id: str,
         next_page_token: TokenQuery = None,
         scan_forward: Annotated[
-            str | None, Query(max_length=10, description="True: oldest first")
+            Literal["True", "False", "true", "false", "1", "0"] | None,
+            Query(description="True: oldest first (default: newest first)"),
         ] = None,
     ) -> Response:
         check_org(organization_id)
@@ -672,6 +726,7 @@ def create_app(service: Service) -> FastAPI:
             "bearer": {"type": "http", "scheme": "bearer"},
             "basic": {"type": "http", "scheme": "basic", "description": "password = the token"},
         }
+        _add_links(schema)
         for path, path_item in schema.get("paths", {}).items():
             if path.startswith("/organizations"):
                 for operation in path_item.values():
