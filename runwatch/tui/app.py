@@ -106,6 +106,15 @@ class RunwatchApp(App[None]):
                 dict(self.settings.credential),
             )
 
+    def retry_start(self) -> None:
+        """ctrl+r before any connection: start the engine again after a failed start."""
+        if self.client is not None or self.engine_starter is None:
+            return
+        if any(w.group == "engine" and w.is_running for w in self.workers):
+            return
+        self.main.show_starting("starting the local engine…")
+        self._start_engine()
+
     @work(
         thread=True,
         group="engine",

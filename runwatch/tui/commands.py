@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
@@ -55,7 +56,7 @@ def main_commands(screen: MainScreen, *, read_only: bool) -> Iterable[SystemComm
             (
                 f"Show only {status} runs",
                 "Filter the runs table by status",
-                lambda status=status: screen._apply_filter(status.lower()),
+                partial(screen._apply_filter, status.lower()),
             )
         )
     for title, help_text, callback in entries:

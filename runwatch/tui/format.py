@@ -76,10 +76,11 @@ def exact_time(when: datetime | None) -> str:
 def pretty_json(value: Any) -> str:
     """Pretty-print a decoded JSON value; a string holding JSON is decoded first."""
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return value
+            return text
     try:
         return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError):

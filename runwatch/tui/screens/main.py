@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
@@ -29,7 +30,7 @@ from runwatch.tui.state import ViewState
 from runwatch.tui.widgets.log_view import LogView
 from runwatch.tui.widgets.run_detail import RunDetail
 from runwatch.tui.widgets.runs_table import RunsTable
-from runwatch.tui.widgets.status_bar import Connection, StatusBar
+from runwatch.tui.widgets.status_bar import Connection, Mode, StatusBar
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -65,10 +66,7 @@ def short_reason(error: BaseException) -> str:
 
 
 class MainScreen(Screen[None]):
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (120, "-wide"),
-    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
@@ -361,7 +359,7 @@ class MainScreen(Screen[None]):
     def _announce(self, run: Run, old: str) -> None:
         from runwatch.tui.format import inert
 
-        severity = "error" if run.status == "FAILED" else "information"
+        severity: SeverityLevel = "error" if run.status == "FAILED" else "information"
         if self.rw_app.notify_status_changes:
             self.notify(
                 f"{inert(old)} → {inert(run.status)}",
@@ -648,7 +646,7 @@ class MainScreen(Screen[None]):
     def _update_status(self) -> None:
         bar = self.status_bar
         if self.blocked:
-            mode = "auth" if "token" in self.blocked else "failed"
+            mode: Mode = "auth" if "token" in self.blocked else "failed"
             bar.connection = Connection(mode, self.blocked, self.last_ok)
             return
         if self.errors:

@@ -427,8 +427,9 @@ def _json_text(value: Any) -> str:
     if value is None or value == "" or value == {}:
         return ""
     if isinstance(value, str):
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return value
+            return text
     return json.dumps(value, indent=2, ensure_ascii=False)

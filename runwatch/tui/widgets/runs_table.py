@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -295,12 +295,13 @@ class RunsTable(DataTable[object]):
         rows = set(pending)
         header = self.header_height if self.show_header else 0
         lines = {index + header for index in indices}
-        for cache, position, stale in (
+        caches: tuple[tuple[Any, int, set[Any]], ...] = (
             (self._cell_render_cache, 0, rows),
             (self._row_render_cache, 0, rows),
             (self._row_renderable_cache, 1, indices),
             (self._line_cache, 0, lines),
-        ):
+        )
+        for cache, position, stale in caches:
             for key in [key for key in list(cache.keys()) if key[position] in stale]:
                 cache.discard(key)
         for index in indices:
