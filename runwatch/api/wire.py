@@ -342,12 +342,21 @@ def decode_body(response: httpx.Response, secrets: tuple[str, ...] = ()) -> Json
 
 
 def transport_error(
-    error: Exception, spec: RequestSpec, url: str, attempts: int, timeout: float
+    error: Exception,
+    spec: RequestSpec,
+    url: str,
+    attempts: int,
+    timeout: float,
+    secrets: tuple[str, ...] = (),
 ) -> ApiError:
-    kind = type(error).__name__
+    reason = " ".join(str(error).split())
+    reason = _scrub(reason if len(reason) <= 200 else reason[:199] + "…", secrets)
+    kind = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
     where = f"{spec.method} {url}"
     tries = f" after {attempts} attempts" if attempts > 1 else ""
-    if not spec.idempotent and not isinstance(error, httpx.ConnectError):
+    # Only a refused connection or an unusable URL proves a POST never left this machine.
+    never_sent = isinstance(error, httpx.ConnectError | httpx.UnsupportedProtocol)
+    if not spec.idempotent and not never_sent:
         return OutcomeUnknown(
             f"{where}: {kind} before an answer came back; the run may or may not have been "
             "created, so it was not sent again. Check the deployment's runs before resubmitting.",
@@ -452,7 +461,7 @@ class Core:
                     rng=self.rng,
                 )
                 if delay is None:
-                    raise transport_error(outcome, spec, url, attempt, self.timeout)
+                    raise transport_error(outcome, spec, url, attempt, self.timeout, self.secrets)
             else:
                 raise TypeError(f"unexpected outcome {outcome!r}")
             yield Sleep(delay)
