@@ -107,3 +107,17 @@ def test_the_module_imports_only_the_standard_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_through_the_console_script(isolated_config: Path) -> None:
+    env = {**os.environ, "PLATFORM_AUTH_TOKEN": TOKEN, "ABEJA_API_URL": "http://127.0.0.1:1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "runwatch", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert str(isolated_config) in done.stdout
+    assert TOKEN not in done.stdout + done.stderr and "****cdef" in done.stdout
