@@ -194,3 +194,43 @@ async def test_engine_down_shows_reconnecting_keeps_data_and_recovers(
         await pilot.pause(0.5)
         after = [m for m in view.messages() if m.startswith("after")]
         assert after == [f"after {i}" for i in range(60)]  # nothing lost, nothing doubled
+
+
+async def test_lines_dropped_to_stay_bounded_come_back_when_scrolling_back(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    gate = tmp_path / "gate"
+    run_id = engine.create_run(
+        deployment_id, version_id, input_data={"gate": str(gate), "before": 1, "after": 3000}
+    )["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+    app = make_app(
+        engine,
+        tmp_path,
+        settings=settings_for(engine, deployment_id=deployment_id),
+        max_log_lines=1200,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        view = main.log_view
+        await wait_for(pilot, lambda: "before 0" in view.messages(), what="log")
+        gate.touch()
+        await wait_for(pilot, lambda: "after 2999" in view.messages(), what="all lines")
+        assert view.line_count == 1200 and view.dropped_front > 0
+        view.focus()
+        for _ in range(10):
+            if view.at_start:
+                break
+            await pilot.press("home")
+            await pilot.pause(0.3)
+        await wait_for(pilot, lambda: view.at_start, what="start of log")
+        messages = view.messages()
+        assert len(messages) == 1200
+        assert messages[1] == "before 0"
+        after = [m for m in messages if m.startswith("after ")]
+        assert after == [f"after {i}" for i in range(len(after))]  # contiguous, no repeats
+        assert view.dropped_tail and not view.following
+        await pilot.press("f")  # back to the live end: reloads the newest page
+        await wait_for(pilot, lambda: "after 2999" in view.messages(), what="reloaded")
+        assert view.following and not view.dropped_tail

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from runwatch.follow.runs import RunsDiff, RunsPoller
     from runwatch.follow.schedule import PollSchedule
     from runwatch.tui.app import RunwatchApp
+    from runwatch.tui.backfill import DroppedLinesPager
 
 SOURCES = ("runs", "detail", "logs")
 
@@ -103,6 +104,7 @@ class MainScreen(Screen[None]):
         self._select_timer: Timer | None = None
         self._filter_timer: Timer | None = None
         self._runs_loaded = False
+        self._pager: DroppedLinesPager | None = None
 
     @property
     def rw_app(self) -> RunwatchApp:
@@ -403,6 +405,7 @@ class MainScreen(Screen[None]):
         self.selected_run_id = run_id
         self.selected_run = None
         self.follower = None
+        self._pager = None
         self.workers.cancel_group(self, "detail")
         self.workers.cancel_group(self, "logs")
         self.workers.cancel_group(self, "logs-older")
@@ -509,31 +512,24 @@ class MainScreen(Screen[None]):
 
     @on(LogView.NeedOlder)
     def _need_older(self) -> None:
-        if self.follower is None:
+        if self.follower is None or self.client is None:
             return
         view = self.log_view
-        if view.dropped_front:
-            self._reload_from_start_of_window()
-            return
-        self._older_logs(self.follower)
+        if view.dropped_front and self._pager is None and view.lines:
+            from runwatch.tui.backfill import DroppedLinesPager
 
-    def _reload_from_start_of_window(self) -> None:
-        # The pane dropped its oldest lines to stay bounded; the follower cannot page back
-        # into a gap it already moved past, so start a fresh follower that pages back from
-        # the newest events again. The user keeps reading where the window now starts.
-        run_id = self.selected_run_id
-        if run_id is None:
-            return
-        self.notify(
-            f"Reloading the log: older lines were dropped to keep memory bounded "
-            f"(at most {self.log_view.max_lines:,} lines are held).",
-            timeout=4,
-        )
-        self.selected_run_id = None
-        self._select_run(run_id)
+            assert self.organization_id and self.deployment_id
+            self._pager = DroppedLinesPager(
+                self.client,
+                self.organization_id,
+                self.deployment_id,
+                self.follower.run_id,
+                view.lines[0],
+            )
+        self._older_logs(self._pager or self.follower)
 
     @work(group="logs-older", exclusive=True, exit_on_error=False, description="older log page")
-    async def _older_logs(self, follower: LogFollower) -> None:
+    async def _older_logs(self, follower: LogFollower | DroppedLinesPager) -> None:
         from runwatch.api.errors import ApiError
 
         view = self.log_view
@@ -548,7 +544,7 @@ class MainScreen(Screen[None]):
             return
         finally:
             view.loading_older = False
-        if self.follower is not follower:
+        if follower is not self.follower and follower is not self._pager:
             return
         view.prepend(events)
         view.at_start = follower.at_start
@@ -557,6 +553,12 @@ class MainScreen(Screen[None]):
     @on(LogView.StateChanged)
     def _update_log_marker(self) -> None:
         view = self.log_view
+        if view.following and view.dropped_tail and self.selected_run_id:
+            # The newest lines were dropped to make room for older ones: following again
+            # means starting from the newest page, not appending after a hole.
+            run_id, self.selected_run_id = self.selected_run_id, None
+            self._select_run(run_id)
+            return
         if self.selected_run_id:
             loaded = f"{view.line_count:,} lines" + ("" if view.at_start else " loaded")
             view.border_title = f"Log · {self.selected_run_id} · {loaded}"

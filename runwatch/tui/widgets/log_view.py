@@ -200,7 +200,6 @@ class LogView(ScrollView, can_focus=True):
         if not new:
             return
         lines = self._lines
-        rows_before = self._total_rows()
         room = self.max_lines - len(lines)
         if len(new) > room:
             # Make room by dropping the newest lines; following then has to reload them.
@@ -217,10 +216,11 @@ class LogView(ScrollView, can_focus=True):
         if self._search:
             self._recompute_matches()
         self._update_virtual_size()
-        added_rows = self._total_rows() - rows_before
-        if not self.following or self.scroll_y > 0 or self.dropped_tail:
-            self._scroll_y_to(self.scroll_y + max(0, added_rows))
-        elif self.following:
+        # The line that was at the top is now len(new) lines further down: keep it in place.
+        added_rows = self._row_of(len(new))
+        if not self.following or self.scroll_y > 0:
+            self._scroll_y_to(self.scroll_y + added_rows)
+        else:
             self._scroll_y_to(self.max_scroll_y)
         self.refresh()
         self._state_changed()
