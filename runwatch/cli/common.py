@@ -18,6 +18,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def flag(args: argparse.Namespace, name: str, default: Any = None) -> Any:
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
     """Effective settings for a command; a local engine is looked up, never started."""
-    from runwatch.config import ConfigError, engine_data_dir, read_engine_env, resolve_settings
+    from runwatch.config import ConfigError, read_engine_env, resolve_settings
 
     env = os.environ if environ is None else environ
     try:
@@ -109,17 +110,51 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         raise UsageError(str(exc)) from None
     if not settings.local_engine:
         return settings
-    from pathlib import Path
-
-    data_dir = flag(args, "data_dir")
-    directory = Path(data_dir).expanduser() if data_dir else engine_data_dir()
-    values = read_engine_env(directory)
+    values = read_engine_env(local_engine_dir(args))
     url = (values or {}).get("ABEJA_API_URL", "")
     token = (values or {}).get("PLATFORM_AUTH_TOKEN", "")
     organization = (values or {}).get("ABEJA_ORGANIZATION_ID", "")
     if not (url and token and organization) or not _engine_answers(url):
         raise UsageError(NO_ENGINE)
     return settings.with_engine(url.rstrip("/"), organization, token)
+
+
+def local_engine_dir(args: argparse.Namespace) -> Path:
+    from runwatch.config import engine_data_dir
+
+    data_dir = flag(args, "data_dir")
+    return Path(data_dir).expanduser() if data_dir else engine_data_dir()
+
+
+Reconnect = Callable[[], "AsyncAPIClient | None"]
+
+
+def engine_reconnector(args: argparse.Namespace, settings: Settings) -> Reconnect | None:
+    """For settings that came from the local engine: a way to find it again after a restart.
+
+    `runwatch serve` picks a free port each time it starts, so an engine that was restarted
+    while a command was following it answers somewhere else; its engine.env says where. The
+    returned function gives a client for the new address, or None when nothing moved.
+    """
+    if not settings.local_engine:
+        return None
+    from runwatch.config import read_engine_env
+
+    directory = local_engine_dir(args)
+    current = (settings.api_url, settings.credential.get("auth_token", ""))
+
+    def reconnect() -> AsyncAPIClient | None:
+        nonlocal current
+        values = read_engine_env(directory) or {}
+        url = values.get("ABEJA_API_URL", "").rstrip("/")
+        token = values.get("PLATFORM_AUTH_TOKEN", "")
+        organization = values.get("ABEJA_ORGANIZATION_ID", "")
+        if not (url and token and organization) or (url, token) == current:
+            return None
+        current = (url, token)
+        return make_client(settings.with_engine(url, organization, token), max_retry_count=0)
+
+    return reconnect
 
 
 def _engine_answers(url: str) -> bool:

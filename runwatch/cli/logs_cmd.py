@@ -77,6 +77,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 since=since,
                 timestamps=args.timestamps,
                 as_json=bool(getattr(args, "json", False)),
+                reconnect=common.engine_reconnector(args, settings),
             )
         if data is None:
             data = await client.get_run(organization, deployment_id, args.run_id)
@@ -141,9 +142,13 @@ async def follow_logs(
     since: datetime | None = None,
     timestamps: bool = False,
     as_json: bool = False,
+    reconnect: common.Reconnect | None = None,
 ) -> int:
-    """Print the log from the start (or `tail`/`since`) and follow it until the run is done."""
-    from runwatch.api.errors import ApiError
+    """Print the log from the start (or `tail`/`since`) and follow it until the run is done.
+
+    `reconnect` (see `common.engine_reconnector`) is tried when the server cannot be reached.
+    """
+    from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.follow.logs import LogFollower
 
     follower = LogFollower(
@@ -158,27 +163,33 @@ async def follow_logs(
     schedule = common.make_schedule(settings)
     writer = common.LineWriter()
     failing = False
+    opened: list[AsyncAPIClient] = []
 
     def on_error(exc: ApiError, delay: float) -> None:
         nonlocal failing
         failing = True
         common.note(common.retry_note(exc, delay))
+        moved = reconnect() if reconnect is not None and isinstance(exc, ConnectionFailed) else None
+        if moved is not None:
+            # The tokens are positions in the run's log, so they stay valid at the new address.
+            opened.append(moved)
+            follower.client = moved
+            common.note(f"the local engine now answers at {moved.base_url}")
 
-    async for batch in follower.follow(schedule, on_error=on_error):
-        if failing:
-            failing = False
-            common.note("reconnected; following again")
-        if not batch:
-            continue
-        if as_json:
-            writer.write_lines(
-                [
-                    common.dump_json({"message": e.message, "timestamp": e.raw_timestamp})
-                    for e in batch
-                ]
-            )
-        else:
-            writer.write_events(batch, timestamps=timestamps)
+    try:
+        async for batch in follower.follow(schedule, on_error=on_error):
+            if failing:
+                failing = False
+                common.note("reconnected; following again")
+            if not batch:
+                continue
+            if as_json:
+                writer.write_lines([_event_json(event) for event in batch])
+            else:
+                writer.write_events(batch, timestamps=timestamps)
+    finally:
+        for extra in opened:
+            await extra.aclose()
     return common.exit_status_for(follower.status)
 
 

@@ -127,4 +127,11 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             return common.EXIT_OK
     # The client of the submit keeps the SDK's retries; following uses its own schedule.
     async with common.make_client(settings, max_retry_count=0) as client:
-        return await follow_logs(client, settings, organization, deployment_id, run_id)
+        return await follow_logs(
+            client,
+            settings,
+            organization,
+            deployment_id,
+            run_id,
+            reconnect=common.engine_reconnector(args, settings),
+        )

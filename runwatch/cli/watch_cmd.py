@@ -46,6 +46,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             args.run_id,
             first=data,
             as_json=bool(getattr(args, "json", False)),
+            reconnect=common.engine_reconnector(args, settings),
         )
 
 
@@ -64,8 +65,13 @@ async def watch_run(
     *,
     first: dict[str, object] | None = None,
     as_json: bool = False,
+    reconnect: common.Reconnect | None = None,
 ) -> int:
-    from runwatch.api.errors import ApiError
+    """Print the run's status at each change; retry with backoff while the server is away.
+
+    `reconnect` (see `common.engine_reconnector`) is tried when the server cannot be reached.
+    """
+    from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.api.models import Run
     from runwatch.follow.logs import is_fatal
 
@@ -75,29 +81,43 @@ async def watch_run(
     last: str | None = None
     data = first
     failing = False
-    while True:
-        if data is None:
-            try:
-                data = await client.get_run(organization, deployment_id, run_id)
-            except ApiError as exc:
-                if is_fatal(exc):
-                    raise
-                failing = True
-                common.note(common.retry_note(exc, schedule.failed()))
-                await schedule.wait(active=True)
-                continue
-            schedule.succeeded()
-            if failing:
-                failing = False
-                common.note("reconnected; watching again")
-        run = Run.from_wire(data)
-        data = None
-        if run.status != last:
-            last = run.status
-            if as_json:
-                writer.write_lines([common.dump_json(dict(run.raw))])
-            else:
-                writer.write_lines([status_line(run, color=color)])
-        if run.terminal:
-            return common.exit_status_for(run.status)
-        await schedule.wait(active=True)
+    opened: list[AsyncAPIClient] = []
+    try:
+        while True:
+            if data is None:
+                try:
+                    data = await client.get_run(organization, deployment_id, run_id)
+                except ApiError as exc:
+                    if is_fatal(exc):
+                        raise
+                    failing = True
+                    common.note(common.retry_note(exc, schedule.failed()))
+                    moved = (
+                        reconnect()
+                        if reconnect is not None and isinstance(exc, ConnectionFailed)
+                        else None
+                    )
+                    if moved is not None:
+                        opened.append(moved)
+                        client = moved
+                        common.note(f"the local engine now answers at {moved.base_url}")
+                    await schedule.wait(active=True)
+                    continue
+                schedule.succeeded()
+                if failing:
+                    failing = False
+                    common.note("reconnected; watching again")
+            run = Run.from_wire(data)
+            data = None
+            if run.status != last:
+                last = run.status
+                if as_json:
+                    writer.write_lines([common.dump_json(dict(run.raw))])
+                else:
+                    writer.write_lines([status_line(run, color=color)])
+            if run.terminal:
+                return common.exit_status_for(run.status)
+            await schedule.wait(active=True)
+    finally:
+        for extra in opened:
+            await extra.aclose()

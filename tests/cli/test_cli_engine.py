@@ -121,6 +121,44 @@ def test_logs_follow_resumes_across_an_engine_restart(engine: Any, cli_env: dict
     assert handler_lines(out) == expected(8, 300)
 
 
+def test_logs_follow_finds_the_local_engine_on_its_new_port(
+    engine: Any, cli_env: dict[str, str]
+) -> None:
+    # No API in the environment: the command reads the engine's engine.env, and reads it
+    # again when the engine stops answering (a restarted `runwatch serve` picks a new port).
+    env = {k: v for k, v in cli_env.items() if not k.startswith(("ABEJA_", "PLATFORM_"))}
+    env["RUNWATCH_DATA_DIR"] = str(engine.data_dir)
+    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")
+    run = engine.create_run(
+        deployment_id,
+        version_id,
+        input_data={"bursts": 6, "lines": 300, "pause": 0.4},
+        retry_count=0,
+    )
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "runwatch", "logs", "-f", run["run_id"]],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.2)
+        old_port = engine.port
+        engine.kill()
+        engine.port = 0
+        engine.start()
+        out, err = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    assert follower.returncode == 0, err
+    if engine.port != old_port:
+        assert f"the local engine now answers at {engine.url}" in err
+    assert handler_lines(out) == expected(6, 300)
+
+
 def test_runs_json_pipes_into_python(engine: Any, cli_env: dict[str, str]) -> None:
     deployment_id = engine.demo_deployment_id
     version_id = engine.demo_versions["broken"]

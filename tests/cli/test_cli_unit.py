@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from follow_fakes import FakeRunApi
@@ -367,3 +369,32 @@ def test_no_engine_and_no_api_says_so(
 ) -> None:
     assert main(["runs"]) == 2
     assert capsys.readouterr().err == f"runwatch: error: {common.NO_ENGINE}\n"
+
+
+async def test_engine_reconnector_follows_engine_env(tmp_path: Path) -> None:
+    from runwatch.config import Settings
+
+    def write(port: int) -> None:
+        (tmp_path / "engine.env").write_text(
+            f"ABEJA_API_URL=http://127.0.0.1:{port}\nABEJA_ORGANIZATION_ID=1\n"
+            "PLATFORM_AUTH_TOKEN=tok\n"
+        )
+
+    args = argparse.Namespace(data_dir=str(tmp_path))
+    write(1111)
+    settings = Settings(
+        api_url="http://127.0.0.1:1111",
+        organization_id="1",
+        credential={"auth_token": "tok"},
+        local_engine=True,
+    )
+    reconnect = common.engine_reconnector(args, settings)
+    assert reconnect is not None
+    assert reconnect() is None  # nothing moved
+    write(2222)
+    client = reconnect()
+    assert client is not None and client.base_url == "http://127.0.0.1:2222"
+    await client.aclose()
+    assert reconnect() is None
+    remote = Settings(api_url="https://api.example", credential={"auth_token": "x"})
+    assert common.engine_reconnector(args, remote) is None
