@@ -80,9 +80,9 @@ def _process_matches(pid: int, needle: str) -> bool:
         return False
 
 
-def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
-    """Parse whole spool records from `data`: ((ts_us, event JSON) rows, bytes consumed)."""
-    events: list[tuple[int, str]] = []
+def split_events(data: bytes) -> tuple[list[store.LogGroup], int]:
+    """Parse whole spool records from `data`: ((ts_us, lines) groups, bytes consumed)."""
+    events: list[store.LogGroup] = []
     pos = 0
     size = len(data)
     while True:
@@ -95,9 +95,7 @@ def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
         except ValueError:
             # Records are written with single write() calls, so this means a damaged file:
             # keep what can be read and say so rather than stalling the run forever.
-            events.append(
-                store.make_event(0, ENGINE_PREFIX + "spool damaged; rest of attempt lost")
-            )
+            events.append((0, [ENGINE_PREFIX + "spool damaged; the rest of this attempt is lost"]))
             return events, size
         end = nl + 1 + n
         if end > size:
@@ -113,7 +111,7 @@ def split_events(data: bytes) -> tuple[list[tuple[int, str]], int]:
                 for line in lines
                 for start in range(0, max(len(line), 1), MAX_MESSAGE)
             ]
-        events.extend(store.make_events(ts, lines))
+        events.append((ts, lines))
         pos = end
     return events, pos
 
@@ -163,8 +161,7 @@ class Scheduler:
 
     def _log(self, rseq: int, message: str) -> None:
         last = self.conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()[0]
-        event = store.make_event(self.clock.now_us(), ENGINE_PREFIX + message)
-        store.append_logs(self.conn, rseq, [event], last)
+        store.append_logs(self.conn, rseq, [(self.clock.now_us(), [ENGINE_PREFIX + message])], last)
 
     def _queue_of(self, queue_key: int) -> int:
         return queue_key % self.queues
@@ -185,7 +182,7 @@ class Scheduler:
 
     def _ingest(self, attempts: list[Attempt], *, drain: bool) -> bool:
         """Store new spool lines of `attempts`; one transaction for all. True if more remain."""
-        batches: list[tuple[Attempt, list[tuple[int, str]], int]] = []
+        batches: list[tuple[Attempt, list[store.LogGroup], int]] = []
         more = False
         for att in attempts:
             if att.file is None:

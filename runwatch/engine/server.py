@@ -688,8 +688,7 @@ def create_app(service: Service) -> FastAPI:
             )
             last = 0
             if not rows and backward_at is None:
-                found = conn.execute("SELECT max(seq) FROM logs WHERE rseq = ?", (rseq,)).fetchone()
-                last = found[0] or 0
+                last = store.last_log_seq(conn, rseq)
             return rows, last
 
         rows, last = await service.read(query)

@@ -1,12 +1,13 @@
 """SQLite storage: schema, connections and every query the engine and `runwatch deploy` run.
 
 Design for speed (issue 7 measures it):
-- `logs` is keyed (run, seq) WITHOUT ROWID, so the rows of a run are stored clustered in seq
-  order and any page (forward, backward, newest) is one range scan of the primary key; paging
-  tokens carry the seq, never an OFFSET.
+- Log events are stored in blocks of up to 256 consecutive events of one run, keyed
+  (run, first seq) WITHOUT ROWID: a run's blocks are clustered in seq order, any page (forward,
+  backward, newest) is one short range scan of the primary key, and paging tokens carry the seq,
+  never an OFFSET. One row per block instead of per line makes ingestion several times cheaper.
 - `runs` has an index on (deployment_id, rseq), so a page of a deployment's runs in either order
   is one index range scan, whatever the number of runs.
-- A log row stores its event as ready-made JSON (`{"message": ..., "timestamp": ...}`), encoded
+- A block stores its events as ready-made JSON (`{"message": ..., "timestamp": ...}`), encoded
   once at ingestion (one timestamp format per spool record, C-level string escaping), so serving a
   page of 1,000 events is a string join rather than 1,000 dicts through a JSON encoder.
 - WAL with synchronous=NORMAL: a commit is written to the WAL file before it returns, so it
@@ -25,6 +26,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +95,15 @@ CREATE TABLE IF NOT EXISTS attempts (
     ended_us INTEGER,
     PRIMARY KEY (rseq, attempt)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS logs (
+CREATE TABLE IF NOT EXISTS log_blocks (
     rseq INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    ts_us INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    PRIMARY KEY (rseq, seq)
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    min_ts INTEGER NOT NULL,
+    max_ts INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    events TEXT NOT NULL,
+    PRIMARY KEY (rseq, first_seq)
 ) WITHOUT ROWID;
 """
 
@@ -468,31 +473,80 @@ def status_history(conn: sqlite3.Connection, rseq: int) -> list[tuple[str, int]]
 
 _escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
+# (timestamp, messages): lines that share one timestamp, e.g. one spool record.
+LogGroup = tuple[int, list[str]]
 
-def make_events(ts_us: int, messages: Iterable[str]) -> list[tuple[int, str]]:
-    """(ts_us, event JSON) for lines that share one timestamp (one spool record)."""
-    suffix = ',"timestamp":"' + format_us(ts_us) + '"}'
-    return [(ts_us, '{"message":' + text + suffix) for text in map(_escape, messages)]
-
-
-def make_event(ts_us: int, message: str) -> tuple[int, str]:
-    return make_events(ts_us, (message,))[0]
+BLOCK_EVENTS = 256
+BLOCK_CHARS = 256 * 1024
 
 
 def append_logs(
-    conn: sqlite3.Connection, rseq: int, events: Iterable[tuple[int, str]], last_seq: int
+    conn: sqlite3.Connection, rseq: int, groups: Iterable[LogGroup], last_seq: int
 ) -> int:
-    """Append (ts_us, event JSON) rows after `last_seq` (inside the caller's transaction).
+    """Append the groups' lines after `last_seq` (inside the caller's transaction).
 
-    Returns the new last seq; one executemany per batch is what keeps ingestion fast.
+    Returns the new last seq. Lines are stored in blocks of at most BLOCK_EVENTS lines (and
+    about BLOCK_CHARS characters): the raw lines joined by newlines (a line never holds one),
+    their timestamps run-length encoded as `ts:n,ts:n`. Ingesting a line thus costs a few C-level
+    string operations; JSON is made only for the lines a page returns.
     """
-    rows = [(rseq, seq, ts, event) for seq, (ts, event) in enumerate(events, last_seq + 1)]
+    rows: list[tuple[int, int, int, int, int, str, str]] = []
+    seq = last_seq + 1
+    messages: list[str] = []
+    runs: list[tuple[int, int]] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal seq, messages, runs, chars
+        if messages:
+            times = [ts for ts, _ in runs]
+            rle = ",".join([f"{ts}:{n}" for ts, n in runs])
+            block = (rseq, seq, len(messages), min(times), max(times), rle, "\n".join(messages))
+            rows.append(block)
+            seq += len(messages)
+        messages, runs, chars = [], [], 0
+
+    for ts, lines in groups:
+        i = 0
+        while i < len(lines):
+            part = lines[i : i + BLOCK_EVENTS - len(messages)]
+            size = sum(map(len, part))
+            if size > BLOCK_CHARS and len(part) > 1:
+                part = part[: max(1, len(part) * BLOCK_CHARS // size)]
+                size = sum(map(len, part))
+            messages.extend(part)
+            runs.append((ts, len(part)))
+            chars += size
+            i += len(part)
+            if len(messages) >= BLOCK_EVENTS or chars >= BLOCK_CHARS:
+                flush()
+    flush()
     if not rows:
         return last_seq
-    conn.executemany("INSERT INTO logs (rseq, seq, ts_us, event) VALUES (?, ?, ?, ?)", rows)
-    new_last = rows[-1][1]
+    conn.executemany(
+        "INSERT INTO log_blocks (rseq, first_seq, count, min_ts, max_ts, ts, events)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    new_last = seq - 1
     conn.execute("UPDATE runs SET log_seq = ? WHERE rseq = ?", (new_last, rseq))
     return new_last
+
+
+def _decode_times(text: str) -> list[int]:
+    times: list[int] = []
+    for part in text.split(","):
+        ts, _, n = part.partition(":")
+        times.extend([int(ts)] * int(n))
+    return times
+
+
+def last_log_seq(conn: sqlite3.Connection, rseq: int) -> int:
+    row = conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+_BLOCK_COLUMNS = "first_seq, count, min_ts, max_ts, ts, events"
 
 
 def log_page(
@@ -505,27 +559,79 @@ def log_page(
     end_us: int | None = None,
     limit: int,
 ) -> list[tuple[int, int, str]]:
-    """(seq, ts_us, event JSON) rows: ascending after `after`, or descending before `before`
-    (newest first when neither is given)."""
-    clauses = ["rseq = ?"]
-    params: list[Any] = [rseq]
+    """Up to `limit` (seq, ts_us, event JSON): ascending from seq `after` + 1, or descending
+    from seq `before` - 1 (from the newest when neither is given)."""
+    lo = -(2**62) if start_us is None else start_us
+    hi = 2**62 if end_us is None else end_us
+    filtered = start_us is not None or end_us is not None
+    found: list[tuple[int, int, str]] = []
     if after is not None:
-        clauses.append("seq > ?")
-        params.append(after)
-    if before is not None:
-        clauses.append("seq < ?")
-        params.append(before)
-    if start_us is not None:
-        clauses.append("ts_us >= ?")
-        params.append(start_us)
-    if end_us is not None:
-        clauses.append("ts_us <= ?")
-        params.append(end_us)
-    order = "ASC" if after is not None else "DESC"
-    params.append(limit)
-    sql = (
-        "SELECT seq, ts_us, event FROM logs WHERE "  # noqa: S608 - clauses are constants
-        + " AND ".join(clauses)
-        + f" ORDER BY seq {order} LIMIT ?"
-    )
-    return conn.execute(sql, params).fetchall()
+        start = after + 1
+        head = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq <= ?"  # noqa: S608
+            " ORDER BY first_seq DESC LIMIT 1",
+            (rseq, start),
+        ).fetchall()
+        rest = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq > ?"  # noqa: S608
+            " ORDER BY first_seq ASC",
+            (rseq, start),
+        )
+        for first, count, min_ts, max_ts, ts_text, text in chain(head, rest):
+            if first + count <= start or max_ts < lo or min_ts > hi:
+                continue
+            skip = max(0, start - first)
+            seqs = range(first + skip, first + count)
+            found.extend(
+                _select(
+                    seqs, _decode_times(ts_text)[skip:], text.split("\n")[skip:], lo, hi, filtered
+                )
+            )
+            if len(found) >= limit:
+                break
+    else:
+        end = 2**62 if before is None else before - 1
+        cursor = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq <= ?"  # noqa: S608
+            " ORDER BY first_seq DESC",
+            (rseq, end),
+        )
+        for first, count, min_ts, max_ts, ts_text, text in cursor:
+            if max_ts < lo or min_ts > hi:
+                continue
+            top = min(count - 1, end - first)
+            seqs = range(first + top, first - 1, -1)
+            found.extend(
+                _select(
+                    seqs,
+                    _decode_times(ts_text)[top::-1],
+                    text.split("\n")[top::-1],
+                    lo,
+                    hi,
+                    filtered,
+                )
+            )
+            if len(found) >= limit:
+                break
+    return _as_events(found[:limit])
+
+
+def _select(
+    seqs: range, times: list[int], messages: list[str], lo: int, hi: int, filtered: bool
+) -> list[tuple[int, int, str]]:
+    rows = list(zip(seqs, times, messages, strict=True))
+    if filtered:
+        rows = [row for row in rows if lo <= row[1] <= hi]
+    return rows
+
+
+def _as_events(rows: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """(seq, ts, message) -> (seq, ts, `{"message": ..., "timestamp": ...}`)."""
+    suffixes: dict[int, str] = {}
+    out = []
+    for seq, ts, message in rows:
+        suffix = suffixes.get(ts)
+        if suffix is None:
+            suffix = suffixes[ts] = ',"timestamp":"' + format_us(ts) + '"}'
+        out.append((seq, ts, '{"message":' + _escape(message) + suffix))
+    return out

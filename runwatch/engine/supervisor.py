@@ -15,6 +15,7 @@ Stdlib only: it must start fast.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import selectors
@@ -27,6 +28,9 @@ from pathlib import Path
 from runwatch.engine.common import Clock
 
 READ_SIZE = 1 << 16
+PIPE_SIZE = 1 << 20
+F_SETPIPE_SZ = 1031  # Linux; fcntl exposes it only from Python 3.10 on some builds
+COALESCE_SECONDS = 0.002
 # A "line" with no newline is cut at this size so a handler cannot make us buffer without bound.
 MAX_PENDING = 1 << 20
 # After the handler exits, how long its children may keep the pipe open before they are killed.
@@ -71,11 +75,15 @@ class Spool:
 def _pump(proc: subprocess.Popen[bytes], spool: Spool) -> None:
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
+    with contextlib.suppress(OSError):
+        # A bigger pipe lets a chatty handler run on while we sleep between reads.
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
     os.set_blocking(fd, False)
     selector = selectors.DefaultSelector()
     selector.register(fd, selectors.EVENT_READ)
     pending = b""
     deadline: float | None = None
+    next_poll = time.monotonic() + 0.25
     while True:
         ready = selector.select(timeout=0.25)
         if ready:
@@ -99,10 +107,17 @@ def _pump(proc: subprocess.Popen[bytes], spool: Spool) -> None:
                 else:
                     spool.record(data[: cut + 1], ts)
                     pending = data[cut + 1 :]
-        if deadline is None and proc.poll() is not None:
-            deadline = time.monotonic() + DRAIN_SECONDS
-        if deadline is not None and time.monotonic() > deadline:
-            break
+                if len(chunk) < READ_SIZE:
+                    # Let a chatty handler fill the pipe a little: one read and one record for
+                    # many lines instead of a wake-up per line. Times stay within COALESCE.
+                    time.sleep(COALESCE_SECONDS)
+        now = time.monotonic()
+        if now >= next_poll or not ready:
+            next_poll = now + 0.25
+            if deadline is None and proc.poll() is not None:
+                deadline = now + DRAIN_SECONDS
+            if deadline is not None and now > deadline:
+                break
     if pending:
         spool.record(pending + b"\n")
     selector.close()

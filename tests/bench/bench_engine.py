@@ -183,7 +183,7 @@ def bench_reads(root: Path, log_lines: int, runs: int, requests: int) -> None:
                 conn,
                 big_rseq,
                 [
-                    store.make_event(base_ts + i, f"epoch={i // 1000} step={i} loss=0.{i:06d}")
+                    (base_ts + i, [f"epoch={i // 1000} step={i} loss=0.{i:06d} accuracy=0.5"])
                     for i in range(offset, min(offset + batch, log_lines))
                 ],
                 offset,
