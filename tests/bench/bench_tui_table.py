@@ -60,7 +60,9 @@ def _settle(table: RunsTable) -> None:
     table.render_lines(Region(0, 0, width, height))
 
 
-async def measure(rows: int = 10_000, changed: int = 10, rounds: int = 20) -> dict[str, float]:
+async def measure(
+    rows: int = 10_000, changed: int = 10, rounds: int = 20, rebuild_rounds: int = 3
+) -> dict[str, float]:
     app = BenchApp()
     async with app.run_test(size=(160, 50)) as pilot:
         table = app.query_one(RunsTable)
@@ -84,7 +86,7 @@ async def measure(rows: int = 10_000, changed: int = 10, rounds: int = 20) -> di
             _settle(table)
             incremental.append(time.perf_counter() - start)
         rebuild: list[float] = []
-        for _ in range(3):
+        for _ in range(rebuild_rounds):
             start = time.perf_counter()
             table.rebuild(runs, order)
             _settle(table)

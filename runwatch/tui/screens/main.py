@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
+from textual.worker import Worker, WorkerState
 
 from runwatch.tui.state import ViewState
 from runwatch.tui.widgets.log_view import LogView
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from runwatch.tui.backfill import DroppedLinesPager
 
 SOURCES = ("runs", "detail", "logs")
+
+logger = logging.getLogger("runwatch.tui")
 
 
 def short_reason(error: BaseException) -> str:
@@ -640,6 +644,25 @@ class MainScreen(Screen[None]):
         self._mark_stale()
         self._update_status()
         return False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # API failures are handled inside the loops (_report); reaching here means a bug or
+        # an unexpected failure. Say so rather than let a loop die silently.
+        worker = event.worker
+        if event.state != WorkerState.ERROR:
+            return
+        error = worker.error
+        logger.error("worker %s failed", worker.description, exc_info=error)
+        self.notify(
+            f"{worker.description} stopped: {type(error).__name__}: {error}",
+            title="Internal error",
+            severity="error",
+            timeout=15,
+        )
+        if worker.group == "runs":
+            self.blocked = f"internal error while polling runs ({type(error).__name__})"
+            self._mark_stale()
+            self._update_status()
 
     def _mark_stale(self) -> None:
         self.table.add_class("-stale")
