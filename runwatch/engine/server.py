@@ -311,7 +311,7 @@ def parse_time_param(field: str, value: str | None, *, end: bool) -> int | None:
     return parsed
 
 
-def events_page(rows: list[tuple[int, int, str]], **tokens: str) -> Response:
+def events_page(rows: list[tuple[int, str, str]], **tokens: str) -> Response:
     """`{"events": [...], <tokens>}` from stored event JSON, by joining strings."""
     parts = ['{"events":[', ",".join([row[2] for row in rows]), "]"]
     for key, value in tokens.items():
@@ -320,7 +320,7 @@ def events_page(rows: list[tuple[int, int, str]], **tokens: str) -> Response:
     return Response("".join(parts).encode(), 200, media_type="application/json")
 
 
-def cut_to_size(rows: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def cut_to_size(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
     """Keep a page under ~1 MiB: the first rows (in query order) that fit, at least one."""
     total = 0
     for index, (_seq, _ts, event) in enumerate(rows):
@@ -670,7 +670,7 @@ def create_app(service: Service) -> FastAPI:
             else None
         )
 
-        def query(conn: Any) -> tuple[list[tuple[int, int, str]], int]:
+        def query(conn: Any) -> tuple[list[tuple[int, str, str]], int]:
             if forward_at is not None:
                 rows = store.log_page(
                     conn, rseq, after=forward_at, start_us=start_us, end_us=end_us, limit=LOGS_PAGE
