@@ -440,20 +440,23 @@ def create_app(service: Service) -> FastAPI:
         ):
             raise ApiError(404, f"deployment {deployment_id[:40]!r} not found")
 
-    async def run_rseq(deployment_id: str, run_id: str) -> int:
+    def lookup_run(conn: Any, deployment_id: str, run_id: str) -> int:
+        """The run's internal seq, or a 404; runs on a reader thread inside the page query, so
+        a request costs one hop to the database."""
         if not RUN_ID_RE.match(run_id) or not DEPLOYMENT_ID_RE.match(deployment_id):
             raise ApiError(404, f"run {run_id[:40]!r} not found")
-
-        def lookup(conn: Any) -> tuple[bool, int | None]:
-            exists = store.get_deployment(conn, deployment_id) is not None
-            return exists, store.get_run_rseq(conn, deployment_id, run_id) if exists else None
-
-        exists, rseq = await service.read(lookup)
-        if not exists:
-            raise ApiError(404, f"deployment {deployment_id!r} not found")
+        rseq = store.get_run_rseq(conn, deployment_id, run_id)
         if rseq is None:
+            if store.get_deployment(conn, deployment_id) is None:
+                raise ApiError(404, f"deployment {deployment_id!r} not found")
             raise ApiError(404, f"run {run_id!r} not found")
         return rseq
+
+    def lookup_deployment(conn: Any, deployment_id: str) -> None:
+        if not DEPLOYMENT_ID_RE.match(deployment_id) or (
+            store.get_deployment(conn, deployment_id) is None
+        ):
+            raise ApiError(404, f"deployment {deployment_id[:40]!r} not found")
 
     @app.get("/healthz", response_model=Health, tags=["engine"])
     async def healthz() -> Response:
@@ -577,17 +580,19 @@ def create_app(service: Service) -> FastAPI:
         ] = None,
     ) -> Response:
         check_org(organization_id)
-        await check_deployment(deployment_id)
         forward = bool(parse_bool("scan_forward", scan_forward))
         after: int | None = None
         if next_page_token:
             direction = "f" if forward else "b"
             after = decode_token("next_page_token", next_page_token, "r" + direction, deployment_id)
-        rows = await service.read(
-            lambda c: store.list_runs(
-                c, deployment_id, forward=forward, after=after, limit=RUNS_PAGE + 1
+
+        def query(conn: Any) -> list[tuple[Any, ...]]:
+            lookup_deployment(conn, deployment_id)
+            return store.list_runs(
+                conn, deployment_id, forward=forward, after=after, limit=RUNS_PAGE + 1
             )
-        )
+
+        rows = await service.read(query)
         result: dict[str, Any] = {"entries": [store.run_json(r) for r in rows[:RUNS_PAGE]]}
         if len(rows) > RUNS_PAGE:
             result["next_page_token"] = encode_token(
@@ -603,8 +608,12 @@ def create_app(service: Service) -> FastAPI:
     )
     async def get_run(organization_id: OrgId, deployment_id: str, run_id: str) -> Response:
         check_org(organization_id)
-        await run_rseq(deployment_id, run_id)
-        row = await service.read(lambda c: store.get_run(c, deployment_id, run_id))
+
+        def query(conn: Any) -> tuple[Any, ...] | None:
+            lookup_run(conn, deployment_id, run_id)
+            return store.get_run(conn, deployment_id, run_id)
+
+        row = await service.read(query)
         if row is None:
             raise ApiError(404, f"run {run_id!r} not found")
         return json_response(store.run_json(row))
@@ -626,13 +635,15 @@ def create_app(service: Service) -> FastAPI:
         check_org(organization_id)
         start_us = parse_time_param("start_time", start_time, end=False)
         end_us = parse_time_param("end_time", end_time, end=True)
-        rseq = await run_rseq(deployment_id, run_id)
         after = decode_token("next_token", next_token, "n", run_id) if next_token else 0
-        rows = await service.read(
-            lambda c: store.log_page(
-                c, rseq, after=after, start_us=start_us, end_us=end_us, limit=LOGS_PAGE + 1
+
+        def query(conn: Any) -> list[tuple[int, str, str]]:
+            rseq = lookup_run(conn, deployment_id, run_id)
+            return store.log_page(
+                conn, rseq, after=after, start_us=start_us, end_us=end_us, limit=LOGS_PAGE + 1
             )
-        )
+
+        rows = await service.read(query)
         more = len(rows) > LOGS_PAGE
         page = cut_to_size(rows[:LOGS_PAGE])
         more = more or len(page) < len(rows)
@@ -658,7 +669,6 @@ def create_app(service: Service) -> FastAPI:
         check_org(organization_id)
         start_us = parse_time_param("start_time", start_time, end=False)
         end_us = parse_time_param("end_time", end_time, end=True)
-        rseq = await run_rseq(deployment_id, run_id)
         forward_at = (
             decode_token("next_forward_token", next_forward_token, "f", run_id)
             if next_forward_token
@@ -671,6 +681,7 @@ def create_app(service: Service) -> FastAPI:
         )
 
         def query(conn: Any) -> tuple[list[tuple[int, str, str]], int]:
+            rseq = lookup_run(conn, deployment_id, run_id)
             if forward_at is not None:
                 rows = store.log_page(
                     conn, rseq, after=forward_at, start_us=start_us, end_us=end_us, limit=LOGS_PAGE

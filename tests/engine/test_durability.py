@@ -100,7 +100,10 @@ def test_supervisor_sigkill_is_a_failed_attempt_then_retry(engine: EngineProcess
     run_id = engine.create_run(dep, ver, retry_count=1)["run_id"]
     first = attempt_dir(engine, run_id)
     wait_for_file(first / "runner.pid")
-    engine.wait_for_status(dep, run_id, {"RUNNING"})
+    deadline = time.monotonic() + 20
+    while "attempt 1" not in handler_lines(engine, dep, run_id):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     runner = int((first / "runner.pid").read_text())
     os.kill(int((first / "supervisor.pid").read_text()), signal.SIGKILL)
     done = engine.wait_for_status(dep, run_id, {"SUCCEEDED", "FAILED"})
