@@ -74,13 +74,13 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new_run", "New run"),
+        Binding("n", "new_run", "New"),
         Binding("R", "run_again", "Rerun"),
-        Binding("d", "deployments", "Deployment"),
+        Binding("d", "deployments", "Deploy"),
         Binding("o", "flip_order", "Order"),
         Binding("p", "toggle_pause", "Pause"),
         Binding("ctrl+r", "refresh_now", "Refresh"),
-        Binding("i", "toggle_detail", "Details"),
+        Binding("i", "toggle_detail", "Info"),
         Binding("l", "focus_logs", "Logs", show=False),
         Binding("r", "focus_runs", "Runs", show=False),
     ]
@@ -317,6 +317,7 @@ class MainScreen(Screen[None]):
         now = self.clock()
         for run in diff.added:
             self._observe(run, now)
+        moves: list[tuple[Run, str]] = []
         for change in diff.changed:
             run = change.run
             if "status" in change.fields:
@@ -324,7 +325,8 @@ class MainScreen(Screen[None]):
                 old = previous[-1][0] if previous else None
                 self._observe(run, now)
                 if old is not None and old != run.status and not first:
-                    self._announce(run, old)
+                    moves.append((run, old))
+        self._announce_many(moves)
         table.apply_diff(diff, poller.runs, poller.order)
         if first and table.row_count:
             if self._restore_run and table.select_run(self._restore_run):
@@ -362,6 +364,31 @@ class MainScreen(Screen[None]):
             if len(seen) > 50:
                 del seen[:-50]
 
+    def _announce_many(self, moves: list[tuple[Run, str]]) -> None:
+        """One toast per poll, however many runs moved: a burst must not bury the screen."""
+        from runwatch.tui.format import inert
+
+        if len(moves) <= 1:
+            for run, old in moves:
+                self._announce(run, old)
+            return
+        lines = [f"{run.run_id}: {inert(old)} → {inert(run.status)}" for run, old in moves[:3]]
+        if len(moves) > 3:
+            lines.append(f"and {len(moves) - 3} more")
+        if self.rw_app.notify_status_changes:
+            failed = any(run.status == "FAILED" for run, _ in moves)
+            self.notify("\n".join(lines), severity="error" if failed else "information", timeout=4)
+        for run, _old in moves:
+            self._ring_if_followed_finished(run)
+
+    def _ring_if_followed_finished(self, run: Run) -> None:
+        if (
+            run.run_id == self.selected_run_id
+            and run.status in ("SUCCEEDED", "FAILED")
+            and self.rw_app.settings.bell
+        ):
+            self.app.bell()
+
     def _announce(self, run: Run, old: str) -> None:
         from runwatch.tui.format import inert
 
@@ -373,12 +400,7 @@ class MainScreen(Screen[None]):
                 severity=severity,
                 timeout=4,
             )
-        if (
-            run.run_id == self.selected_run_id
-            and run.status in ("SUCCEEDED", "FAILED")
-            and self.rw_app.settings.bell
-        ):
-            self.app.bell()
+        self._ring_if_followed_finished(run)
 
     # -- selection, detail and log loops --------------------------------------------------
 
@@ -593,7 +615,9 @@ class MainScreen(Screen[None]):
             text.append(" · End/f resumes")
         else:
             view.remove_class("-paused")
-            if follower is not None and follower.done:
+            if "logs" in self.errors:
+                text.append("stale · waiting to reconnect", style="bold yellow")
+            elif follower is not None and follower.done:
                 text.append("end of log (run finished)")
             elif self.selected_run_id:
                 text.append("following")
@@ -610,6 +634,8 @@ class MainScreen(Screen[None]):
             had_error = source in self.errors
             self.errors.pop(source, None)
             self.last_ok = now
+            if had_error and source == "logs":
+                self._update_log_marker()
             if had_error and not self.errors:
                 self.table.remove_class("-stale")
                 self._show_detail()
@@ -643,6 +669,8 @@ class MainScreen(Screen[None]):
         self.errors[source] = (short_reason(error), now + timedelta(seconds=delay))
         self._mark_stale()
         self._update_status()
+        if source == "logs":
+            self._update_log_marker()
         return False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -49,13 +49,13 @@ class LogView(ScrollView, can_focus=True):
     """Holds at most `max_lines` lines; older ones are fetched again when scrolled back to."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f,end", "follow", "Follow", tooltip="Resume following the newest lines"),
-        Binding("t", "toggle_timestamps", "Timestamps"),
+        Binding("f,end", "follow", "Follow", key_display="f", tooltip="Follow the newest lines"),
+        Binding("t", "toggle_timestamps", "Times"),
         Binding("w", "toggle_wrap", "Wrap"),
-        Binding("slash", "search", "Search log"),
+        Binding("slash", "search", "Search"),
         Binding("n", "next_match", "Next match", show=False),
         Binding("N", "previous_match", "Prev match", show=False),
-        Binding("e", "export", "Export log"),
+        Binding("e", "export", "Export"),
         Binding("escape", "clear_search", "Clear search", show=False),
         Binding("up,k", "scroll_up", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
