@@ -308,6 +308,10 @@ class Scheduler:
                 store.set_status(self.conn, att.rseq, "SUCCEEDED", self.clock.now_us())
             else:
                 self._after_failure(att.rseq, att.attempt, att.retry_count)
+        # Every line of it is stored and the attempt is closed for good: the spool is only a
+        # second copy of the log now.
+        with contextlib.suppress(OSError):
+            (att.dir / "spool").unlink()
 
     def _after_failure(self, rseq: int, attempt: int, retry_count: int) -> None:
         """Inside a transaction: retry (RUNNABLE, picked first by its queue) or FAILED."""
