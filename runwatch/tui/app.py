@@ -54,7 +54,7 @@ class RunwatchApp(App[None]):
         rng: random.Random | None = None,
         max_log_lines: int = 100_000,
         notify_status_changes: bool = True,
-        client_timeout: int = 10,
+        client_timeout: float = 10.0,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -154,9 +154,10 @@ class RunwatchApp(App[None]):
         self.organization_id = organization_id
         # The follow layer's schedule owns retrying (with a visible countdown), so the client
         # makes one attempt per poll instead of retrying silently behind the status bar.
+        timeout = self.settings.timeout
         self.client = AsyncAPIClient(
             credential=credential or None,
-            timeout=self.client_timeout,
+            timeout=timeout if timeout else self.client_timeout,
             max_retry_count=0,
             base_url=url,
         )

@@ -234,3 +234,23 @@ async def test_lines_dropped_to_stay_bounded_come_back_when_scrolling_back(
         await pilot.press("f")  # back to the live end: reloads the newest page
         await wait_for(pilot, lambda: "after 2999" in view.messages(), what="reloaded")
         assert view.following and not view.dropped_tail
+
+
+async def test_more_runs_load_as_the_cursor_nears_the_end(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    never = str(tmp_path / "never")
+    ids = [
+        engine.create_run(deployment_id, version_id, input_data={"gate": never})["run_id"]
+        for _ in range(60)
+    ]
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.table.row_count == 50, what="first page")
+        assert main.poller is not None and main.poller.has_more
+        main.table.focus()
+        await pilot.press("end")
+        await wait_for(pilot, lambda: main.table.row_count == 60, what="second page")
+        assert main.table.shown_ids() == list(reversed(ids))

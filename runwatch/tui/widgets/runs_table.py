@@ -115,6 +115,11 @@ class RunsTable(DataTable[object]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        # DataTable scrolls sideways on home/end; in a list of runs they mean first/last run.
+        Binding("home,g", "first_row", "First run", show=False),
+        Binding("end,G", "last_row", "Last run", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -340,6 +345,14 @@ class RunsTable(DataTable[object]):
             return False
         self.move_cursor(row=self.get_row_index(run_id), animate=False, scroll=True)
         return True
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0, animate=False, scroll=True)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False, scroll=True)
 
     def action_filter(self) -> None:
         self.post_message(self.FilterRequested())
