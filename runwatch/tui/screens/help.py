@@ -52,8 +52,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
         table.add_column("where", style="dim", no_wrap=True)
-        table.add_column("keys", style="bold cyan", no_wrap=True)
-        table.add_column("does")
+        table.add_column("keys", style="bold cyan", ratio=2)
+        table.add_column("does", ratio=3)
         last = None
         for where, keys, what in KEYS:
             table.add_row(where if where != last else "", keys, what)

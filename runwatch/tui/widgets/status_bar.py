@@ -28,7 +28,7 @@ MODE_STYLE: dict[str, tuple[str, str]] = {
     "starting": ("◌", "yellow"),
     "loading": ("◌", "yellow"),
     "live": ("●", "green"),
-    "paused": ("⏸", "yellow"),
+    "paused": ("‖", "yellow"),
     "reconnecting": ("↻", "bold red"),
     "auth": ("✘", "bold red"),
     "failed": ("✘", "bold red"),
