@@ -66,7 +66,7 @@ def test_engine_sigkill_mid_run_loses_and_repeats_nothing(engine: EngineProcess)
     )
     run_id = run["run_id"]
     for _ in range(3):
-        wait_for_file(attempt_dir(engine, run_id) / "spool")
+        wait_for_file(attempt_dir(engine, run_id) / "supervisor.pid")
         time.sleep(0.4)
         engine.kill()
         time.sleep(0.3)
