@@ -350,6 +350,10 @@ class MainScreen(Screen[None]):
         if poller is None:
             return
         pane = self.query_one("#runs-pane")
+        if not poller.runs:
+            hint = "no runs yet" + ("" if self.rw_app.read_only else " · n submits one")
+            pane.border_subtitle = Text(hint)
+            return
         parts = [f"{self.table.row_count} shown"]
         if poller.has_more:
             parts.append("more below")
