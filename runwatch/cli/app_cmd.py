@@ -79,12 +79,16 @@ def run(args: argparse.Namespace) -> int:
     from runwatch import config
 
     debug_log = _setup_debug_log() if getattr(args, "debug", False) else None
-    try:
-        settings = config.resolve_settings(
+
+    def load_settings() -> config.Settings:
+        return config.resolve_settings(
             profile=getattr(args, "profile", None),
             deployment_id=getattr(args, "deployment", None),
             read_only=True if getattr(args, "read_only", None) else None,
         )
+
+    try:
+        settings = load_settings()
     except config.ConfigError as error:
         print(f"runwatch: {error}", file=sys.stderr)
         return 2
@@ -101,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     app = RunwatchApp(
         settings,
         engine_starter=starter,
+        settings_loader=load_settings,
         state_store=StateStore(config.state_dir()),
     )
     try:

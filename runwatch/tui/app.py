@@ -47,6 +47,7 @@ class RunwatchApp(App[None]):
         settings: Settings,
         *,
         engine_starter: Callable[[], EngineHandle] | None = None,
+        settings_loader: Callable[[], Settings] | None = None,
         clock: Callable[[], datetime] | None = None,
         state_store: StateStore | None = None,
         export_dir: Path | None = None,
@@ -68,6 +69,7 @@ class RunwatchApp(App[None]):
         self.notify_status_changes = notify_status_changes
         self.client_timeout = client_timeout
         self.engine_starter = engine_starter
+        self.settings_loader = settings_loader
         self.engine_handle: EngineHandle | None = None
         self.client: AsyncAPIClient | None = None
         self.api_url: str = settings.api_url
@@ -162,6 +164,27 @@ class RunwatchApp(App[None]):
             base_url=url,
         )
         self.main.start(self.client, organization_id, self.view_state)
+
+    async def reload_settings(self) -> None:
+        """After a 401/403: read the profile again (the user fixed the token) and reconnect."""
+        if self.settings_loader is None:
+            return
+        try:
+            settings = self.settings_loader()
+        except Exception as error:  # a broken config file must not take the app down
+            self.main.show_failed(f"could not read the settings: {error}")
+            return
+        old, self.client = self.client, None
+        if old is not None:
+            await old.aclose()
+        if settings.local_engine and self.engine_handle is not None:
+            handle = self.engine_handle
+            self.settings = settings
+            await self._connect(handle.url, handle.organization_id, {"auth_token": handle.token})
+            return
+        self.settings = settings
+        self.read_only = bool(settings.read_only)
+        await self._connect(settings.api_url, settings.organization_id, dict(settings.credential))
 
     async def on_unmount(self) -> None:
         if self.client is not None:

@@ -68,12 +68,17 @@ async def test_run_again_prefills_the_form(
 
 async def test_unauthorized_stops_polling_and_says_why(engine: Any, tmp_path: Path) -> None:
     settings = settings_for(engine, profile="prod", credential={"auth_token": "wrong"})
-    app = make_app(engine, tmp_path, settings=settings)
+    fixed = settings_for(engine, profile="prod")
+    app = make_app(engine, tmp_path, settings=settings, settings_loader=lambda: fixed)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.blocked is not None, what="blocked")
         assert "401 Unauthorized: check the token of profile prod" in main.status_bar.describe()
         assert all(schedule.paused for schedule in main.schedules.values())
+        # The user fixes the token in the config and presses ctrl+r: polling starts again.
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
+        assert main.deployment_id == engine.demo_deployment_id
 
 
 async def test_deployment_and_view_are_remembered_per_profile(

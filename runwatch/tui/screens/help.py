@@ -22,7 +22,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("anywhere", "d", "switch deployment (list or typed id)"),
     ("anywhere", "o", "flip the order: newest first / oldest first"),
     ("anywhere", "p", "pause / resume all polling"),
-    ("anywhere", "ctrl+r", "refresh now (and retry after an auth or not-found error)"),
+    ("anywhere", "ctrl+r", "refresh now; after a 401/403 re-read the profile and reconnect"),
     ("anywhere", "i", "show / hide the run detail pane"),
     ("anywhere", "tab / shift+tab", "move focus: runs, log, detail"),
     ("anywhere", "l / r", "focus the log / the runs table"),

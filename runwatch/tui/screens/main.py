@@ -820,12 +820,30 @@ class MainScreen(Screen[None]):
             # Not connected yet: the engine failed to start (or is still starting).
             self.rw_app.retry_start()
             return
+        if self.blocked and "token" in self.blocked and self.rw_app.settings_loader:
+            # Most likely the user fixed the token in the config: read it again, reconnect.
+            self.blocked = None
+            self.paused = False
+            self.status_bar.connection = Connection("loading", "reconnecting with new settings…")
+            self.run_worker(
+                self.rw_app.reload_settings(),
+                group="reload",
+                exclusive=True,
+                exit_on_error=False,
+                description="reload settings",
+            )
+            return
         if self.blocked:
             # The user acted on the blocking error (new token, deployment back): try again.
             self.blocked = None
             for schedule in self.schedules.values():
                 schedule.paused = self.paused
-            if self.deployment_id is not None and not self.workers_running("runs"):
+            if self.deployment_id is None:
+                # Blocked before a deployment was chosen (e.g. 401 on the deployments list).
+                self._choose_deployment(
+                    self.rw_app.settings.deployment_id or self.view_state.deployment_id
+                )
+            elif not self.workers_running("runs"):
                 self._restart_runs()
             if self.selected_run_id is not None:
                 run_id, self.selected_run_id = self.selected_run_id, None
