@@ -220,9 +220,10 @@ def run_serve(args: argparse.Namespace) -> int:
     conn, meta = store.init_store(data_dir)
     if not args.no_demo:
         _install_demo(data_dir, conn)
-        if not args.no_demo_runs:
-            _submit_demo_runs(conn, meta, clock)
+    if not args.no_demo and not args.no_demo_runs:
+        _submit_demo_runs(conn, meta, clock)
     else:
+        # Demo runs belong to the first start only: a later start without the flag adds none.
         with store.Transaction(conn):
             store.set_meta(conn, "demo_runs_submitted", "1")
     env_path = write_env_file(data_dir, url, meta.organization_id, meta.token)

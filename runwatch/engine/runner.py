@@ -60,9 +60,11 @@ def main(argv: list[str]) -> int:
         function(spec.get("input_data") or {}, Context(spec["context"]))
     except SystemExit:
         raise
-    except BaseException:
+    except BaseException as exc:
         sys.stdout.flush()
-        traceback.print_exc()
+        # The first frame is this runner's own call: the user's code starts below it.
+        tb = exc.__traceback__
+        traceback.print_exception(type(exc), exc, tb.tb_next if tb and tb.tb_next else tb)
         sys.stderr.flush()
         return 1
     sys.stdout.flush()
