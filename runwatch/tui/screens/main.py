@@ -214,7 +214,10 @@ class MainScreen(Screen[None]):
             await schedule.wait(active=True)
         self.rw_app.deployments = entries
         ids = [str(e.get("deployment_id")) for e in entries]
-        chosen = wanted if wanted and (not entries or wanted in ids) else None
+        explicit = self.rw_app.settings.deployment_id
+        # A deployment named by flag, env or profile is used as given (a wrong one then says
+        # "not found"); a remembered one that has gone away falls back to the default.
+        chosen = wanted if wanted and (wanted == explicit or not entries or wanted in ids) else None
         if chosen is None and entries:
             demo = [e for e in entries if e.get("name") == "demo"]
             chosen = str((demo or entries)[0].get("deployment_id"))
@@ -224,8 +227,7 @@ class MainScreen(Screen[None]):
                 "failed", "no deployments: create one with `runwatch deploy`, or d to type an id"
             )
             return
-        with contextlib.suppress(NotFound):
-            self.switch_deployment(chosen)
+        self.switch_deployment(chosen)
 
     def switch_deployment(self, deployment_id: str) -> None:
         self.deployment_id = deployment_id
