@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import EngineProcess, start_engine
 
@@ -415,3 +417,47 @@ def test_openapi_schema_documents_errors(engine: EngineProcess) -> None:
     assert (
         "version_id" in post["requestBody"]["content"]["application/json"]["schema"]["properties"]
     )
+
+
+def test_pages_stay_under_a_mebibyte(engine: EngineProcess) -> None:
+    dep, ver = engine.deploy_source(
+        "def handler(i, c):\n    for n in range(40):\n        print((str(n) * 60000)[:60000])\n"
+    )
+    run_id = engine.create_run(dep, ver, retry_count=0)["run_id"]
+    engine.wait_for_status(dep, run_id, "SUCCEEDED")
+    path = f"{base(engine)}/{dep}/runs/{run_id}"
+    with engine.client() as client:
+        first = client.get(f"{path}/logs")
+        assert len(first.content) <= (1 << 20) + 4096
+        assert 0 < len(first.json()["events"]) < 40 and "next_token" in first.json()
+        recent = client.get(f"{path}/recentlogs")
+        assert len(recent.content) <= (1 << 20) + 4096
+    lines = [m for m in engine.all_log_messages(dep, run_id) if not m.startswith("[engine]")]
+    assert lines == [(str(n) * 60000)[:60000] for n in range(40)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    name=st.sampled_from(
+        ["next_token", "next_forward_token", "next_backward_token", "start_time", "end_time"]
+    ),
+    value=st.text(max_size=300)
+    | st.binary(max_size=120).map(lambda b: base64.b64encode(b).decode()),
+)
+def test_fuzzed_query_values_never_5xx(
+    engine: EngineProcess, fuzz_run: tuple[str, str], name: str, value: str
+) -> None:
+    dep, run_id = fuzz_run
+    endpoint = "logs" if name in ("next_token", "start_time", "end_time") else "recentlogs"
+    with engine.client() as client:
+        response = client.get(
+            f"{base(engine)}/{dep}/runs/{run_id}/{endpoint}", params={name: value}
+        )
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert_error(response, 400, name)
+
+
+@pytest.fixture(scope="module")
+def fuzz_run(engine: EngineProcess) -> tuple[str, str]:
+    return finished_run(engine, 3)
