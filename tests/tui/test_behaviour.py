@@ -34,7 +34,7 @@ async def test_read_only_hides_and_refuses_submission(
         main.action_new_run()  # the palette path is refused too
         await pilot.pause()
         assert app.screen is main
-        assert "read-only" in main.status_bar.describe()
+        assert "READ-ONLY" in main.status_bar.describe()
 
 
 async def test_run_again_prefills_the_form(

@@ -262,7 +262,8 @@ class MainScreen(Screen[None]):
                 f"deployment {label} ({self.deployment_id})" if label else self.deployment_id
             )
         if app.read_only:
-            parts.append("read-only")
+            # First, so that a narrow terminal still shows it.
+            parts.insert(0, "READ-ONLY")
         self.status_bar.source = " · ".join(parts)
         label = f"Runs · {self.deployment_name or self.deployment_id or ''}"
         order = "oldest first" if self.view_state.scan_forward else "newest first"
