@@ -471,7 +471,7 @@ def status_history(conn: sqlite3.Connection, rseq: int) -> list[tuple[str, int]]
 # -- logs --------------------------------------------------------------------------------------
 
 
-_escape = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_escape = json.encoder.encode_basestring_ascii
 
 # (timestamp, messages): lines that share one timestamp, e.g. one spool record.
 LogGroup = tuple[int, list[str]]
