@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -37,6 +38,10 @@ TERMINAL = ("SUCCEEDED", "FAILED")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS organizations (
+    organization_id TEXT PRIMARY KEY,
+    created_us INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS deployments (
     dseq INTEGER PRIMARY KEY AUTOINCREMENT,
     deployment_id TEXT NOT NULL UNIQUE,
@@ -167,6 +172,11 @@ def init_store(data_dir: Path) -> tuple[sqlite3.Connection, Meta]:
                 "ids_mode": ids_mode,
             }
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", meta.items())
+            # One organization per data dir: the one engine.env names.
+            conn.execute(
+                "INSERT OR IGNORE INTO organizations (organization_id, created_us) VALUES (?, ?)",
+                (meta["organization_id"], time.time_ns() // 1000),
+            )
     return conn, Meta(meta["organization_id"], meta["token"], meta["ids_mode"])
 
 
