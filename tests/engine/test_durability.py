@@ -7,6 +7,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import EngineProcess
 
 # Bursts bigger than one ingestion chunk, with pauses, so kills land mid-ingestion.
@@ -76,13 +78,19 @@ def test_engine_sigkill_mid_run_loses_and_repeats_nothing(engine: EngineProcess)
     assert handler_lines(engine, dep, run_id) == [f"line {n}" for n in range(180000)]
 
 
-def test_run_that_ends_while_the_engine_is_down(engine: EngineProcess) -> None:
+@pytest.mark.parametrize("how", ["sigkill", "sigterm"])
+def test_run_that_ends_while_the_engine_is_down(engine: EngineProcess, how: str) -> None:
     dep, ver = engine.deploy_source(
-        "import time\ndef handler(i, c):\n    print('a')\n    time.sleep(0.5)\n    print('b')\n"
+        "import time\ndef handler(i, c):\n    print('a')\n    time.sleep(1.5)\n    print('b')\n"
     )
     run_id = engine.create_run(dep, ver)["run_id"]
     engine.wait_for_status(dep, run_id, {"RUNNING"})
-    engine.kill()
+    if how == "sigkill":
+        engine.kill()
+    else:
+        engine.stop()
+    # The engine is gone; its run is not.
+    assert not (attempt_dir(engine, run_id) / "exit.json").exists()
     wait_for_file(attempt_dir(engine, run_id) / "exit.json")
     engine.start()
     assert engine.wait_for_status(dep, run_id, {"SUCCEEDED", "FAILED"})["status"] == "SUCCEEDED"
