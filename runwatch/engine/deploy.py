@@ -6,7 +6,10 @@ it commit while the engine reads and writes).
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +17,18 @@ from runwatch.engine import store
 from runwatch.engine.common import HANDLER_RE, Clock
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", "venv", ".mypy_cache")
+
+
+def _ignore_for(data_dir: Path) -> Callable[[str, list[str]], set[str]]:
+    """Caches and VCS dirs, and the data dir itself if it lives inside the code dir."""
+    skip = data_dir.resolve()
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        ignored = set(_IGNORE(directory, names))
+        ignored.update(name for name in names if (Path(directory) / name).resolve() == skip)
+        return ignored
+
+    return ignore
 
 
 class DeployError(Exception):
@@ -62,29 +77,36 @@ def deploy(
     try:
         versions_root = data_dir / "versions"
         versions_root.mkdir(exist_ok=True)
-        with store.Transaction(conn):
-            now = clock.now_us()
-            if deployment_id is None:
-                deployment_id = store.insert_deployment(conn, meta.ids_mode, name.strip(), now)
-            elif store.get_deployment(conn, deployment_id) is None:
-                raise DeployError(f"no deployment {deployment_id}")
-            version_id = store.new_version_id(conn, meta.ids_mode)
-            label = version or f"0.0.{store.count_versions(conn, deployment_id) + 1}"
-            target = versions_root / version_id
-            if target.exists():
-                shutil.rmtree(target)
-            # Copying (following symlinks) freezes the code: later edits of DIR do not change
-            # what a version runs, like an image on the platform.
-            shutil.copytree(code_dir, target, ignore=_IGNORE)
-            store.insert_version(
-                conn,
-                version_id=version_id,
-                deployment_id=deployment_id,
-                version=label,
-                handler=handler,
-                code_dir=str(target),
-                now_us=now,
-            )
+        # Copy first, outside the transaction (a big tree must not hold the database's write
+        # lock), then rename into place under the id the transaction allocates. Copying
+        # (following symlinks) freezes the code: later edits of DIR do not change what a
+        # version runs, like an image on the platform.
+        staging = Path(tempfile.mkdtemp(prefix=".deploy-", dir=versions_root))
+        try:
+            shutil.copytree(code_dir, staging / "code", ignore=_ignore_for(data_dir))
+            with store.Transaction(conn):
+                now = clock.now_us()
+                if deployment_id is None:
+                    deployment_id = store.insert_deployment(conn, meta.ids_mode, name.strip(), now)
+                elif store.get_deployment(conn, deployment_id) is None:
+                    raise DeployError(f"no deployment {deployment_id}")
+                version_id = store.new_version_id(conn, meta.ids_mode)
+                label = version or f"0.0.{store.count_versions(conn, deployment_id) + 1}"
+                target = versions_root / version_id
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(staging / "code", target)
+                store.insert_version(
+                    conn,
+                    version_id=version_id,
+                    deployment_id=deployment_id,
+                    version=label,
+                    handler=handler,
+                    code_dir=str(target),
+                    now_us=now,
+                )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return DeployResult(deployment_id, version_id, label)
     finally:
         conn.close()
