@@ -187,7 +187,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.queues < 1 or args.queues > 64:
         print("runwatch serve: --queues must be between 1 and 64", file=sys.stderr)
         return 2
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     lock_fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -79,7 +79,8 @@ def ensure_engine(
             data_dir,
             None,
         )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     env_path = data_dir / ENV_FILE
     before = env_path.stat().st_mtime_ns if env_path.exists() else None
     with open(data_dir / "engine.log", "ab") as log:

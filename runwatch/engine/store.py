@@ -157,8 +157,10 @@ class Transaction:
 
 def init_store(data_dir: Path) -> tuple[sqlite3.Connection, Meta]:
     """Create (or open) the data dir and its database; returns a writer connection and the meta."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(data_dir, 0o700)
+    if not data_dir.exists():
+        # Private: it holds the token, the runs' environments and their logs. An existing dir
+        # the user named keeps its permissions (engine.env itself is always 0600).
+        data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     conn = connect(data_dir / DB_NAME)
     # Every statement is idempotent, so two processes initialising at once is harmless.
     conn.executescript(SCHEMA)

@@ -160,3 +160,18 @@ def test_demo_runs_are_submitted_on_first_start_only(tmp_path: Path) -> None:
             assert len(client.get(path).json()["entries"]) == 4
     finally:
         proc.close()
+
+
+def test_fresh_data_dir_is_private(tmp_path: Path) -> None:
+    data_dir = tmp_path / "new" / "engine"
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "main.py").write_text("def handler(i, c):\n    pass\n")
+    # The data dir inside the code dir: deploying must not copy it into itself.
+    inner = code / ".runwatch-data"
+    assert runwatch("deploy", str(code), "--name", "a", "--data-dir", str(inner)).returncode == 0
+    assert runwatch("deploy", str(code), "--name", "b", "--data-dir", str(inner)).returncode == 0
+    for version in (inner / "versions").iterdir():
+        assert sorted(p.name for p in version.iterdir()) == ["main.py"]
+    assert runwatch("deploy", str(code), "--name", "c", "--data-dir", str(data_dir)).returncode == 0
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
