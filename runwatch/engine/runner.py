@@ -50,11 +50,11 @@ def main(argv: list[str]) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True, write_through=False)
     code_dir = spec["code_dir"]
-    os.chdir(code_dir)
-    if sys.path[:1] != [code_dir]:
-        sys.path.insert(0, code_dir)
+    # `-m` put the attempt dir first on the path; the version's code takes its place.
+    sys.path[0] = code_dir
     module_name, function_name = spec["handler"].split(":", 1)
     try:
+        os.chdir(code_dir)
         module = importlib.import_module(module_name)
         function = getattr(module, function_name)
         function(spec.get("input_data") or {}, Context(spec["context"]))

@@ -147,7 +147,9 @@ def main(argv: list[str]) -> int:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            cwd=spec["code_dir"],
+            # Not the code dir: a `runwatch` package in the user's code must not shadow the
+            # runner itself. The runner moves into the code dir once it is loaded.
+            cwd=attempt_dir,
             env=handler_env(spec.get("environment") or {}),
             process_group=0,
         )
