@@ -436,7 +436,7 @@ class LogView(ScrollView, can_focus=True):
             self._reached_top()
         else:
             self.following = False
-            self.scroll_to(y=0, animate=False)
+            self.scroll_to(y=0, animate=False, immediate=True, force=True)
 
     def action_follow(self) -> None:
         self.following = True
