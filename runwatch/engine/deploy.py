@@ -56,6 +56,33 @@ def check_handler(code_dir: Path, handler: str) -> None:
     raise DeployError(f"handler module {module!r} not found in {code_dir}")
 
 
+def check_links(code_dir: Path, ignore: Callable[[str, list[str]], set[str]]) -> None:
+    """Every symlink the copy would follow must stay inside `code_dir` and not loop.
+
+    The copy follows links (freezing their content), so a link out of the dir would copy a
+    file or a whole tree from elsewhere (`lib -> /`) into the version, and a link to an
+    ancestor would copy forever. The ignored dirs (venvs, caches) are not copied, so not
+    checked.
+    """
+    root = code_dir.resolve()
+    for directory, dirs, files in os.walk(code_dir):
+        skipped = ignore(directory, dirs + files)
+        dirs[:] = [name for name in dirs if name not in skipped]
+        for name in [*dirs, *files]:
+            path = Path(directory) / name
+            if name in skipped or not path.is_symlink():
+                continue
+            shown = path.relative_to(code_dir)
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                raise DeployError(f"symlink {shown} is broken or loops") from None
+            if not target.is_relative_to(root):
+                raise DeployError(f"symlink {shown} points outside {code_dir}: {target}")
+            if target.is_dir() and path.parent.resolve().is_relative_to(target):
+                raise DeployError(f"symlink {shown} points to a directory that contains it")
+
+
 def deploy(
     data_dir: Path,
     code_dir: Path,
@@ -70,6 +97,8 @@ def deploy(
     if not code_dir.is_dir():
         raise DeployError(f"{code_dir} is not a directory")
     check_handler(code_dir, handler)
+    ignore = _ignore_for(data_dir)
+    check_links(code_dir, ignore)
     if not name.strip() and deployment_id is None:
         raise DeployError("a deployment name is required")
     clock = clock or Clock()
@@ -83,7 +112,7 @@ def deploy(
         # version runs, like an image on the platform.
         staging = Path(tempfile.mkdtemp(prefix=".deploy-", dir=versions_root))
         try:
-            shutil.copytree(code_dir, staging / "code", ignore=_ignore_for(data_dir))
+            shutil.copytree(code_dir, staging / "code", ignore=ignore)
             with store.Transaction(conn):
                 now = clock.now_us()
                 if deployment_id is None:

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hmac
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
@@ -45,6 +46,9 @@ LOGS_PAGE = 1000
 PAGE_BYTES = 1 << 20
 MAX_BODY = 1 << 20
 MAX_TOKEN = 200
+# Arrays and objects in a request body: deep enough for any real input, far from the
+# recursion limit of the parsers and encoders the value goes through.
+MAX_DEPTH = 64
 # Names and values a process environment can hold (so a run can always be started).
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")]
 EnvValue = Annotated[StrictStr, StringConstraints(pattern=r"^[^\x00]*$")]
@@ -288,6 +292,60 @@ def decode_token(field: str, token: str, kind: str, owner: str) -> int:
     return value
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def parse_body(raw: bytes) -> Any:
+    """A request body as strict JSON, or a 400: what is stored must be served back as JSON.
+
+    Python's json accepts NaN and Infinity (and turns 1e400 into inf), which no JSON parser
+    reads back; lone surrogates (`"\\ud800"`) cannot be encoded as UTF-8 in the response; and
+    nesting deep enough to exhaust the recursion limit fails in json.dumps or the handler.
+    """
+    if not raw.strip():
+        return None
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise bad_request("body", f"nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("body", "not valid JSON") from None
+    check_json_value(data)
+    return data
+
+
+def check_json_value(data: Any) -> None:
+    """At most MAX_DEPTH levels of arrays and objects, and only UTF-8-encodable strings."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise bad_request("body", f"nested deeper than {MAX_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                stack.append((item, depth + 1))
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise bad_request("body", "a string holds a lone surrogate (not UTF-8)") from None
+
+
 def parse_bool(field: str, value: str | None) -> bool | None:
     if value is None:
         return None
@@ -522,11 +580,7 @@ def create_app(service: Service) -> FastAPI:
         await check_deployment(deployment_id)
         # The body is parsed here rather than by FastAPI so that a client that forgets the
         # JSON content type (curl -d) still works, and so that errors name the field.
-        raw = await request.body()
-        try:
-            data = json.loads(raw) if raw.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            raise bad_request("body", "not valid JSON") from None
+        data = parse_body(await request.body())
         if not isinstance(data, dict):
             raise bad_request("body", "expected a JSON object")
         try:
