@@ -161,7 +161,9 @@ class Scheduler:
 
     def _log(self, rseq: int, message: str) -> None:
         last = self.conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()[0]
-        store.append_logs(self.conn, rseq, [(self.clock.now_us(), [ENGINE_PREFIX + message])], last)
+        # A stored line never holds a newline (blocks join lines with it): split, e.g. an OSError.
+        lines = [ENGINE_PREFIX + line for line in message.split("\n")]
+        store.append_logs(self.conn, rseq, [(self.clock.now_us(), lines)], last)
 
     def _queue_of(self, queue_key: int) -> int:
         return queue_key % self.queues
