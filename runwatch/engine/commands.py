@@ -69,6 +69,7 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_deploy(args: argparse.Namespace) -> int:
     from runwatch.engine.deploy import DeployError, deploy
+    from runwatch.engine.store import StoreFormatError
 
     data_dir = args.data_dir or default_data_dir()
     if args.deployment is None and not args.name:
@@ -83,7 +84,7 @@ def run_deploy(args: argparse.Namespace) -> int:
             deployment_id=args.deployment,
             version=args.version_name,
         )
-    except DeployError as exc:
+    except (DeployError, StoreFormatError) as exc:
         print(f"runwatch deploy: {exc}", file=sys.stderr)
         return 1
     if args.json:
@@ -218,7 +219,11 @@ def run_serve(args: argparse.Namespace) -> int:
     from runwatch.engine.common import Clock
 
     clock = Clock()
-    conn, meta = store.init_store(data_dir)
+    try:
+        conn, meta = store.init_store(data_dir)
+    except store.StoreFormatError as exc:
+        print(f"runwatch serve: {exc}", file=sys.stderr)
+        return 1
     if not args.no_demo:
         _install_demo(data_dir, conn)
     if not args.no_demo and not args.no_demo_runs:
