@@ -188,6 +188,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.queues < 1 or args.queues > 64:
         print("runwatch serve: --queues must be between 1 and 64", file=sys.stderr)
         return 2
+    # Everything the engine and its supervisors write (database, run specs with their
+    # environments, spools, logs) is owner-only, whatever the mode of a data dir the user named.
+    os.umask(0o077)
     if not data_dir.exists():
         data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     lock_fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)

@@ -83,7 +83,8 @@ def ensure_engine(
         data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
     env_path = data_dir / ENV_FILE
     before = env_path.stat().st_mtime_ns if env_path.exists() else None
-    with open(data_dir / "engine.log", "ab") as log:
+    log_fd = os.open(data_dir / "engine.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(log_fd, "ab") as log:
         process = subprocess.Popen(
             [
                 sys.executable,

@@ -45,6 +45,8 @@ RUNS_PAGE = 50
 LOGS_PAGE = 1000
 PAGE_BYTES = 1 << 20
 MAX_BODY = 1 << 20
+# Answered without the token: the health probe and the API description (no data in either).
+PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 MAX_TOKEN = 200
 # Arrays and objects in a request body: deep enough for any real input, far from the
 # recursion limit of the parsers and encoders the value goes through.
@@ -222,9 +224,8 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if scope["path"].startswith("/organizations") and not self.authorized(
-            headers.get(b"authorization")
-        ):
+        # Deny by default: an endpoint added later needs the token unless it is listed here.
+        if scope["path"] not in PUBLIC_PATHS and not self.authorized(headers.get(b"authorization")):
             await error_response(401, "missing or invalid credentials")(scope, receive, send)
             return
         length = headers.get(b"content-length")

@@ -20,6 +20,7 @@ Stdlib only, so `runwatch deploy` and the tests can use it without the server's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -157,8 +158,13 @@ class Transaction:
 
 def private_db(db_path: Path) -> None:
     """The database holds the token and the runs' environments: owner-only, even in a data dir
-    the user named with looser permissions. SQLite gives -wal and -shm the database's mode."""
-    os.close(os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600))
+    the user named with looser permissions. SQLite gives -wal and -shm the database's mode.
+
+    Never opens an existing database: closing any descriptor of it would drop the SQLite
+    locks this process holds through its connections (POSIX locks are per process).
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for path in (
         db_path,
         db_path.with_name(db_path.name + "-wal"),
