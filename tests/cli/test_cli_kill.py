@@ -1,0 +1,84 @@
+"""`runwatch logs -f` while the engine is SIGKILLed and restarted, again and again.
+
+The real console script follows a run printing a numbered sequence in bursts; the engine dies
+at random moments (mid-burst, mid-ingestion, mid-request) and comes back on the same port and
+data dir. The output must be the handler's lines exactly: none lost, none doubled, in order.
+CI runs the short form; RUNWATCH_KILL_CYCLES=20 runs the long one (see tests/kill_cycles.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.kill_cycles import (
+    NUMBERED_HANDLER,
+    KillSchedule,
+    check_numbered,
+    handler_lines,
+    kill_cycles,
+    kill_seed,
+    stop_file,
+)
+
+
+def runwatch_command() -> list[str]:
+    """The installed console script next to this Python, else `python -m runwatch`."""
+    script = Path(sys.executable).with_name("runwatch")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "runwatch"]
+
+
+@pytest.mark.slow
+def test_logs_follow_through_engine_sigkills_gives_every_line_once(
+    engine: Any, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    schedule = KillSchedule(kill_seed(), kill_cycles())
+    context = schedule.describe()
+    deployment_id, version_id = engine.deploy_source(NUMBERED_HANDLER, name="numbered")
+    stop = stop_file(tmp_path)
+    run_id = engine.create_run(
+        deployment_id,
+        version_id,
+        input_data={"seed": schedule.seed, "stop": str(stop)},
+        retry_count=0,
+    )["run_id"]
+    out_path, err_path = tmp_path / "follow.out", tmp_path / "follow.err"
+    # Files, not pipes: a follower blocked on a full pipe would not be following.
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        follower = subprocess.Popen(
+            [*runwatch_command(), "logs", "-f", run_id, "--deployment", deployment_id],
+            env=cli_env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+        for cycle in range(schedule.cycles):
+            time.sleep(schedule.up_time())
+            schedule.kill(engine)
+            time.sleep(schedule.down_time())
+            schedule.restart(engine)
+            assert follower.poll() is None, f"follower exited in cycle {cycle}: {context}"
+        time.sleep(schedule.up_time())
+        stop.touch()
+        follower.wait(timeout=180)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
+    stderr = err_path.read_text(errors="replace")
+    assert follower.returncode == 0, f"{context}\n{stderr[-2000:]}"
+    assert "retrying in" in stderr  # it did see the engine go away
+    lines = out_path.read_text().splitlines()
+    total = check_numbered(handler_lines(lines), context)
+    assert total > 0
+    # And nothing else: the output is the stored log, engine lines included, exactly.
+    assert lines == engine.all_log_messages(deployment_id, run_id), context
+    assert engine.get_run(deployment_id, run_id)["status"] == "SUCCEEDED"
+    print(f"\nlogs -f: {schedule.cycles} kill cycles, {total + 1} handler lines checked, {context}")
