@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 from runwatch.cli import common
 
 if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
     from runwatch.config import Settings
+
+NEWEST_SHOWN = 5
 
 OUTCOME_UNKNOWN = (
     "outcome unknown: the request may have reached the server; check `runwatch runs` "
@@ -75,6 +78,29 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     return env
 
 
+async def _show_newest_runs(client: AsyncAPIClient, organization: str, deployment_id: str) -> None:
+    """The newest runs of the deployment on stderr (stdout carries only a created run's id)."""
+    import sys
+
+    from runwatch.api.errors import ApiError
+    from runwatch.cli.runs_cmd import table
+    from runwatch.follow.runs import RunsPoller
+
+    poller = RunsPoller(client, organization, deployment_id)
+    try:
+        await poller.poll()
+    except ApiError as error:
+        common.note(f"could not list the runs to check: {common.describe_error(error)}")
+        return
+    runs = [poller.runs[run_id] for run_id in poller.order[:NEWEST_SHOWN]]
+    if not runs:
+        common.note(f"deployment {deployment_id} lists no runs so far")
+        return
+    common.note(f"the newest runs of deployment {deployment_id}, refreshed just now:")
+    sys.stderr.write(table(runs, color=False) + "\n")
+    sys.stderr.flush()
+
+
 def run(args: argparse.Namespace) -> int:
     return common.run_command(args, lambda settings: _main(args, settings))
 
@@ -116,7 +142,9 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 model_id=args.model,
             )
         except OutcomeUnknown:
-            # Never resubmit on our own: that could start the same (costly) run twice.
+            # Never resubmit on our own: that could start the same (costly) run twice. List
+            # the newest runs instead: the user sees whether this one was created.
+            await _show_newest_runs(client, organization, deployment_id)
             raise common.UsageError(OUTCOME_UNKNOWN) from None
         run_id = data.get("run_id")
         if not isinstance(run_id, str) or not run_id:

@@ -349,7 +349,9 @@ def test_submit_outcome_unknown_is_not_resubmitted(
     err = capsys.readouterr().err
     assert "outcome unknown: the request may have reached the server" in err
     assert "runwatch runs" in err
-    assert [r.method for r in fake_api.requests] == ["POST"]
+    # One POST, never a second; then the runs list, so the user can see what happened.
+    assert [r.method for r in fake_api.requests] == ["POST", "GET"]
+    assert "deployment dep-1 lists no runs so far" in err
 
 
 def test_submit_follow(fake_api: FakeRunApi, capsys: pytest.CaptureFixture[str]) -> None:
