@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -95,7 +96,8 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
-def bench_throughput(root: Path, lines: int) -> None:
+def bench_throughput(root: Path, lines: int, repeats: int = 1) -> list[dict[str, float]]:
+    """Log write throughput, `repeats` times on one engine: 4 runs x `lines` lines at once."""
     data_dir = root / "throughput"
     src = root / "chatty"
     src.mkdir()
@@ -103,49 +105,81 @@ def bench_throughput(root: Path, lines: int) -> None:
     result = deploy(data_dir, src, name="chatty")
     engine = Engine(data_dir, "--queues", "4")
     try:
-        path = f"/organizations/{engine.org}/deployments/{result.deployment_id}/runs"
-        for _ in range(4):
-            engine.client.post(
-                path,
-                json={
-                    "version_id": result.version_id,
-                    "input_data": {"lines": lines},
-                    "environment": {},
-                    "retry_count": 0,
-                },
-            ).raise_for_status()
-        db = sqlite3.connect(data_dir / store.DB_NAME)
-        expected = 4 * (lines + 2)
-        samples: list[tuple[float, int]] = []
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            count = db.execute("SELECT sum(log_seq) FROM runs").fetchone()[0] or 0
-            samples.append((time.monotonic(), count))
-            if count >= expected:
-                break
-            time.sleep(0.1)
-        db.close()
-        first = next(i for i, (_, c) in enumerate(samples) if c > 100)
-        t0, c0 = samples[first]
-        t1, c1 = samples[-1]
-        overall = (c1 - c0) / (t1 - t0)
-        # When did the last handler exit (supervisor's exit record), and how far behind was
-        # storage then? A small lag means the engine kept up with the handlers.
-        exits = [
-            json.loads(path.read_text())["at"] / 1e6
-            for path in (data_dir / "runs").glob("*/attempt-1/exit.json")
+        return [
+            _throughput_once(engine, data_dir, result.deployment_id, result.version_id, lines)
+            for _ in range(repeats)
         ]
-        lag = max(0.0, (time.time() - (time.monotonic() - t1)) - max(exits))
-        print(
-            f"log write throughput, 4 runs x {lines:,} lines at once: {overall:,.0f} lines/s"
-            f" ({c1:,} lines stored in {t1 - t0:.1f} s; all stored {lag:.2f} s after the last"
-            " handler exited)"
-        )
     finally:
         engine.stop()
 
 
-def bench_reads(root: Path, log_lines: int, runs: int, requests: int) -> None:
+def _throughput_once(
+    engine: Engine, data_dir: Path, deployment_id: str, version_id: str, lines: int
+) -> dict[str, float]:
+    path = f"/organizations/{engine.org}/deployments/{deployment_id}/runs"
+    db = sqlite3.connect(data_dir / store.DB_NAME)
+    try:
+        before = db.execute("SELECT coalesce(sum(log_seq), 0) FROM runs").fetchone()[0]
+        run_ids = []
+        for _ in range(4):
+            response = engine.client.post(
+                path,
+                json={
+                    "version_id": version_id,
+                    "input_data": {"lines": lines},
+                    "environment": {},
+                    "retry_count": 0,
+                },
+            )
+            response.raise_for_status()
+            run_ids.append(response.json()["run_id"])
+        expected = before + 4 * (lines + 2)
+        samples: list[tuple[float, int]] = []
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            count = db.execute("SELECT sum(log_seq) FROM runs").fetchone()[0] - before
+            samples.append((time.monotonic(), count))
+            if count + before >= expected:
+                break
+            time.sleep(0.05)
+    finally:
+        db.close()
+    first = next(i for i, (_, c) in enumerate(samples) if c > 100)
+    t0, c0 = samples[first]
+    t1, c1 = samples[-1]
+    overall = (c1 - c0) / (t1 - t0)
+    # When did the last handler exit (supervisor's exit record), and how far behind was
+    # storage then? A small lag means the engine kept up with the handlers.
+    exits = [
+        json.loads((data_dir / "runs" / run_id / "attempt-1" / "exit.json").read_text())["at"] / 1e6
+        for run_id in run_ids
+    ]
+    lag = max(0.0, (time.time() - (time.monotonic() - t1)) - max(exits))
+    return {"lines_per_s": overall, "lines": c1, "seconds": t1 - t0, "lag_s": lag}
+
+
+def print_throughput(lines: int, result: dict[str, float]) -> None:
+    print(
+        f"log write throughput, 4 runs x {lines:,} lines at once: {result['lines_per_s']:,.0f}"
+        f" lines/s ({result['lines']:,.0f} lines stored in {result['seconds']:.1f} s; all stored"
+        f" {result['lag_s']:.2f} s after the last handler exited)"
+    )
+
+
+@dataclass
+class ReadsSetup:
+    """A data dir with one run of `log_lines` lines among `runs` runs of one deployment."""
+
+    data_dir: Path
+    deployment_id: str
+    big_run_id: str
+    big_rseq: int
+    log_lines: int
+    runs: int
+
+
+def prepare_reads(root: Path, log_lines: int, runs: int) -> ReadsSetup:
+    """Bulk-insert the runs and the big run's log straight into the store (engine not running)."""
     data_dir = root / "reads"
     src = root / "noop"
     src.mkdir()
@@ -174,7 +208,6 @@ def bench_reads(root: Path, log_lines: int, runs: int, requests: int) -> None:
             )
         conn.execute("UPDATE runs SET status = 'SUCCEEDED'")
     big_rseq, big_run_id = rows[0][0], rows[0][1]
-    start = time.perf_counter()
     batch = 100_000
     base_ts = clock.now_us()
     for offset in range(0, log_lines, batch):
@@ -188,66 +221,90 @@ def bench_reads(root: Path, log_lines: int, runs: int, requests: int) -> None:
                 ],
                 offset,
             )
-    print(
-        f"(setup: {log_lines:,} lines bulk-inserted in {time.perf_counter() - start:.1f} s,"
-        f" {runs:,} runs)"
-    )
     conn.close()
-    engine = Engine(data_dir, "--queues", "1")
-    try:
-        base = f"/organizations/{engine.org}/deployments/{result.deployment_id}/runs"
-        rng = random.Random(1)
-        timings: list[float] = []
-        for i in range(requests + 50):
-            seq = rng.randint(log_lines // 4, 3 * log_lines // 4)
-            if i % 2:
-                params = {"next_backward_token": encode_token("b", big_run_id, seq)}
-            else:
-                params = {"next_forward_token": encode_token("f", big_run_id, seq)}
-            t = time.perf_counter()
-            response = engine.client.get(f"{base}/{big_run_id}/recentlogs", params=params)
-            elapsed = time.perf_counter() - t
-            assert response.status_code == 200 and len(response.json()["events"]) == 1000
-            if i >= 50:
-                timings.append(elapsed * 1000)
-        print(
-            f"recentlogs page (1,000 events) from the middle of a {log_lines:,}-line run, HTTP:"
-            f" p50 {statistics.median(timings):.2f} ms, p99 {percentile(timings, 99):.2f} ms"
-        )
-        reader = store.connect(data_dir / store.DB_NAME, readonly=True)
-        query_timings = []
-        for _ in range(requests):
-            seq = rng.randint(log_lines // 4, 3 * log_lines // 4)
-            t = time.perf_counter()
-            store.log_page(reader, big_rseq, before=seq, limit=1000)
-            query_timings.append((time.perf_counter() - t) * 1000)
-        reader.close()
-        print(
-            f"  (the SQLite query alone: p50 {statistics.median(query_timings):.2f} ms,"
-            f" p99 {percentile(query_timings, 99):.2f} ms)"
-        )
+    return ReadsSetup(data_dir, result.deployment_id, big_run_id, big_rseq, log_lines, runs)
 
-        timings = []
-        tokens: list[str | None] = [None]
-        response = engine.client.get(base)
-        while "next_page_token" in response.json() and len(tokens) < runs // 50:
-            tokens.append(response.json()["next_page_token"])
-            response = engine.client.get(base, params={"next_page_token": tokens[-1]})
-        for i in range(requests + 50):
-            token = rng.choice(tokens)
-            params = {"next_page_token": token} if token else {}
-            t = time.perf_counter()
-            response = engine.client.get(base, params=params)
-            elapsed = time.perf_counter() - t
-            assert response.status_code == 200 and len(response.json()["entries"]) == 50
-            if i >= 50:
-                timings.append(elapsed * 1000)
-        print(
-            f"get_runs page (50 runs) of a deployment with {runs:,} runs, HTTP:"
-            f" p50 {statistics.median(timings):.2f} ms, p99 {percentile(timings, 99):.2f} ms"
-        )
+
+def read_latencies(
+    engine: Engine, setup: ReadsSetup, requests: int, seed: int = 1
+) -> dict[str, float]:
+    """p50/p99 (ms) over HTTP of recentlogs pages from the middle of the big run, of SQLite's
+    query alone, and of runs pages; 50 warm-up requests of each kind are not counted."""
+    log_lines, runs, big_run_id = setup.log_lines, setup.runs, setup.big_run_id
+    base = f"/organizations/{engine.org}/deployments/{setup.deployment_id}/runs"
+    rng = random.Random(seed)
+    timings: list[float] = []
+    for i in range(requests + 50):
+        seq = rng.randint(log_lines // 4, 3 * log_lines // 4)
+        if i % 2:
+            params = {"next_backward_token": encode_token("b", big_run_id, seq)}
+        else:
+            params = {"next_forward_token": encode_token("f", big_run_id, seq)}
+        t = time.perf_counter()
+        response = engine.client.get(f"{base}/{big_run_id}/recentlogs", params=params)
+        elapsed = time.perf_counter() - t
+        assert response.status_code == 200 and len(response.json()["events"]) == 1000
+        if i >= 50:
+            timings.append(elapsed * 1000)
+    result = {
+        "recentlogs_p50_ms": statistics.median(timings),
+        "recentlogs_p99_ms": percentile(timings, 99),
+    }
+    reader = store.connect(setup.data_dir / store.DB_NAME, readonly=True)
+    query_timings = []
+    for _ in range(requests):
+        seq = rng.randint(log_lines // 4, 3 * log_lines // 4)
+        t = time.perf_counter()
+        store.log_page(reader, setup.big_rseq, before=seq, limit=1000)
+        query_timings.append((time.perf_counter() - t) * 1000)
+    reader.close()
+    result["query_p50_ms"] = statistics.median(query_timings)
+    result["query_p99_ms"] = percentile(query_timings, 99)
+
+    timings = []
+    tokens: list[str | None] = [None]
+    response = engine.client.get(base)
+    while "next_page_token" in response.json() and len(tokens) < runs // 50:
+        tokens.append(response.json()["next_page_token"])
+        response = engine.client.get(base, params={"next_page_token": tokens[-1]})
+    for i in range(requests + 50):
+        token = rng.choice(tokens)
+        params = {"next_page_token": token} if token else {}
+        t = time.perf_counter()
+        response = engine.client.get(base, params=params)
+        elapsed = time.perf_counter() - t
+        assert response.status_code == 200 and len(response.json()["entries"]) == 50
+        if i >= 50:
+            timings.append(elapsed * 1000)
+    result["get_runs_p50_ms"] = statistics.median(timings)
+    result["get_runs_p99_ms"] = percentile(timings, 99)
+    return result
+
+
+def bench_reads(root: Path, log_lines: int, runs: int, requests: int) -> None:
+    start = time.perf_counter()
+    setup = prepare_reads(root, log_lines, runs)
+    print(
+        f"(setup: {log_lines:,} lines bulk-inserted, {runs:,} runs,"
+        f" in {time.perf_counter() - start:.1f} s)"
+    )
+    engine = Engine(setup.data_dir, "--queues", "1")
+    try:
+        r = read_latencies(engine, setup, requests)
     finally:
         engine.stop()
+    print(
+        f"recentlogs page (1,000 events) from the middle of a {log_lines:,}-line run, HTTP:"
+        f" p50 {r['recentlogs_p50_ms']:.2f} ms, p99 {r['recentlogs_p99_ms']:.2f} ms"
+    )
+    print(
+        f"  (the SQLite query alone: p50 {r['query_p50_ms']:.2f} ms,"
+        f" p99 {r['query_p99_ms']:.2f} ms)"
+    )
+    print(
+        f"get_runs page (50 runs) of a deployment with {runs:,} runs, HTTP:"
+        f" p50 {r['get_runs_p50_ms']:.2f} ms, p99 {r['get_runs_p99_ms']:.2f} ms"
+    )
 
 
 def main() -> None:
@@ -262,7 +319,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="runwatch-bench-") as tmp:
         root = Path(tmp)
         if args.only in (None, "throughput"):
-            bench_throughput(root, lines)
+            print_throughput(lines, bench_throughput(root, lines)[0])
         if args.only in (None, "reads"):
             bench_reads(root, log_lines, runs, requests)
 

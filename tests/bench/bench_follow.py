@@ -17,15 +17,17 @@ Not collected by pytest (the file name does not match test_*.py).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from runwatch.api.client import APIClient
-from runwatch.api.models import parse_time
 from runwatch.engine.deploy import deploy
 from runwatch.engine.launch import EngineHandle, ensure_engine
 
@@ -38,6 +40,11 @@ def handler(input_data, context):
     for i in range(n):
         write(f"line {i} loss=0.1234 accuracy=0.9876 the quick brown fox jumps over the dog\\n")
 """
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
 
 
 def cli_env(engine: EngineHandle, tmp: Path) -> dict[str, str]:
@@ -97,31 +104,143 @@ def follow(env: dict[str, str], deployment: str, run_id: str, out: Path | None) 
     return time.perf_counter() - start
 
 
-def sdk_loop_rate(
-    client: APIClient, engine: EngineHandle, deployment: str, run_id: str, polls: int
-) -> float:
-    """The SDK way: one forward page per 1 s interval. Returns lines per second."""
-    first = client.get_run_recent_logs(engine.organization_id, deployment, run_id)
-    token = first["next_backward_token"]
-    # Start from the beginning of the log, as `logs -f` does: walk back to the start first.
-    while True:
-        page = client.get_run_recent_logs(
-            engine.organization_id, deployment, run_id, next_backward_token=token
-        )
-        if not page["events"]:
-            break
-        token = page["next_backward_token"]
-    forward = page["next_forward_token"]
-    seen = 0
+# The SDK's usual tail loop, with the official SDK (argv: org, deployment, run, polls,
+# interval): walk back to the start of the log, then one forward page per interval.
+SDK_TAIL = """
+import json, sys, time
+from abeja.runs import APIClient
+
+org, dep, run = sys.argv[1:4]
+polls, interval = int(sys.argv[4]), float(sys.argv[5])
+client = APIClient()
+page = client.get_run_recent_logs(org, dep, run)
+while page["events"]:
+    page = client.get_run_recent_logs(
+        org, dep, run, next_backward_token=page["next_backward_token"]
+    )
+forward = page["next_forward_token"]
+rates = []
+for _ in range(polls):
     start = time.perf_counter()
-    for _ in range(polls):
-        page = client.get_run_recent_logs(
-            engine.organization_id, deployment, run_id, next_forward_token=forward
+    page = client.get_run_recent_logs(org, dep, run, next_forward_token=forward)
+    forward = page["next_forward_token"]
+    time.sleep(max(0.0, interval - (time.perf_counter() - start)))
+    rates.append(len(page["events"]) / (time.perf_counter() - start))
+print(json.dumps(rates))
+"""
+
+
+def sdk_loop_rates(
+    env: dict[str, str], deployment: str, run_id: str, polls: int, interval: float = 1.0
+) -> list[float]:
+    """The official SDK's tail loop over a finished run: lines per second of each interval."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            SDK_TAIL,
+            env["ABEJA_ORGANIZATION_ID"],
+            deployment,
+            run_id,
+            str(polls),
+            str(interval),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [float(rate) for rate in json.loads(out.strip().splitlines()[-1])]
+
+
+def live_rate(
+    client: APIClient,
+    engine: EngineHandle,
+    env: dict[str, str],
+    deployment: str,
+    version: str,
+    lines: int,
+    out: Path | None = None,
+) -> tuple[float, str]:
+    """`logs -f` started with the submit of a run that floods `lines` lines: lines per second
+    from the submit to the exit of `logs -f` (which exits once the run is over and its log is
+    drained). Returns (rate, run_id); with `out`, checks the output is the stored log."""
+    run_id = submit(client, engine, deployment, version, lines)
+    submitted = time.perf_counter()
+    follow(env, deployment, run_id, out)
+    elapsed = time.perf_counter() - submitted
+    if out is not None:
+        expected = stored(client, engine, deployment, run_id)
+        assert out.read_text().splitlines() == expected, "live output differs"
+    return (lines + 2) / elapsed, run_id
+
+
+# Prints a line, with its own wall-clock time, at irregular intervals (0.05-1.5 s): a quiet run
+# is the follower's worst case, it waits a whole interval after each empty poll.
+TICKER = """
+import time
+
+def handler(input_data, context):
+    n = int(input_data["lines"])
+    for i in range(n):
+        time.sleep(0.05 + ((i * 7919) % 29) / 20)
+        print(f"tick {i} {time.time():.6f}", flush=True)
+"""
+
+
+def tail_lags(
+    client: APIClient,
+    engine: EngineHandle,
+    env: dict[str, str],
+    deployment: str,
+    version: str,
+    lines: int,
+    runs: int,
+) -> list[list[float]]:
+    """Seconds from each line's print in the handler to its arrival on the stdout of a
+    `runwatch logs -f` (default 1 s interval) started right after the submit; `runs` runs at
+    once, one list of lags per run."""
+    procs = []
+    for _ in range(runs):
+        run_id = submit(client, engine, deployment, version, lines)
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "runwatch",
+                    "logs",
+                    "-f",
+                    run_id,
+                    "--deployment",
+                    deployment,
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
         )
-        seen += len(page["events"])
-        forward = page["next_forward_token"]
-        time.sleep(1.0)
-    return seen / (time.perf_counter() - start)
+    lags: list[list[float]] = [[] for _ in procs]
+    threads = [
+        threading.Thread(target=_read_lags, args=(proc, run_lags))
+        for proc, run_lags in zip(procs, lags, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread, proc in zip(threads, procs, strict=True):
+        thread.join(timeout=lines * 2 + 60)
+        proc.wait(timeout=30)
+    assert all(len(run_lags) == lines for run_lags in lags), f"tick lines missing: {lags}"
+    return lags
+
+
+def _read_lags(proc: subprocess.Popen[str], lags: list[float]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        arrived = time.time()
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "tick":
+            lags.append(arrived - float(parts[2]))
 
 
 def main() -> None:
@@ -138,7 +257,7 @@ def main() -> None:
         code.mkdir()
         (code / "main.py").write_text(FLOOD)
         data_dir = tmp / "engine"
-        engine = ensure_engine(data_dir, extra_args=["--no-demo"])
+        engine = ensure_engine(data_dir, extra_args=["--no-demo", "--queues", "4"])
         try:
             deployed = deploy(data_dir, code, name="flood", handler="main:handler")
             deployment, version = deployed.deployment_id, deployed.version_id
@@ -164,28 +283,30 @@ def main() -> None:
                 )
 
                 # live
-                run_id = submit(client, engine, deployment, version, lines)
-                out = tmp / "live.txt"
-                submitted = time.perf_counter()
-                follow(env, deployment, run_id, out)
-                elapsed = time.perf_counter() - submitted
-                exited = time.time()
-                run = wait_done(client, engine, deployment, run_id)
-                expected = stored(client, engine, deployment, run_id)
-                assert out.read_text().splitlines() == expected, "live output differs"
-                created = parse_time(run["created_at"])
-                ended = parse_time(run["modified_at"])
-                assert created is not None and ended is not None
-                print(
-                    f"live:   {len(expected):,} lines in {elapsed:.2f} s from submit to exit -> "
-                    f"{len(expected) / elapsed:,.0f} lines/s; the run itself took "
-                    f"{(ended - created).total_seconds():.2f} s, logs -f exited "
-                    f"{exited - ended.timestamp():.2f} s after its end"
+                rate, run_id = live_rate(
+                    client, engine, env, deployment, version, lines, tmp / "live.txt"
                 )
+                print(f"live:   {lines:,} lines, submit to exit of logs -f: {rate:,.0f} lines/s")
 
-                sdk_rate = sdk_loop_rate(client, engine, deployment, run_id, polls)
+                rates = sdk_loop_rates(env, deployment, run_id, polls)
+                sdk_rate = statistics.median(rates)
                 print(f"SDK loop (1 forward page per 1 s interval): {sdk_rate:,.0f} lines/s")
-                print(f"replay / SDK loop: {replay_rate / sdk_rate:,.1f}x")
+                print(f"live / SDK loop: {rate / sdk_rate:,.1f}x")
+
+                # tail lag of a quiet run
+                (code / "main.py").write_text(TICKER)
+                ticker = deploy(data_dir, code, name="ticker", handler="main:handler")
+                lags = [
+                    lag
+                    for run_lags in tail_lags(
+                        client, engine, env, ticker.deployment_id, ticker.version_id, 10, 2
+                    )
+                    for lag in run_lags
+                ]
+                print(
+                    f"tail lag (print -> logs -f stdout, 1 s interval): p50"
+                    f" {statistics.median(lags):.2f} s, p95 {percentile(lags, 95):.2f} s"
+                )
         finally:
             engine.stop()
 
