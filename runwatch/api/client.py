@@ -19,11 +19,25 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
-from runwatch.api.wire import Core, Exchange, JsonDict, RequestSpec, Send, path_segment, sdk_time
+from runwatch.api.errors import ResponseShapeError
+from runwatch.api.wire import (
+    Core,
+    Exchange,
+    JsonDict,
+    RequestSpec,
+    Send,
+    path_segment,
+    safe_url,
+    sdk_time,
+)
 
 __all__ = ["API_METHODS", "APIClient", "AsyncAPIClient"]
 
 R = TypeVar("R")
+
+# No page of the Run API comes near this (the engine's are ~1 MiB at most); anything larger
+# is a broken or hostile server, refused before it can exhaust memory.
+MAX_BODY_BYTES = 64 * 2**20
 
 # The public API methods, in the seed's order; the deployment reads come from the contract doc.
 API_METHODS = (
@@ -221,7 +235,19 @@ class APIClient(_RunApi[JsonDict]):
         )
 
     def _call(self, spec: RequestSpec) -> JsonDict:
-        return _drive(self._core.exchange(spec), self._http.send, self._sleep)
+        return _drive(self._core.exchange(spec), self._send, self._sleep)
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        response = self._http.send(request, stream=True)
+        if response.is_stream_consumed:
+            return response  # already in memory (a transport that built it from bytes)
+        body = _BodyReader(request, self._core.timeout)
+        try:
+            for chunk in response.iter_raw():
+                body.add(chunk)
+        finally:
+            response.close()
+        return body.response(response)
 
     def close(self) -> None:
         self._http.close()
@@ -268,7 +294,7 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
             outcome: httpx.Response | httpx.RequestError | None = None
             if isinstance(action, Send):
                 try:
-                    outcome = await self._http.send(action.request)
+                    outcome = await self._send(action.request)
                 except httpx.RequestError as exc:
                     outcome = exc
             else:
@@ -278,6 +304,18 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
             except StopIteration as stop:
                 result: JsonDict = stop.value
                 return result
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self._http.send(request, stream=True)
+        if response.is_stream_consumed:
+            return response  # already in memory (a transport that built it from bytes)
+        body = _BodyReader(request, self._core.timeout)
+        try:
+            async for chunk in response.aiter_raw():
+                body.add(chunk)
+        finally:
+            await response.aclose()
+        return body.response(response)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -292,6 +330,45 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _BodyReader:
+    """Collects a response body under a deadline for the whole of it and a size cap.
+
+    httpx's timeouts bound each read, so a server that trickles a byte at a time would
+    otherwise hold a poll (and the screen waiting on it) for as long as it likes; and a
+    body of gigabytes would be read into memory before anything could refuse it.
+    """
+
+    def __init__(self, request: httpx.Request, timeout: float) -> None:
+        self.request = request
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        if self.size > MAX_BODY_BYTES:
+            raise ResponseShapeError(
+                f"the answer from {safe_url(self.request.url)} is larger than "
+                f"{MAX_BODY_BYTES // 2**20} MiB",
+                url=safe_url(self.request.url),
+            )
+        if time.monotonic() > self.deadline:
+            raise httpx.ReadTimeout(
+                f"the answer took longer than {self.timeout:g} s to arrive", request=self.request
+            )
+
+    def response(self, streamed: httpx.Response) -> httpx.Response:
+        # A complete response built from the raw bytes: content decoding happens here, once.
+        return httpx.Response(
+            streamed.status_code,
+            headers=streamed.headers,
+            content=b"".join(self.chunks),
+            request=streamed.request,
+        )
 
 
 def _drive(

@@ -127,11 +127,23 @@ class InternalServerError(HttpError):
 
 
 class ConnectionFailed(ApiError):
-    """Could not reach the server, or the connection dropped mid-request (safe requests only)."""
+    """Could not reach the server, or the connection dropped mid-request (safe requests only).
+
+    `reason` says what happened in a few fixed words ("connection refused", "host not found",
+    "connection dropped", ...): never the transport's own text, so it is safe to show as is.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, reason: str = "") -> None:
+        super().__init__(message, url=url)
+        self.reason = reason or "cannot connect"
 
 
 class RequestTimeout(ApiError):
-    """The server did not answer within the timeout (safe requests only)."""
+    """The server did not answer within the timeout (safe requests only). See `reason`."""
+
+    def __init__(self, message: str, *, url: str | None = None, reason: str = "") -> None:
+        super().__init__(message, url=url)
+        self.reason = reason or "request timed out"
 
 
 class OutcomeUnknown(ApiError):

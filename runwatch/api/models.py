@@ -88,6 +88,23 @@ def format_time(dt: datetime) -> str:
     )
 
 
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, for messages about a wrong shape."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
 def _optional_str(value: object) -> str | None:
     if isinstance(value, str):
         return value
@@ -155,7 +172,7 @@ class Run:
     @classmethod
     def from_wire(cls, data: object) -> Run:
         if not isinstance(data, Mapping):
-            raise ResponseShapeError(f"a run must be a JSON object, got {type(data).__name__}")
+            raise ResponseShapeError(f"a run must be a JSON object, got {json_type(data)}")
         run_id = data.get("run_id")
         if not isinstance(run_id, str) or not run_id:
             raise ResponseShapeError("a run object without a string run_id")
@@ -198,9 +215,7 @@ class LogEvent:
     @classmethod
     def from_wire(cls, data: object) -> LogEvent:
         if not isinstance(data, Mapping):
-            raise ResponseShapeError(
-                f"a log event must be a JSON object, got {type(data).__name__}"
-            )
+            raise ResponseShapeError(f"a log event must be a JSON object, got {json_type(data)}")
         message = data.get("message")
         if message is None:
             message = ""

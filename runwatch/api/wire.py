@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import errno
 import html
 import http.client
 import ipaddress
@@ -35,6 +36,7 @@ from runwatch.api.errors import (
     ResponseShapeError,
     error_class_for_status,
 )
+from runwatch.api.models import json_type
 
 DEFAULT_BASE_URL = "https://api.abeja.io"
 DEFAULT_CONNECTION_TIMEOUT = 30.0
@@ -335,10 +337,78 @@ def decode_body(response: httpx.Response, secrets: tuple[str, ...] = ()) -> Json
     if not isinstance(body, dict):
         raise ResponseShapeError(
             f"HTTP {response.status_code} from {url}: expected a JSON object, "
-            f"got {type(body).__name__}",
+            f"got {json_type(body)}",
             url=url,
         )
     return body
+
+
+_ERRNO_REASONS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.ECONNABORTED: "connection reset",
+    errno.EPIPE: "connection dropped",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTDOWN: "host unreachable",
+}
+# Words the transports use, in the order they are looked for; the first match names the case.
+_TEXT_REASONS = (
+    ("refused", "connection refused"),
+    ("name or service not known", "host not found"),
+    ("nodename nor servname", "host not found"),
+    ("getaddrinfo", "host not found"),
+    ("name resolution", "host not found"),
+    ("no address associated", "host not found"),
+    ("certificate", "TLS certificate refused"),
+    ("ssl", "TLS handshake failed"),
+    ("reset by peer", "connection reset"),
+    ("network is unreachable", "network unreachable"),
+    ("no route to host", "host unreachable"),
+    ("without sending a response", "connection dropped"),
+    ("complete message body", "answer cut off"),
+    ("incomplete chunked read", "answer cut off"),
+)
+
+
+def transport_reason(error: Exception) -> str:
+    """What went wrong with the transport, in a few fixed words that are safe to show anywhere.
+
+    Built from the exception's type, the errno of anything in its cause chain and a list of
+    known phrases; never from the transport's free text, which may echo a URL or a header.
+    """
+    if isinstance(error, httpx.ConnectTimeout):
+        return "timed out connecting"
+    if isinstance(error, httpx.PoolTimeout):
+        return "timed out waiting for a connection"
+    if isinstance(error, httpx.WriteTimeout):
+        return "timed out sending"
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out waiting for an answer"
+    if isinstance(error, httpx.UnsupportedProtocol):
+        return "unsupported URL"
+    if isinstance(error, httpx.ProxyError):
+        return "proxy error"
+    if isinstance(error, httpx.DecodingError):
+        return "undecodable answer"
+    if isinstance(error, httpx.TooManyRedirects):
+        return "too many redirects"
+    seen: set[int] = set()
+    link: BaseException | None = error
+    texts: list[str] = []
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, OSError) and link.errno in _ERRNO_REASONS:
+            return _ERRNO_REASONS[link.errno]
+        texts.append(str(link).lower())
+        link = link.__cause__ or link.__context__
+    text = " ".join(texts)
+    for phrase, reason in _TEXT_REASONS:
+        if phrase in text:
+            return reason
+    if isinstance(error, httpx.ConnectError):
+        return "cannot connect"
+    return "connection dropped"
 
 
 def transport_error(
@@ -362,9 +432,20 @@ def transport_error(
             "created, so it was not sent again. Check the deployment's runs before resubmitting.",
             url=url,
         )
+    summary = transport_reason(error)
     if isinstance(error, httpx.TimeoutException):
-        return RequestTimeout(f"{where}: no answer within {timeout:g} s ({kind}){tries}", url=url)
-    return ConnectionFailed(f"{where}: could not reach the server ({kind}){tries}", url=url)
+        return RequestTimeout(
+            f"{where}: no answer within {timeout:g} s ({kind}){tries}", url=url, reason=summary
+        )
+    if isinstance(error, httpx.ConnectError | httpx.UnsupportedProtocol):
+        return ConnectionFailed(
+            f"{where}: could not reach the server ({kind}){tries}", url=url, reason=summary
+        )
+    return ConnectionFailed(
+        f"{where}: the connection failed before a complete answer came ({kind}){tries}",
+        url=url,
+        reason=summary,
+    )
 
 
 # ---------------------------------------------------------------- the exchange

@@ -21,11 +21,14 @@ UNKNOWN_STATUS = ("?", "magenta")
 ALL_STATUSES = tuple(STATUS_STYLE)
 
 # C0, DEL and C1 controls would move the cursor or start escape sequences in the terminal:
-# dropping them (ESC included) leaves any ANSI sequence as inert visible text.
+# dropping them (ESC included) leaves any ANSI sequence as inert visible text. The bidi
+# embedding, override and isolate controls would let a line display reordered.
 _CONTROL_TABLE: dict[int, str | None] = {
     **{code: None for code in range(0x00, 0x20)},
     0x7F: None,
     **{code: None for code in range(0x80, 0xA0)},
+    **{code: None for code in range(0x202A, 0x202F)},
+    **{code: None for code in range(0x2066, 0x206A)},
     0x09: "    ",
 }
 

@@ -51,7 +51,10 @@ class DeploymentsScreen(ModalScreen["str | None"]):
         except ApiError as error:
             options.loading = False
             self.query_one("#deployments-status", Static).update(
-                Text(f"Could not list deployments: {error}. Type an id instead.", style="red")
+                Text(
+                    f"Could not list deployments: {inert(str(error))}. Type an id instead.",
+                    style="red",
+                )
             )
             self.query_one("#deployment-id", Input).focus()
             return

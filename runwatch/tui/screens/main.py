@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,23 +52,26 @@ logger = logging.getLogger("runwatch.tui")
 
 def short_reason(error: BaseException) -> str:
     """What went wrong, in a few words for the status bar."""
-    from runwatch.api.errors import ConnectionFailed, HttpError, RequestTimeout
+    from runwatch.api.errors import ConnectionFailed, HttpError, RequestTimeout, ResponseShapeError
 
-    if isinstance(error, ConnectionFailed):
-        causes = f"{error} {error.__cause__} {error.__context__}".lower()
-        if "refused" in causes:
-            return "connection refused"
-        if "connecterror" in causes:
-            # The client keeps the transport's own text out of its errors (it may hold
-            # secrets), and httpx names refused, unreachable and unresolvable alike.
-            return "cannot connect"
-        return "connection dropped"
-    if isinstance(error, RequestTimeout):
-        return "request timed out"
+    if isinstance(error, ConnectionFailed | RequestTimeout):
+        # A few fixed words chosen by the client ("connection refused", "answer cut off"):
+        # never the transport's own text.
+        return error.reason
     if isinstance(error, HttpError):
         description = error.error_description or error.error
-        return f"{error.status_code} {description}".strip()
-    return str(error) or type(error).__name__
+        return _clip(f"{error.status_code} {description}".strip())
+    if isinstance(error, ResponseShapeError):
+        text = str(error)
+        if error.url:
+            text = text.replace(f" from {error.url}", "")
+        return _clip(f"bad answer: {text}")
+    return _clip(str(error) or type(error).__name__)
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    # The status bar is one line: an error page's whole text would push out the rest.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class MainScreen(Screen[None]):
@@ -109,6 +113,23 @@ class MainScreen(Screen[None]):
         self._filter_timer: Timer | None = None
         self._runs_loaded = False
         self._pager: DroppedLinesPager | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast. Its text often quotes the server (run ids, error descriptions), so it is
+        never parsed as markup and its control characters are dropped."""
+        from runwatch.tui.format import inert
+
+        super().notify(
+            inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False
+        )
 
     @property
     def rw_app(self) -> RunwatchApp:
@@ -254,6 +275,8 @@ class MainScreen(Screen[None]):
         self._runs_loop()
 
     def _update_source(self) -> None:
+        from runwatch.tui.format import inert
+
         app = self.rw_app
         parts = [f"profile {app.settings.profile or 'local'}", app.api_label]
         if self.deployment_id:
@@ -264,11 +287,12 @@ class MainScreen(Screen[None]):
         if app.read_only:
             # First, so that a narrow terminal still shows it.
             parts.insert(0, "READ-ONLY")
-        self.status_bar.source = " · ".join(parts)
+        # The deployment's name and id come from the server: shown as typed, never as markup.
+        self.status_bar.source = inert(" · ".join(parts))
         label = f"Runs · {self.deployment_name or self.deployment_id or ''}"
         order = "oldest first" if self.view_state.scan_forward else "newest first"
         pane = self.query_one("#runs-pane")
-        pane.border_title = f"{label} · {order}"
+        pane.border_title = Text(inert(f"{label} · {order}"))
         pane.border_subtitle = (
             Text(f"filter: {self.table.run_filter.text}") if self.table.run_filter else None
         )
@@ -433,6 +457,8 @@ class MainScreen(Screen[None]):
             self._select_timer = self.set_timer(delay, lambda: self._select_run(run_id))
 
     def _select_run(self, run_id: str | None) -> None:
+        from runwatch.tui.format import inert
+
         if run_id == self.selected_run_id and run_id is not None:
             return
         self.selected_run_id = run_id
@@ -452,7 +478,7 @@ class MainScreen(Screen[None]):
             self.query_one(RunDetail).show(None, [], self.clock())
             self._update_log_marker()
             return
-        view.border_title = f"Log · {run_id}"
+        view.border_title = Text(f"Log · {inert(run_id)}")
         run = self.poller.runs.get(run_id) if self.poller else None
         if run is not None:
             self._set_selected_run(run)
@@ -585,6 +611,8 @@ class MainScreen(Screen[None]):
 
     @on(LogView.StateChanged)
     def _update_log_marker(self) -> None:
+        from runwatch.tui.format import inert
+
         view = self.log_view
         if view.following and view.dropped_tail and self.selected_run_id:
             # The newest lines were dropped to make room for older ones: following again
@@ -594,7 +622,7 @@ class MainScreen(Screen[None]):
             return
         if self.selected_run_id:
             loaded = f"{view.line_count:,} lines" + ("" if view.at_start else " loaded")
-            view.border_title = f"Log · {self.selected_run_id} · {loaded}"
+            view.border_title = Text(f"Log · {inert(self.selected_run_id)} · {loaded}")
         if (view.show_timestamps, view.wrap) != (
             self.view_state.show_timestamps,
             self.view_state.wrap,
@@ -602,7 +630,7 @@ class MainScreen(Screen[None]):
             self.rw_app.remember_log_view(show_timestamps=view.show_timestamps, wrap=view.wrap)
         text = Text()
         if view.activity:
-            text.append(view.activity, style="bold")
+            text.append(inert(view.activity), style="bold")
         elif view.loading_older:
             text.append("loading older lines…", style="italic")
         if view.search_term:
@@ -947,7 +975,7 @@ class MainScreen(Screen[None]):
         from runwatch.api.errors import ApiError
 
         assert self.client is not None and self.organization_id and self.deployment_id
-        path = _free_path(self.rw_app.export_dir / f"{run_id}.log")
+        path = _free_path(self.rw_app.export_dir / f"{file_name(run_id)}.log")
         view = self.log_view
         count = 0
         view.activity = f"exporting to {path}…"
@@ -986,6 +1014,12 @@ def _newer(candidate: Run, current: Run) -> bool:
     if candidate.modified_at is None or current.modified_at is None:
         return candidate.status != current.status
     return candidate.modified_at >= current.modified_at
+
+
+def file_name(run_id: str) -> str:
+    """A run id as a file name: the server chose it, so no `/`, `..` or controls get through."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", run_id)[:120].lstrip(".")
+    return name or "run"
 
 
 def _free_path(path: Path) -> Path:

@@ -123,6 +123,9 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
         self._versions_timer: Timer | None = None
         self._versions_ok = False
         self._wanted_version = template.version_id if template else None
+        # Run again: secret-looking values are shown masked and sent as they were, unless the
+        # user types a new value over the mask.
+        self._hidden_env = _secret_env(template.user_env_vars) if template else {}
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -187,10 +190,13 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     ),
                 )
                 env = dict(template.user_env_vars) if template else {}
+                shown = "\n".join(f"{k}={self._masked(k, v)}" for k, v in env.items())
                 yield from self._row(
                     "env",
-                    "environment (KEY=VALUE lines)",
-                    TextArea("\n".join(f"{k}={v}" for k, v in env.items()), id="env", compact=True),
+                    "environment (KEY=VALUE lines"
+                    + ("; **** keeps a secret" if self._hidden_env else "")
+                    + ")",
+                    TextArea(shown, id="env", compact=True),
                 )
                 retry = (
                     ""
@@ -240,7 +246,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             text.display = True
             if not text.value and select.value is not Select.NULL:
                 text.value = str(select.value)
-            self._set_reason("version", f"versions unavailable ({error}); type an id")
+            self._set_reason("version", f"versions unavailable ({inert(str(error))}); type an id")
             return
         entries = data.get("entries") if isinstance(data, dict) else None
         options: list[tuple[str, str]] = []
@@ -332,12 +338,27 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
         if name == "output":
             return parse_json_object(raw, what="output template")
         if name == "env":
-            return parse_env(raw)
+            env, reason = parse_env(raw)
+            return self._unmask(env), reason
         if name == "retry":
             return parse_int(raw, low=0, high=9, what="retry count")
         if name == "distribution":
             return parse_int(raw, low=0, high=None, what="distribution")
         raise KeyError(name)
+
+    def _masked(self, name: str, value: str) -> str:
+        from runwatch.config import mask_secret
+
+        return mask_secret(value) if name in self._hidden_env else value
+
+    def _unmask(self, env: dict[str, str]) -> dict[str, str]:
+        """The real value of each secret whose mask was left as shown."""
+        return {
+            name: self._hidden_env[name]
+            if name in self._hidden_env and value == self._masked(name, self._hidden_env[name])
+            else value
+            for name, value in env.items()
+        }
 
     def _validate(self, name: str, *, show: bool = False) -> bool:
         _, reason = self._parse(name)
@@ -421,6 +442,12 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self._show_error(f"The server refused the run: {inert(reason or str(error))}")
             return
         self.dismiss(SubmitResult(run))
+
+
+def _secret_env(env: dict[str, str]) -> dict[str, str]:
+    from runwatch.config import looks_secret
+
+    return {name: str(value) for name, value in env.items() if looks_secret(str(name))}
 
 
 def _json_text(value: Any) -> str:

@@ -164,7 +164,7 @@ class LogView(ScrollView, can_focus=True):
 
     def append(self, events: Iterable[LogEventLike]) -> None:
         """Add newer lines at the bottom; cheap: the refresh happens once per frame."""
-        new = [(event.raw_timestamp, inert(event.message)) for event in events]
+        new = [(inert(event.raw_timestamp), inert(event.message)) for event in events]
         if not new:
             return
         lines = self._lines
@@ -196,7 +196,7 @@ class LogView(ScrollView, can_focus=True):
 
     def prepend(self, events: Sequence[LogEventLike]) -> None:
         """Add older lines at the top, keeping the line being read at the same place."""
-        new = [(event.raw_timestamp, inert(event.message)) for event in events]
+        new = [(inert(event.raw_timestamp), inert(event.message)) for event in events]
         if not new:
             return
         lines = self._lines

@@ -322,7 +322,8 @@ class RunsTable(DataTable[object]):
             return None
 
     def _reorder(self, order: Sequence[str], keep: str | None, first_visible: str | None) -> None:
-        position = {run_id: index for index, run_id in enumerate(order)}
+        # Keyed like the id cells, which show the id made inert.
+        position = {inert(run_id): index for index, run_id in enumerate(order)}
         last = len(position)
         self.sort("id", key=lambda cell: position.get(cell.plain, last))
         if first_visible is not None:

@@ -1,0 +1,187 @@
+"""The dashboard against a misbehaving server: it keeps the last good data, says what is wrong,
+recovers, and never lets a byte the server chose reach the terminal as a control.
+
+Good data comes from a real engine; a hostile proxy in front of it is switched into each fault
+while the app shows a running run, its detail and its log.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from runwatch.tui.app import RunwatchApp
+from tests.conftest import EngineProcess
+from tests.faults.conftest import start_gated_run
+from tests.faults.hostile import HOSTILE_TEXT, FaultProxy
+from tests.tui.conftest import make_app, settings_for, wait_for
+
+# Anything that would act on a terminal instead of being shown: C0 (no tab either: the log
+# view expands tabs), DEL, C1, and the bidi controls that reorder what is displayed.
+# (The newlines screen_text puts between rows are the only exception.)
+CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+# fault -> words the status bar must show while it lasts.
+FAULT_REASONS = {
+    "500": "500 boom in the server",
+    "502": "502 Bad Gateway",
+    "503": "503 Service Unavailable",
+    "429": "429 slow down",
+    "hang": "timed out waiting for an answer",
+    "trickle": "timed out waiting for an answer",
+    "drop": "connection dropped",
+    "reset": "connection reset",
+    "truncate": "answer cut off",
+    "not-json": "bad answer: HTTP 200 is not JSON",
+    "empty": "bad answer: HTTP 200 is not JSON",
+    "garbage": "bad answer: HTTP 200 is not JSON",
+}
+
+# JSON of the wrong shape, as a rewrite of every answer -> what the status bar says.
+SHAPES: list[tuple[Any, str]] = [
+    # Lists that are not lists, a run without an id: a shape error for every loop.
+    (lambda path, body: {"entries": "nope", "events": 7, "run_id": None}, "is not a list"),
+    (lambda path, body: [body], "expected a JSON object, got array"),
+    (lambda path, body: None, "expected a JSON object, got null"),
+]
+
+
+def screen_text(app: RunwatchApp) -> str:
+    """Every character the app would send to the terminal for the current screen."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+def app_through(proxy: FaultProxy, engine: EngineProcess, tmp_path: Path, **kw: Any) -> RunwatchApp:
+    settings = settings_for(engine, api_url=proxy.url, timeout=0.5, **kw)
+    return make_app(engine, tmp_path, settings=settings)
+
+
+async def test_every_fault_keeps_the_last_good_data_and_recovers(
+    shared_engine: EngineProcess,
+    gated_version: tuple[str, str],
+    proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    deployment_id = gated_version[0]
+    gate = tmp_path / "gate"
+    run_id = start_gated_run(shared_engine, gated_version, gate, before=5, after=3)["run_id"]
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
+    async with app.run_test(size=(140, 40)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: "before 4" in main.log_view.messages(), what="good log")
+        await wait_for(pilot, lambda: main.selected_run is not None, what="detail")
+        await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
+        good_lines = main.log_view.messages()
+        good_rows = main.table.shown_ids()
+        assert run_id in good_rows
+        faults: list[tuple[str, str, Any]] = [
+            *((fault, reason, None) for fault, reason in FAULT_REASONS.items()),
+            *(("pass", reason, shape) for shape, reason in SHAPES),
+        ]
+        for fault, reason, shape in faults:
+            proxy.set(fault)
+            proxy.rewrite = shape
+            await wait_for(
+                pilot,
+                lambda reason=reason: reason in main.status_bar.describe(),  # type: ignore[misc]
+                within=15,
+                what=f"{fault}: status bar saying {reason!r}",
+            )
+            bar = main.status_bar.describe()
+            assert "reconnecting" in bar and "stale" in bar, bar
+            # The last good data stays on screen, marked stale.
+            assert main.table.shown_ids() == good_rows, fault
+            assert main.table.has_class("-stale"), fault
+            assert main.selected_run is not None and main.selected_run.run_id == run_id
+            assert main.log_view.messages() == good_lines, fault
+            text = screen_text(app)
+            assert run_id in text and "before 4" in text and "(stale)" in text, fault
+            assert not CONTROLS.search(text), fault
+            proxy.set("pass")
+            proxy.rewrite = None
+            await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live again")
+            assert not main.table.has_class("-stale")
+        # After all that, the run finishes and the log is complete: nothing lost or doubled.
+        gate.touch()
+        await wait_for(
+            pilot,
+            lambda: main.selected_run is not None and main.selected_run.status == "SUCCEEDED",
+            within=30,
+            what="run finished",
+        )
+        want = shared_engine.all_log_messages(deployment_id, run_id)
+        assert want[: len(good_lines)] == good_lines and "after 2" in want
+        await wait_for(pilot, lambda: main.log_view.messages() == want, what="whole log")
+    assert sum(proxy.served[fault] for fault in FAULT_REASONS) >= len(FAULT_REASONS)
+
+
+def hostile_ids(suffix: str) -> tuple[Any, Any]:
+    """A rewrite giving every run id, status and text field a hostile tail, and its inverse."""
+
+    def rewrite(path: str, body: Any) -> Any:
+        def run(item: dict[str, Any]) -> dict[str, Any]:
+            return {
+                **item,
+                "run_id": item["run_id"] + suffix,
+                "status": item["status"] + suffix,
+                "model_version": "v" + suffix,
+                "user_env_vars": {"NAME" + suffix: "value" + suffix, "API_TOKEN": "sekr3t-value"},
+                "input_data": {"key" + suffix: "value" + suffix},
+                "models": {"alias" + suffix: "model" + suffix},
+            }
+
+        if path.endswith("/deployments"):
+            return {"entries": [{**d, "name": "demo" + suffix} for d in body.get("entries", [])]}
+        if "entries" in body:
+            return {**body, "entries": [run(item) for item in body["entries"]]}
+        if "events" in body:
+            events = [
+                {"message": e["message"] + suffix, "timestamp": suffix + e["timestamp"]}
+                for e in body["events"]
+            ]
+            return {**body, "events": events}
+        if "run_id" in body:
+            return run(body)
+        return body
+
+    def unmap(path: str) -> str:
+        return quote(unquote(path).replace(suffix, ""), safe="/?&=")
+
+    return rewrite, unmap
+
+
+async def test_hostile_text_from_the_server_is_inert_everywhere(
+    shared_engine: EngineProcess,
+    gated_version: tuple[str, str],
+    proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    deployment_id = gated_version[0]
+    gate = tmp_path / "gate"
+    start_gated_run(shared_engine, gated_version, gate, before=3, after=1)
+    proxy.rewrite, proxy.unmap = hostile_ids(HOSTILE_TEXT)
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
+    app.notify_status_changes = True
+    async with app.run_test(size=(160, 50)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.log_view.line_count >= 3, what="log lines")
+        await wait_for(pilot, lambda: main.selected_run is not None, what="detail")
+        assert main.selected_run is not None
+        assert main.selected_run.run_id.endswith(HOSTILE_TEXT)
+        text = screen_text(app)
+        assert not CONTROLS.search(text), repr(CONTROLS.search(text))
+        # Markup from the server is shown as typed, not interpreted.
+        assert "[b]" in text and "[/x]" in text
+        assert "sekr3t-value" not in text
+        # A 404 for the selected run whose description is hostile: a toast, still inert.
+        proxy.set("404", only="/runs/")
+        await wait_for(pilot, lambda: "log unavailable" in main.log_view.activity, what="404")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "gone" in text, text
+        assert not CONTROLS.search(text)
+        proxy.set("pass")
+        gate.touch()
