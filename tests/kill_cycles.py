@@ -18,20 +18,22 @@ from pathlib import Path
 from typing import Any
 
 # Bursts from 1 line to several ingestion-sized floods (`sizes`), with pauses, from when the
-# optional gate file exists until the stop file exists; then one `total N` line. A burst is
-# flushed at its end, so the spool gets records of every size and a kill can land in the middle
-# of a burst, of its ingestion, or in a pause.
+# optional gate file exists until the stop file exists or `bursts` bursts were printed; then one
+# `total N` line. A burst is flushed at its end, so the spool gets records of every size and a
+# kill can land in the middle of a burst, of its ingestion, or in a pause.
 NUMBERED_HANDLER = """
 import os, random, sys, time
 
 def handler(input_data, context):
     rng = random.Random(int(input_data["seed"]))
     sizes = input_data.get("sizes") or [1, 3, 40, 400, 2500, 8000]
-    gate, stop = input_data.get("gate"), input_data["stop"]
+    gate, stop = input_data.get("gate"), input_data.get("stop")
+    bursts = input_data.get("bursts")
     while gate and not os.path.exists(gate):
         time.sleep(0.02)
-    n = 0
-    while not os.path.exists(stop):
+    n = burst = 0
+    while not (stop and os.path.exists(stop)) and not (bursts and burst >= bursts):
+        burst += 1
         for _ in range(rng.choice(sizes)):
             print(f"n {n:07d}")
             n += 1
@@ -108,10 +110,12 @@ class KillSchedule:
         return self.rng.uniform(0.0, 1.0)
 
     def kill(self, engine: Any) -> None:
-        engine.kill()
+        # The moment the signal goes: clients may notice before engine.kill() has reaped it.
         self.kills.append(time.monotonic())
+        engine.kill()
 
     def restart(self, engine: Any) -> None:
+        """Start it again; the time recorded is when it answers (start() waits for that)."""
         port = engine.port
         engine.start()
         assert engine.port == port, "the engine came back on another port"

@@ -284,6 +284,9 @@ class Scheduler:
         att.close()
         del self.active[(att.rseq, att.attempt)]
         now = self.clock.now_us()
+        if record is None and att.pid is None and not (att.dir / "supervisor.pid").exists():
+            self._relaunch_unstarted(att, now)
+            return
         code: int | None = None
         if record is not None and isinstance(record.get("exit_code"), int):
             code = int(record["exit_code"])
@@ -314,6 +317,27 @@ class Scheduler:
         # second copy of the log now.
         with contextlib.suppress(OSError):
             (att.dir / "spool").unlink()
+
+    def _relaunch_unstarted(self, att: Attempt, now: int) -> None:
+        """The engine died between recording a launch and starting its supervisor (the
+        supervisor writes its pid file first thing, and the launch grace is over): the handler
+        never ran, so this is no failed attempt. Launch it again under the same number rather
+        than spend the run's retry budget (or fail a run with no retries) on the engine's crash.
+        """
+        with store.Transaction(self.conn):
+            self.conn.execute(
+                "UPDATE attempts SET state = 'done', ended_us = ? WHERE rseq = ? AND attempt = ?",
+                (now, att.rseq, att.attempt),
+            )
+            self.conn.execute(
+                "UPDATE runs SET attempts = ? WHERE rseq = ?", (att.attempt - 1, att.rseq)
+            )
+            self._log(
+                att.rseq,
+                f"attempt {att.attempt} of {att.retry_count + 1} never started (the engine"
+                " stopped while launching it); starting it again",
+            )
+            store.set_status(self.conn, att.rseq, "RUNNABLE", now)
 
     def _after_failure(self, rseq: int, attempt: int, retry_count: int) -> None:
         """Inside a transaction: retry (RUNNABLE, picked first by its queue) or FAILED."""
