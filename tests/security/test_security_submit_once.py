@@ -77,8 +77,11 @@ async def test_tui_timeout_after_sending_is_outcome_unknown_and_refreshes(
         await pilot.press("ctrl+s")
         main = app.main
         await wait_for(pilot, lambda: app.screen is main, what="the form closed")
-        messages = [n.message for n in app._notifications]
-        assert any(m.startswith("Outcome unknown") for m in messages), messages
+        await wait_for(
+            pilot,
+            lambda: any(n.message.startswith("Outcome unknown") for n in app._notifications),
+            what="the outcome-unknown toast",
+        )
         # The run was created behind the timeout: the refreshed list shows it.
         await wait_for(pilot, lambda: len(main.poller.runs) == 1, within=HOLD + 10, what="run")
         created = run_ids(engine, deployment_id)
