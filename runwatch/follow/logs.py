@@ -24,7 +24,7 @@ from runwatch.api.errors import (
     Unauthorized,
 )
 from runwatch.api.models import LogEvent, Run, is_terminal
-from runwatch.follow.schedule import PollSchedule
+from runwatch.follow.schedule import PollSchedule, refused_connection
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -295,7 +295,7 @@ class LogFollower:
     ) -> None:
         if is_fatal(exc):
             raise exc
-        delay = schedule.failed(_retry_after(exc))
+        delay = schedule.failed(_retry_after(exc), refused=refused_connection(exc))
         if on_error is not None:
             on_error(exc, delay)
         await schedule.wait(active=True)

@@ -13,6 +13,19 @@ import random
 import time
 from typing import Protocol
 
+from runwatch.api.errors import ConnectionFailed
+
+# How long at most to wait before trying a server that refused the connection again. Nothing
+# listens there (typically an engine restarting), so a try costs the server nothing and the
+# kernel answers at once: probing about every second lets a follower notice the restart right
+# away, where backing off towards max_backoff would leave it blind for up to a minute.
+REFUSED_PROBE = 1.0
+
+
+def refused_connection(error: object) -> bool:
+    """Was this failure a refused connection (no server listening), nothing worse?"""
+    return isinstance(error, ConnectionFailed) and error.reason == "connection refused"
+
 
 class Clock(Protocol):
     def monotonic(self) -> float: ...
@@ -81,11 +94,16 @@ class PollSchedule:
         self.failures = 0
         self._backoff = 0.0
 
-    def failed(self, retry_after: float | None = None) -> float:
-        """Record a failed poll and return the delay chosen before the next attempt."""
+    def failed(self, retry_after: float | None = None, *, refused: bool = False) -> float:
+        """Record a failed poll and return the delay chosen before the next attempt.
+
+        `refused`: the connection was refused (see REFUSED_PROBE): the backoff stops growing at
+        about a second (or the poll interval, if longer) instead of max_backoff.
+        """
         self.failures += 1
+        cap = min(self.max_backoff, max(self.interval, REFUSED_PROBE)) if refused else None
         # Exponent capped so a server down for hours cannot overflow the float.
-        base = min(self.max_backoff, self.interval * 2.0 ** min(self.failures - 1, 32))
+        base = min(cap or self.max_backoff, self.interval * 2.0 ** min(self.failures - 1, 32))
         # "Equal jitter": at least half the base, so retries stay spread out yet never
         # collapse to zero and stampede a server that is coming back.
         delay = base / 2.0 + self._rng.random() * base / 2.0

@@ -165,3 +165,41 @@ async def test_log_pane_through_engine_sigkills_shows_every_line_once(
         f"\n  live after restart (s): max {max(live):.3f} mean {sum(live) / len(live):.3f}"
         f" (deadline {LIVE_WITHIN})"
     )
+
+
+async def test_live_within_two_seconds_of_a_restart_after_a_long_outage(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    # The default max_backoff (60 s): without probing a refused connection about every second,
+    # a few seconds of outage would back the TUI off for several seconds past the restart.
+    deployment_id, version_id = gated
+    run_id = engine.create_run(
+        deployment_id, version_id, input_data={"gate": str(tmp_path / "never")}
+    )["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+    settings = settings_for(
+        engine, deployment_id=deployment_id, poll_interval=POLL_INTERVAL, max_backoff=60.0
+    )
+    app = make_app(engine, tmp_path, settings=settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="selection")
+        monitor = ModeMonitor(main)
+        monitor.start()
+        try:
+            await wait_for(pilot, lambda: monitor.mode == "live", what="live at first")
+            schedule = KillSchedule(0, 1)
+            await asyncio.to_thread(schedule.kill, engine)
+            killed = schedule.kills[-1]
+            reconnect = await monitor.wait_for(
+                "reconnecting", killed, RECONNECTING_WITHIN, "after the kill"
+            )
+            # Long enough for an exponential backoff from 0.5 s to reach 4-8 s.
+            await asyncio.sleep(6.0)
+            await asyncio.to_thread(schedule.restart, engine)
+            live = await monitor.wait_for(
+                "live", schedule.restarts[-1], LIVE_WITHIN, "after the restart", since=killed
+            )
+        finally:
+            await monitor.stop()
+    print(f"\nafter a 6 s outage: reconnecting in {reconnect:.3f}s, live in {live:.3f}s")

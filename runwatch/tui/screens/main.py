@@ -29,6 +29,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState
 
+from runwatch.follow.schedule import refused_connection
 from runwatch.tui.state import ViewState
 from runwatch.tui.widgets.log_view import LogView
 from runwatch.tui.widgets.run_detail import RunDetail
@@ -700,7 +701,9 @@ class MainScreen(Screen[None]):
             else:
                 self.notify(f"{self.selected_run_id}: {short_reason(error)}", severity="warning")
             return True
-        delay = self.schedules[source].failed(getattr(error, "retry_after", None))
+        delay = self.schedules[source].failed(
+            getattr(error, "retry_after", None), refused=refused_connection(error)
+        )
         self.errors[source] = (short_reason(error), now + timedelta(seconds=delay))
         self._mark_stale()
         self._update_status()
