@@ -150,7 +150,9 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         if not isinstance(run_id, str) or not run_id:
             raise common.UsageError("the server's answer has no run_id")
         writer = common.LineWriter(sanitize=False)
-        writer.write_lines([common.dump_json(data) if getattr(args, "json", False) else run_id])
+        # The id is the server's choice: made inert, a piped one too (a real id never changes).
+        shown = common.dump_json(data) if getattr(args, "json", False) else common.inert(run_id)
+        writer.write_lines([shown])
         if not args.follow:
             return common.EXIT_OK
     # The client of the submit keeps the SDK's retries; following uses its own schedule.

@@ -84,31 +84,33 @@ async def watch_run(
     opened: list[AsyncAPIClient] = []
     try:
         while True:
-            if data is None:
-                try:
+            try:
+                if data is None:
                     data = await client.get_run(organization, deployment_id, run_id)
-                except ApiError as exc:
-                    if is_fatal(exc):
-                        raise
-                    failing = True
-                    common.note(common.retry_note(exc, schedule.failed()))
-                    moved = (
-                        reconnect()
-                        if reconnect is not None and isinstance(exc, ConnectionFailed)
-                        else None
-                    )
-                    if moved is not None:
-                        opened.append(moved)
-                        client = moved
-                        common.note(f"the local engine now answers at {moved.base_url}")
-                    await schedule.wait(active=True)
-                    continue
-                schedule.succeeded()
-                if failing:
-                    failing = False
-                    common.note("reconnected; watching again")
-            run = Run.from_wire(data)
+                # A run the server sent in the wrong shape is waited out like an outage.
+                run = Run.from_wire(data)
+            except ApiError as exc:
+                data = None
+                if is_fatal(exc):
+                    raise
+                failing = True
+                common.note(common.retry_note(exc, schedule.failed()))
+                moved = (
+                    reconnect()
+                    if reconnect is not None and isinstance(exc, ConnectionFailed)
+                    else None
+                )
+                if moved is not None:
+                    opened.append(moved)
+                    client = moved
+                    common.note(f"the local engine now answers at {moved.base_url}")
+                await schedule.wait(active=True)
+                continue
             data = None
+            schedule.succeeded()
+            if failing:
+                failing = False
+                common.note("reconnected; watching again")
             if run.status != last:
                 last = run.status
                 if as_json:

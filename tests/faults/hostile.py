@@ -68,7 +68,8 @@ class FaultProxy:
         # Maps the path a client asked for to the engine's (undoes a rewrite of ids).
         self.unmap: Callable[[str], str] | None = None
         self.served: Counter[str] = Counter()
-        self.paths: list[str] = []
+        # (method, path, fault) of every request, in order.
+        self.requests: list[tuple[str, str, str]] = []
         self._release = threading.Event()
         self._closed = False
         proxy = self
@@ -76,7 +77,7 @@ class FaultProxy:
         class Handler(_Handler):
             owner = proxy
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -115,6 +116,13 @@ class FaultProxy:
         self.close()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on a trickle or a hang closes its end: expected, not news
+        # (and in-process CLI tests capture stderr, which must hold only the CLI's lines).
+        return
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: FaultProxy
     protocol_version = "HTTP/1.1"
@@ -134,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         fault = proxy.fault_for(self.path)
         proxy.served[fault] += 1
-        proxy.paths.append(self.path)
+        proxy.requests.append((self.command, self.path, fault))
         if fault == "500":
             self._answer(
                 500,

@@ -118,7 +118,7 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
     assert sum(proxy.served[fault] for fault in FAULT_REASONS) >= len(FAULT_REASONS)
 
 
-def hostile_ids(suffix: str) -> tuple[Any, Any]:
+def hostile_ids(suffix: str, *, statuses: bool = True) -> tuple[Any, Any]:
     """A rewrite giving every run id, status and text field a hostile tail, and its inverse."""
 
     def rewrite(path: str, body: Any) -> Any:
@@ -126,7 +126,7 @@ def hostile_ids(suffix: str) -> tuple[Any, Any]:
             return {
                 **item,
                 "run_id": item["run_id"] + suffix,
-                "status": item["status"] + suffix,
+                "status": item["status"] + (suffix if statuses else ""),
                 "model_version": "v" + suffix,
                 "user_env_vars": {"NAME" + suffix: "value" + suffix, "API_TOKEN": "sekr3t-value"},
                 "input_data": {"key" + suffix: "value" + suffix},
