@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         engine_starter=starter,
         settings_loader=load_settings,
         state_store=StateStore(config.state_dir()),
+        freeze_gc=True,
     )
     try:
         app.run()

@@ -7,6 +7,7 @@ gets a client and starts its pollers.
 
 from __future__ import annotations
 
+import gc
 import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -30,6 +31,19 @@ if TYPE_CHECKING:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def freeze_startup_objects() -> None:
+    """Take everything alive after start-up out of the cyclic garbage collector's walks.
+
+    Every full collection walked the ~40,000 long-lived objects of Textual, Rich and httpx
+    and the log pane's deque of up to 100,000 lines: a 20-80 ms pause, and a key pressed while
+    the pane ingests a flood waited through it (tests/bench/run.py, tui.input_latency_ms_p99).
+    Frozen objects are still freed by reference counting; only cycles among them would never
+    be collected, so this is for the process's one app, once, after a collection.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class RunwatchApp(App[None]):
@@ -56,6 +70,7 @@ class RunwatchApp(App[None]):
         max_log_lines: int = 100_000,
         notify_status_changes: bool = True,
         client_timeout: float = 10.0,
+        freeze_gc: bool = False,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -68,6 +83,8 @@ class RunwatchApp(App[None]):
         self.max_log_lines = max_log_lines
         self.notify_status_changes = notify_status_changes
         self.client_timeout = client_timeout
+        # Off by default: tests run many apps in one process, and frozen cycles would pile up.
+        self.freeze_gc = freeze_gc
         self.engine_starter = engine_starter
         self.settings_loader = settings_loader
         self.engine_handle: EngineHandle | None = None
@@ -97,6 +114,8 @@ class RunwatchApp(App[None]):
 
     def main_ready(self) -> None:
         """The main screen is mounted: start the engine or connect (first frame is already up)."""
+        if self.freeze_gc:
+            self.call_after_refresh(freeze_startup_objects)
         if self.engine_starter is not None and self.settings.local_engine:
             self.main.show_starting("starting the local engine…")
             self._start_engine()
