@@ -49,6 +49,10 @@ def kill_cycles(default: int = 3) -> int:
     return max(1, int(os.environ.get("RUNWATCH_KILL_CYCLES", str(default))))
 
 
+# pytest-timeout's limit for a kill-cycle test: the suite's default, plus room per cycle.
+KILL_TIMEOUT = 120 + 15 * kill_cycles()
+
+
 def kill_seed() -> int:
     value = os.environ.get("RUNWATCH_KILL_SEED")
     return int(value) if value else random.SystemRandom().randrange(1 << 30)
@@ -127,3 +131,14 @@ class KillSchedule:
 
 def stop_file(tmp_path: Path) -> Path:
     return tmp_path / "stop-numbered"
+
+
+def attempt_dir(engine: Any, run_id: str, attempt: int = 1) -> Path:
+    return Path(engine.data_dir) / "runs" / run_id / f"attempt-{attempt}"
+
+
+def wait_for_file(path: Path, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)

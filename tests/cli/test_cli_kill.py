@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.kill_cycles import (
+    KILL_TIMEOUT,
     NUMBERED_HANDLER,
     KillSchedule,
     check_numbered,
@@ -34,6 +35,7 @@ def runwatch_command() -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(KILL_TIMEOUT)
 def test_logs_follow_through_engine_sigkills_gives_every_line_once(
     engine: Any, cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EngineProcess
+from tests.kill_cycles import attempt_dir, wait_for_file
 
 # Bursts bigger than one ingestion chunk, with pauses, so kills land mid-ingestion.
 BURSTY = """
@@ -22,17 +23,6 @@ def handler(input_data, context):
             n += 1
         time.sleep(float(input_data["pause"]))
 """
-
-
-def attempt_dir(engine: EngineProcess, run_id: str, attempt: int = 1) -> Path:
-    return engine.data_dir / "runs" / run_id / f"attempt-{attempt}"
-
-
-def wait_for_file(path: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
 
 
 def handler_lines(engine: EngineProcess, dep: str, run_id: str) -> list[str]:

@@ -29,27 +29,20 @@ import pytest
 from runwatch.engine import store
 from tests.conftest import EngineProcess, start_engine
 from tests.kill_cycles import (
+    ENGINE_PREFIX,
+    KILL_TIMEOUT,
     NUMBERED_HANDLER,
     KillSchedule,
+    attempt_dir,
     check_numbered,
     handler_lines,
     kill_cycles,
     kill_seed,
+    wait_for_file,
 )
 
 TERMINAL = {"SUCCEEDED", "FAILED"}
 SIZES = [1, 3, 40, 200, 600]
-
-
-def attempt_dir(engine: EngineProcess, run_id: str, attempt: int = 1) -> Path:
-    return engine.data_dir / "runs" / run_id / f"attempt-{attempt}"
-
-
-def wait_for_file(path: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
 
 
 def wait_for_line(engine: EngineProcess, dep: str, run_id: str, line: str) -> None:
@@ -70,6 +63,7 @@ def engine3(tmp_path: Path) -> Iterator[EngineProcess]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(KILL_TIMEOUT)
 def test_engine_sigkills_under_running_runs_lose_and_double_nothing(
     engine3: EngineProcess,
 ) -> None:
@@ -110,7 +104,7 @@ def test_engine_sigkills_under_running_runs_lose_and_double_nothing(
         log = engine.all_log_messages(dep, run_id)
         assert run["status"] == "SUCCEEDED", f"{run_id}: {log[-5:]} {context}"
         lines_checked += check_numbered(handler_lines(log), f"{run_id} {context}") + 1
-        engine_lines = [m for m in log if m not in handler_lines(log)]
+        engine_lines = [m for m in log if m.startswith(ENGINE_PREFIX)]
         restarted = sum("never started" in m for m in engine_lines)
         relaunched += restarted
         assert engine_lines.count("[engine] attempt 1 of 1 starting") == 1 + restarted, log[:5]
@@ -252,6 +246,7 @@ def test_the_store_uses_wal_with_synchronous_normal(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(KILL_TIMEOUT)
 def test_lines_committed_before_a_sigkill_are_there_exactly_once(tmp_path: Path) -> None:
     data = tmp_path / "data"
     seed = kill_seed()

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.kill_cycles import (
+    KILL_TIMEOUT,
     NUMBERED_HANDLER,
     KillSchedule,
     check_numbered,
@@ -89,6 +90,7 @@ class ModeMonitor:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(KILL_TIMEOUT)
 async def test_log_pane_through_engine_sigkills_shows_every_line_once(
     engine: Any, tmp_path: Path
 ) -> None:
