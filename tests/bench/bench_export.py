@@ -63,6 +63,12 @@ def client_env(url: str, organization: str, token: str) -> dict[str, str]:
     return env
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def export_rate(
     kind: str, env: dict[str, str], organization: str, deployment: str, run_id: str
 ) -> tuple[int, float]:
