@@ -280,3 +280,16 @@ def engine(tmp_path: Path) -> Iterator[EngineProcess]:
         yield proc
     finally:
         proc.close()
+
+
+@pytest.fixture
+def restartable_engine(tmp_path: Path) -> Iterator[EngineProcess]:
+    """Like `engine`, on a port below the ephemeral range, so kill/start cycles keep the port
+    (see tests/kill_cycles.py); a test module overrides `engine` with it."""
+    from tests.kill_cycles import start_restartable_engine
+
+    proc = start_restartable_engine(tmp_path / "engine")
+    try:
+        yield proc
+    finally:
+        proc.close()

@@ -142,3 +142,35 @@ def wait_for_file(path: Path, timeout: float = 20.0) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def start_restartable_engine(data_dir: Path, extra_args: Sequence[str] = ()) -> Any:
+    """An engine on a free port just below the ephemeral range, so it can restart on it.
+
+    A port picked by the kernel (port 0) lies in the ephemeral range: while the engine is
+    down, any outgoing connection on the machine (other tests' clients) may be given that
+    port as its local one, and the restart then fails to bind. Below the range only a
+    listener can take it.
+    """
+    from tests.conftest import EngineProcess
+
+    low = _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(20):
+        port = rng.randrange(max(1024, low - 10000), low) if low > 2048 else 0
+        engine = EngineProcess(data_dir, port=port, extra_args=extra_args)
+        try:
+            engine.start()
+        except RuntimeError as exc:
+            if "cannot bind" in str(exc) and port:
+                continue
+            raise
+        return engine
+    raise RuntimeError("no free port below the ephemeral range")

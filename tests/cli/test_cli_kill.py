@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import EngineProcess
 from tests.kill_cycles import (
     KILL_TIMEOUT,
     NUMBERED_HANDLER,
@@ -26,6 +27,12 @@ from tests.kill_cycles import (
     kill_seed,
     stop_file,
 )
+
+
+@pytest.fixture
+def engine(restartable_engine: EngineProcess) -> EngineProcess:
+    """The suite's `engine` (and so cli_env's) here is one that restarts on its own port."""
+    return restartable_engine
 
 
 def runwatch_command() -> list[str]:

@@ -12,6 +12,13 @@ import pytest
 from tests.conftest import EngineProcess
 from tests.kill_cycles import attempt_dir, wait_for_file
 
+
+@pytest.fixture
+def engine(restartable_engine: EngineProcess) -> EngineProcess:
+    """The suite's `engine` (and so cli_env's) here is one that restarts on its own port."""
+    return restartable_engine
+
+
 # Bursts bigger than one ingestion chunk, with pauses, so kills land mid-ingestion.
 BURSTY = """
 import time

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.engine import store
-from tests.conftest import EngineProcess, start_engine
+from tests.conftest import EngineProcess
 from tests.kill_cycles import (
     ENGINE_PREFIX,
     KILL_TIMEOUT,
@@ -38,8 +38,16 @@ from tests.kill_cycles import (
     handler_lines,
     kill_cycles,
     kill_seed,
+    start_restartable_engine,
     wait_for_file,
 )
+
+
+@pytest.fixture
+def engine(restartable_engine: EngineProcess) -> EngineProcess:
+    """The suite's `engine` (and so cli_env's) here is one that restarts on its own port."""
+    return restartable_engine
+
 
 TERMINAL = {"SUCCEEDED", "FAILED"}
 SIZES = [1, 3, 40, 200, 600]
@@ -55,7 +63,7 @@ def wait_for_line(engine: EngineProcess, dep: str, run_id: str, line: str) -> No
 @pytest.fixture
 def engine3(tmp_path: Path) -> Iterator[EngineProcess]:
     """An engine running three runs at once."""
-    proc = start_engine(tmp_path / "engine", extra_args=["--queues", "3"])
+    proc = start_restartable_engine(tmp_path / "engine", extra_args=["--queues", "3"])
     try:
         yield proc
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import EngineProcess
 from tests.kill_cycles import (
     KILL_TIMEOUT,
     NUMBERED_HANDLER,
@@ -29,6 +30,13 @@ from tests.kill_cycles import (
     stop_file,
 )
 from tests.tui.conftest import make_app, settings_for, wait_for
+
+
+@pytest.fixture
+def engine(restartable_engine: EngineProcess) -> EngineProcess:
+    """The suite's `engine` (and so cli_env's) here is one that restarts on its own port."""
+    return restartable_engine
+
 
 # The default poll interval halved (a 1 s interval only makes the test longer), and the backoff
 # capped at 1 s so a restart is tried within the two seconds the TUI promises (with the default
