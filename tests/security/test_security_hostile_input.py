@@ -19,9 +19,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from runwatch.engine.deploy import DeployError, deploy
-from tests.security.conftest import Seeded, assert_canary
+from tests.security.conftest import Seeded, assert_canary, fuzz_examples
 
 MIB = 1 << 20
 
@@ -401,3 +403,65 @@ def test_the_deploy_command_reports_a_link_out_as_one_line(
     assert result.returncode == 1
     assert result.stderr.startswith("runwatch deploy: symlink lib points outside")
     assert "Traceback" not in result.stderr
+
+
+# -- any JSON value the client can send: 200 and served back unchanged, or 400 --------------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(st.characters(codec=None, exclude_categories=()), max_size=20)
+)
+_keys = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@pytest.fixture(scope="module")
+def parked(seeded: Seeded) -> tuple[str, str]:
+    """A deployment whose queue 0 is held by a run that sleeps: runs submitted to queue 0 wait
+    behind it, so a hundred fuzzed submits start no process."""
+    engine = seeded.engine
+    dep, ver = engine.deploy_source("import time\ndef handler(i, c):\n    time.sleep(600)\n")
+    engine.create_run(dep, ver, distribution=0)
+    return dep, ver
+
+
+@settings(max_examples=fuzz_examples(40), deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    input_data=st.dictionaries(st.text(max_size=8), _values, max_size=5), nesting=st.integers(0, 70)
+)
+def test_any_json_body_is_stored_exactly_or_refused(
+    seeded: Seeded, parked: tuple[str, str], input_data: dict[str, Any], nesting: int
+) -> None:
+    engine = seeded.engine
+    dep, ver = parked
+    for _ in range(nesting):
+        input_data = {"n": input_data}
+    # ensure_ascii: lone surrogates go out as \ud800 escapes, as a JavaScript client sends them.
+    body = json.dumps(
+        {"version_id": ver, "input_data": input_data, "distribution": 0}, allow_nan=True
+    )
+    path = f"/organizations/{engine.organization_id}/deployments/{dep}/runs"
+    with engine.client() as client:
+        response = client.post(path, content=body.encode())
+        assert response.status_code in (200, 400), response.text[:300]
+        if response.status_code == 400:
+            assert response.json()["error"] == "bad_request"
+            return
+        run_id = json.loads(response.content, parse_constant=_not_json)["run_id"]
+        again = client.get(f"{path}/{run_id}")
+    assert again.status_code == 200
+    stored = json.loads(again.content, parse_constant=_not_json)["input_data"]
+    assert json.dumps(stored, sort_keys=True) == json.dumps(input_data, sort_keys=True)
+
+
+def _not_json(name: str) -> Any:
+    raise AssertionError(f"the engine answered {name}, which is not JSON")
