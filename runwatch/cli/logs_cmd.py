@@ -163,12 +163,17 @@ async def follow_logs(
     schedule = common.make_schedule(settings)
     writer = common.LineWriter()
     failing = False
+    said = ""
     opened: list[AsyncAPIClient] = []
 
     def on_error(exc: ApiError, delay: float) -> None:
-        nonlocal failing
+        nonlocal failing, said
         failing = True
-        common.note(common.retry_note(exc, delay))
+        # A refused connection is retried every half second: say so once per outage and
+        # reason, not twice a second.
+        if common.describe_error(exc) != said:
+            said = common.describe_error(exc)
+            common.note(common.retry_note(exc, delay))
         moved = reconnect() if reconnect is not None and isinstance(exc, ConnectionFailed) else None
         if moved is not None:
             # The tokens are positions in the run's log, so they stay valid at the new address.
@@ -179,7 +184,7 @@ async def follow_logs(
     try:
         async for batch in follower.follow(schedule, on_error=on_error):
             if failing:
-                failing = False
+                failing, said = False, ""
                 common.note("reconnected; following again")
             if not batch:
                 continue

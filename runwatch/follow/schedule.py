@@ -17,9 +17,10 @@ from runwatch.api.errors import ConnectionFailed
 
 # How long at most to wait before trying a server that refused the connection again. Nothing
 # listens there (typically an engine restarting), so a try costs the server nothing and the
-# kernel answers at once: probing about every second lets a follower notice the restart right
-# away, where backing off towards max_backoff would leave it blind for up to a minute.
-REFUSED_PROBE = 1.0
+# kernel answers at once: probing every half second or so lets a follower notice the restart
+# within a second, where backing off towards max_backoff would leave it blind for up to a
+# minute.
+REFUSED_PROBE = 0.5
 
 
 def refused_connection(error: object) -> bool:
@@ -98,10 +99,10 @@ class PollSchedule:
         """Record a failed poll and return the delay chosen before the next attempt.
 
         `refused`: the connection was refused (see REFUSED_PROBE): the backoff stops growing at
-        about a second (or the poll interval, if longer) instead of max_backoff.
+        REFUSED_PROBE instead of max_backoff.
         """
         self.failures += 1
-        cap = min(self.max_backoff, max(self.interval, REFUSED_PROBE)) if refused else None
+        cap = min(self.max_backoff, REFUSED_PROBE) if refused else None
         # Exponent capped so a server down for hours cannot overflow the float.
         base = min(cap or self.max_backoff, self.interval * 2.0 ** min(self.failures - 1, 32))
         # "Equal jitter": at least half the base, so retries stay spread out yet never

@@ -1,5 +1,5 @@
-"""A refused connection (nothing listening: an engine restarting) is probed about every second
-instead of backing off towards max_backoff, so a restart is noticed at once."""
+"""A refused connection (nothing listening: an engine restarting) is probed every half second or
+so instead of backing off towards max_backoff, so a restart is noticed at once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def make(**kwargs: float) -> PollSchedule:
     return PollSchedule(rng=random.Random(5), **kwargs)
 
 
-def test_refused_connections_are_probed_about_every_second() -> None:
+def test_refused_connections_are_probed_every_half_second() -> None:
     schedule = make(interval=1.0, max_backoff=60.0)
     delays = [schedule.failed(refused=True) for _ in range(40)]
     assert all(REFUSED_PROBE / 2 <= d <= REFUSED_PROBE for d in delays)
@@ -22,12 +22,12 @@ def test_refused_connections_are_probed_about_every_second() -> None:
     assert max(other.failed() for _ in range(40)) > 30.0
 
 
-def test_the_probe_is_never_faster_than_the_poll_interval_nor_past_max_backoff() -> None:
-    slow = make(interval=5.0, max_backoff=60.0)
-    assert max(slow.failed(refused=True) for _ in range(10)) <= 5.0
-    assert slow.failed(refused=True) >= 2.5
-    capped = make(interval=0.1, max_backoff=0.4)
-    assert max(capped.failed(refused=True) for _ in range(10)) <= 0.4
+def test_the_probe_ignores_a_long_poll_interval_but_not_a_smaller_max_backoff() -> None:
+    # A refused connection costs nobody anything: even a gentle 10 s poller probes it often.
+    slow = make(interval=10.0, max_backoff=60.0)
+    assert max(slow.failed(refused=True) for _ in range(10)) <= REFUSED_PROBE
+    capped = make(interval=0.1, max_backoff=0.3)
+    assert max(capped.failed(refused=True) for _ in range(10)) <= 0.3
 
 
 def test_a_retry_after_still_wins() -> None:
