@@ -35,6 +35,7 @@ _LOCK = threading.Lock()
 # string of the right shape is schema-valid, so schemathesis would report "schema-valid request
 # rejected" for every such case. That check alone is excluded; all the others run.
 EXCLUDED = [positive_data_acceptance]
+_DEPLOYMENT = "/organizations/{organization_id}/deployments/{deployment_id}"
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +51,14 @@ def engine_schema(seeded: Seeded) -> Iterator[Any]:
     @schema.hook
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any]) -> Any:
         return _ids(path_parameters, valid)
+
+    @schema.hook
+    def flatmap_body(context: Any, body: Any) -> Any:
+        # Mostly a version of this deployment, so that bodies are tested past that lookup.
+        if isinstance(body, dict) and isinstance(body.get("version_id"), str):
+            versions = [seeded.version_id] * 3 + [body["version_id"]]
+            return st.sampled_from(versions).map(lambda version: {**body, "version_id": version})
+        return st.just(body)
 
     yield schema
     assert_canary(engine.data_dir)
@@ -117,3 +126,37 @@ def test_an_undocumented_status_would_be_reported(seeded: Seeded) -> None:
     with pytest.raises(FailureGroup) as raised:
         case.call_and_validate(base_url=engine.url, headers=engine.headers)
     assert [type(e) for e in raised.value.exceptions] == [UndefinedStatusCode]
+
+
+def test_stateful_sequences_follow_the_links(engine_schema: Any, seeded: Seeded) -> None:
+    """Schemathesis walks the OpenAPI links (list deployments -> get/versions/runs; create a
+    run -> get it, its logs, its recent logs) with the ids the engine itself returned."""
+    headers = seeded.engine.headers
+    calls: Counter[str] = Counter()
+    answered: Counter[str] = Counter()
+
+    class Machine(engine_schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            calls[case.operation.label] += 1
+            if response.status_code == 200:
+                answered[case.operation.label] += 1
+            case.validate_response(response, excluded_checks=EXCLUDED)
+
+    Machine.run(
+        settings=settings(
+            max_examples=max(EXAMPLES // 2, 5),
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=EXAMPLES <= 20,
+        )
+    )
+    print(f"\nstateful: {sum(calls.values())} calls over {len(calls)} operations")
+    for name, number in sorted(calls.items()):
+        print(f"  {number:6d}  {name}")
+    # The sequences got past the id lookups: runs were created and read back.
+    post, get = (f"{m} {_DEPLOYMENT}/runs{s}" for m, s in (("POST", ""), ("GET", "/{run_id}")))
+    assert answered[post] > 0 and answered[get] > 0, answered
