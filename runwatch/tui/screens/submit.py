@@ -20,6 +20,8 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from runwatch.tui.format import inert
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from runwatch.api.client import AsyncAPIClient
     from runwatch.api.models import Run
 
@@ -444,7 +446,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
         self.dismiss(SubmitResult(run))
 
 
-def _secret_env(env: dict[str, str]) -> dict[str, str]:
+def _secret_env(env: Mapping[str, str]) -> dict[str, str]:
     from runwatch.config import looks_secret
 
     return {name: str(value) for name, value in env.items() if looks_secret(str(name))}
