@@ -47,6 +47,8 @@ MAX_RETRY_ENV = "ABEJA_SDK_MAX_RETRY_COUNT"
 USER_AGENT = f"runwatch/{__version__} (+abeja-platform-sdk compatible)"
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# No real answer nests anywhere near this (the engine refuses request bodies deeper than 64).
+MAX_JSON_DEPTH = 100
 # An error page is shown to a person; a proxy's 50 kB HTML page is not useful in a status bar.
 MAX_ERROR_TEXT = 500
 
@@ -286,15 +288,26 @@ def text_excerpt(text: str, content_type: str = "") -> str:
     return text
 
 
+def body_text(response: httpx.Response) -> str:
+    """The body as text for a message. The server names the charset, and a wrong one (utf-16
+    without a BOM, a codec Python lacks) must not turn an error page into a crash."""
+    try:
+        return response.text
+    except (UnicodeError, LookupError):
+        return response.content.decode("utf-8", "replace")
+
+
 def http_error(response: httpx.Response, secrets: tuple[str, ...] = ()) -> HttpError:
     """The SDK's `http_error_handler`: the JSON error body, else the status name and text."""
     status = response.status_code
     cls = error_class_for_status(status)
     name = http.client.responses.get(status, "unknown")
-    text = text_excerpt(response.text, response.headers.get("content-type", ""))
+    text = text_excerpt(body_text(response), response.headers.get("content-type", ""))
     try:
         body = response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = None
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
         body = None
     error: Any = name
     description: Any = text
@@ -327,9 +340,13 @@ def decode_body(response: httpx.Response, secrets: tuple[str, ...] = ()) -> Json
     url = safe_url(response.request.url)
     try:
         body = response.json()
+    except RecursionError:
+        raise ResponseShapeError(
+            f"HTTP {response.status_code} from {url}: JSON nested too deeply", url=url
+        ) from None
     except (ValueError, UnicodeDecodeError):
         excerpt = _scrub(
-            text_excerpt(response.text, response.headers.get("content-type", "")), secrets
+            text_excerpt(body_text(response), response.headers.get("content-type", "")), secrets
         )
         raise ResponseShapeError(
             f"HTTP {response.status_code} from {url} is not JSON: {excerpt!r}", url=url
@@ -340,7 +357,37 @@ def decode_body(response: httpx.Response, secrets: tuple[str, ...] = ()) -> Json
             f"got {json_type(body)}",
             url=url,
         )
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise ResponseShapeError(
+            f"HTTP {response.status_code} from {url}: JSON nested deeper than "
+            f"{MAX_JSON_DEPTH} levels",
+            url=url,
+        )
     return body
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than `limit` levels (checked without recursion).
+
+    Whatever shows or re-encodes a value later (json.dumps with indent, the scrubber, repr)
+    recurses once per level; a hostile server's 900-level body would end in RecursionError
+    far from here. Level by level, one comprehension each: ~0.2 ms for a 1,000-event page.
+    """
+    level = [value]
+    depth = 0
+    while level:
+        if depth > limit:
+            return True
+        level = [
+            child
+            for item in level
+            for child in (
+                item.values() if type(item) is dict else item if type(item) is list else ()
+            )
+            if type(child) is dict or type(child) is list
+        ]
+        depth += 1
+    return False
 
 
 _ERRNO_REASONS = {
@@ -504,13 +551,18 @@ class Core:
             # The same serialisation `requests` uses for `json=`.
             content = json.dumps(spec.json, allow_nan=False).encode()
             headers["Content-Type"] = "application/json"
-        return httpx.Request(
-            spec.method,
-            url,
-            headers=headers,
-            content=content,
-            extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
-        )
+        try:
+            return httpx.Request(
+                spec.method,
+                url,
+                headers=headers,
+                content=content,
+                extensions={"timeout": httpx.Timeout(self.timeout).as_dict()},
+            )
+        except httpx.InvalidURL as error:
+            # An id no server could accept (a hostile server's 300 kB run id, say).
+            where = safe_url(self.base_url) + text_excerpt(spec.path)[:80]
+            raise ApiError(f"cannot send {spec.method} {where}: {error}") from None
 
     def exchange(self, spec: RequestSpec) -> Exchange:
         request = self.build(spec)

@@ -428,19 +428,15 @@ class LineWriter:
             self.write_lines([e.message for e in events])
 
 
-# json.dumps escapes C0 controls itself; with ensure_ascii=False it leaves DEL, the C1 controls
-# (0x9b is a one-byte CSI), the line separators and the bidi controls raw.
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
 def dump_json(value: Any) -> str:
     """JSON for stdout: readable unicode, but no character a terminal would act on.
 
-    The escaped characters can only occur inside JSON strings, where `\\uXXXX` is the same
-    value, so a parser reads exactly what the server sent.
+    json.dumps escapes the C0 controls itself; the rest (DEL, C1 such as the one-byte CSI,
+    bidi) get `\\uXXXX` escapes, so a parser still reads exactly what the server sent.
     """
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    from runwatch.tui.format import escape_json_controls
+
+    return escape_json_controls(json.dumps(value, ensure_ascii=False, default=str))
 
 
 # ---------------------------------------------------------------- time and runs

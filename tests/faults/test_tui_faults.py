@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from runwatch.tui.app import RunwatchApp
+from runwatch.tui.screens.deployments import DeploymentsScreen
+from runwatch.tui.screens.submit import SubmitScreen
 from tests.conftest import EngineProcess
 from tests.faults.conftest import start_gated_run
 from tests.faults.hostile import HOSTILE_TEXT, FaultProxy
@@ -176,6 +178,15 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         # Markup from the server is shown as typed, not interpreted.
         assert "[b]" in text and "[/x]" in text
         assert "sekr3t-value" not in text
+        # The form pre-filled from the hostile run, and the deployment list: inert too.
+        for key, screen_type in (("R", SubmitScreen), ("d", DeploymentsScreen)):
+            await pilot.press(key)
+            await wait_for(pilot, lambda t=screen_type: isinstance(app.screen, t), what=key)
+            await pilot.pause(0.3)
+            text = screen_text(app)
+            assert not CONTROLS.search(text), (key, CONTROLS.search(text))
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is main, what="back")
         # A 404 for the selected run whose description is hostile: a toast, still inert.
         proxy.set("404", only="/runs/")
         await wait_for(pilot, lambda: "log unavailable" in main.log_view.activity, what="404")

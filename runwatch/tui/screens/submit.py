@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from runwatch.tui.format import inert
+from runwatch.tui.format import escape_json_controls, inert
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -140,7 +140,8 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     def compose(self) -> ComposeResult:
         template = self.template
-        title = f"Run again: {template.run_id}" if template else "New run"
+        # Everything pre-filled from a run is the server's text: shown without its controls.
+        title = f"Run again: {inert(template.run_id)}" if template else "New run"
         with Vertical(id="submit-dialog"):
             yield Static(Text(title, style="bold"), id="submit-title")
             with VerticalScroll(id="submit-fields"):
@@ -148,7 +149,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     "deployment",
                     "deployment id",
                     Input(
-                        (template.deployment_id if template else None) or self.deployment_id,
+                        inert((template.deployment_id if template else None) or self.deployment_id),
                         id="deployment",
                         compact=True,
                     ),
@@ -158,7 +159,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     "version",
                     Select[str]([], prompt="loading versions…", id="version-select", compact=True),
                     Input(
-                        self._wanted_version or "",
+                        inert(self._wanted_version or ""),
                         placeholder="ver-… (type a version id)",
                         id="version-text",
                         compact=True,
@@ -169,7 +170,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                 yield from self._row(
                     "model",
                     "model id",
-                    Input(model_id, id="model", compact=True, placeholder="optional"),
+                    Input(inert(model_id), id="model", compact=True, placeholder="optional"),
                 )
                 yield from self._row(
                     "input",
@@ -192,7 +193,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     ),
                 )
                 env = dict(template.user_env_vars) if template else {}
-                shown = "\n".join(f"{k}={self._masked(k, v)}" for k, v in env.items())
+                shown = "\n".join(inert(f"{k}={self._masked(k, v)}") for k, v in env.items())
                 yield from self._row(
                     "env",
                     "environment (KEY=VALUE lines"
@@ -460,5 +461,6 @@ def _json_text(value: Any) -> str:
         try:
             value = json.loads(text)
         except ValueError:
-            return text
-    return json.dumps(value, indent=2, ensure_ascii=False)
+            return inert(text)
+    # JSON escapes keep every value exact; json.dumps leaves only the C1 and bidi ones to do.
+    return escape_json_controls(json.dumps(value, indent=2, ensure_ascii=False))
