@@ -648,12 +648,23 @@ def create_app(service: Service) -> FastAPI:
             )
 
         rows = await service.read(query)
-        result: dict[str, Any] = {"entries": [store.run_json(r) for r in rows[:RUNS_PAGE]]}
-        if len(rows) > RUNS_PAGE:
-            result["next_page_token"] = encode_token(
-                "rf" if forward else "rb", deployment_id, rows[RUNS_PAGE - 1][0]
-            )
-        return json_response(result)
+        # Each run is serialised once; a page stops before ~1 MiB (input data can be 1 MiB a
+        # run), so a poll of the newest runs stays small however big the runs are.
+        entries = [
+            json.dumps(store.run_json(r), ensure_ascii=False, separators=(",", ":"))
+            for r in rows[:RUNS_PAGE]
+        ]
+        kept, total = 0, 0
+        for entry in entries:
+            total += len(entry) + 1
+            if total > PAGE_BYTES and kept > 0:
+                break
+            kept += 1
+        body = '{"entries":[' + ",".join(entries[:kept]) + "]"
+        if len(rows) > kept:
+            token = encode_token("rf" if forward else "rb", deployment_id, rows[kept - 1][0])
+            body += f',"next_page_token":{json.dumps(token)}'
+        return Response((body + "}").encode(), 200, media_type="application/json")
 
     @app.get(
         base + "/{deployment_id}/runs/{run_id}",

@@ -465,3 +465,33 @@ def test_any_json_body_is_stored_exactly_or_refused(
 
 def _not_json(name: str) -> Any:
     raise AssertionError(f"the engine answered {name}, which is not JSON")
+
+
+def test_runs_pages_stay_under_a_mebibyte_with_huge_inputs(seeded: Seeded) -> None:
+    """Each run may carry ~1 MiB of input data; a page of 50 would be 50 MiB, polled every
+    second by the TUI. Pages stop before 1 MiB (at least one run) and the token goes on."""
+    engine = seeded.engine
+    dep, ver = engine.deploy_source("import time\ndef handler(i, c):\n    time.sleep(600)\n")
+    engine.create_run(dep, ver, distribution=0)  # holds queue 0: the big runs start nothing
+    big = "x" * 450_000
+    created = [
+        engine.create_run(dep, ver, distribution=0, input_data={"n": n, "pad": big})["run_id"]
+        for n in range(5)
+    ]
+    path = f"/organizations/{engine.organization_id}/deployments/{dep}/runs"
+    seen: list[str] = []
+    pages = 0
+    params: dict[str, str] = {"scan_forward": "True"}
+    with engine.client() as client:
+        while True:
+            response = client.get(path, params=params)
+            assert response.status_code == 200
+            assert len(response.content) <= MIB + 4096
+            page = response.json()
+            pages += 1
+            seen.extend(run["run_id"] for run in page["entries"])
+            if "next_page_token" not in page:
+                break
+            params = {"scan_forward": "True", "next_page_token": page["next_page_token"]}
+    assert seen[1:] == created
+    assert pages >= 3
