@@ -9,6 +9,7 @@ ids every request would stop at the 404 of an unknown organization.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ _LOCK = threading.Lock()
 # string of the right shape is schema-valid, so schemathesis would report "schema-valid request
 # rejected" for every such case. That check alone is excluded; all the others run.
 EXCLUDED = [positive_data_acceptance]
+VERSION_ID = re.compile(r"ver-[0-9a-f]{16}")
 _DEPLOYMENT = "/organizations/{organization_id}/deployments/{deployment_id}"
 
 
@@ -58,10 +60,12 @@ def engine_schema(seeded: Seeded) -> Iterator[Any]:
 
     @schema.hook
     def flatmap_body(context: Any, body: Any) -> Any:
-        # Mostly a version of this deployment, so that bodies are tested past that lookup.
-        if isinstance(body, dict) and isinstance(body.get("version_id"), str):
-            versions = [seeded.version_id] * 3 + [body["version_id"]]
-            return st.sampled_from(versions).map(lambda version: {**body, "version_id": version})
+        # Mostly a version of this deployment, so that bodies are tested past that lookup;
+        # a version id mutated out of its pattern (a negative case) is kept as it is.
+        version = body.get("version_id") if isinstance(body, dict) else None
+        if isinstance(version, str) and VERSION_ID.fullmatch(version):
+            versions = [seeded.version_id] * 3 + [version]
+            return st.sampled_from(versions).map(lambda chosen: {**body, "version_id": chosen})
         return st.just(body)
 
     yield schema
