@@ -434,6 +434,7 @@ def parked(seeded: Seeded) -> tuple[str, str]:
     return dep, ver
 
 
+@pytest.mark.slow
 @settings(max_examples=fuzz_examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     input_data=st.dictionaries(st.text(max_size=8), _values, max_size=5), nesting=st.integers(0, 70)
