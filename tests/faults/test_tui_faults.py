@@ -120,8 +120,14 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
     assert sum(proxy.served[fault] for fault in FAULT_REASONS) >= len(FAULT_REASONS)
 
 
-def hostile_ids(suffix: str, *, statuses: bool = True) -> tuple[Any, Any]:
-    """A rewrite giving every run id, status and text field a hostile tail, and its inverse."""
+HUGE = 3_000_000
+
+
+def hostile_ids(suffix: str, *, statuses: bool = True, huge: bool = False) -> tuple[Any, Any]:
+    """A rewrite giving every run id, status and text field a hostile tail, and its inverse.
+
+    `huge`: the line `before 1` also gets HUGE more characters.
+    """
 
     def rewrite(path: str, body: Any) -> Any:
         def run(item: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +147,12 @@ def hostile_ids(suffix: str, *, statuses: bool = True) -> tuple[Any, Any]:
             return {**body, "entries": [run(item) for item in body["entries"]]}
         if "events" in body:
             events = [
-                {"message": e["message"] + suffix, "timestamp": suffix + e["timestamp"]}
+                {
+                    "message": e["message"]
+                    + suffix
+                    + ("x" * HUGE if huge and e["message"] == "before 1" else ""),
+                    "timestamp": suffix + e["timestamp"],
+                }
                 for e in body["events"]
             ]
             return {**body, "events": events}
@@ -164,7 +175,7 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
     deployment_id = gated_version[0]
     gate = tmp_path / "gate"
     start_gated_run(shared_engine, gated_version, gate, before=3, after=1)
-    proxy.rewrite, proxy.unmap = hostile_ids(HOSTILE_TEXT)
+    proxy.rewrite, proxy.unmap = hostile_ids(HOSTILE_TEXT, huge=True)
     app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
     app.notify_status_changes = True
     async with app.run_test(size=(160, 50)) as pilot:
@@ -178,6 +189,13 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         # Markup from the server is shown as typed, not interpreted.
         assert "[b]" in text and "[/x]" in text
         assert "sekr3t-value" not in text
+        # The 3 MB line is shown cut, with a note; the lines around it are whole.
+        huge = next(m for m in main.log_view.messages() if m.startswith("before 1"))
+        assert len(huge) < 10_100 and huge.endswith("more characters: e exports the log]")
+        assert any(m.startswith("before 2") for m in main.log_view.messages())
+        for key in ("l", "w", "t", "end", "w", "t"):
+            await pilot.press(key)
+        assert not CONTROLS.search(screen_text(app))
         # The form pre-filled from the hostile run, and the deployment list: inert too.
         for key, screen_type in (("R", SubmitScreen), ("d", DeploymentsScreen)):
             await pilot.press(key)

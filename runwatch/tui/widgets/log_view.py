@@ -28,6 +28,18 @@ from runwatch.tui.format import inert
 
 DEFAULT_MAX_LINES = 100_000
 TIMESTAMP_WIDTH = 24  # "2026-01-01 00:00:00.000 "
+# A line longer than this is shown cut, with a note: every frame, search and wrap measures
+# the lines on screen, and one 3 MB line made each key press take seconds. `e` (export)
+# still writes the whole line.
+MAX_SHOWN_CHARS = 10_000
+
+
+def shown_message(message: str) -> str:
+    """The message as the pane shows it: inert, and cut at MAX_SHOWN_CHARS."""
+    if len(message) <= MAX_SHOWN_CHARS:
+        return inert(message)
+    rest = len(message) - MAX_SHOWN_CHARS
+    return inert(message[:MAX_SHOWN_CHARS]) + f" … [{rest:,} more characters: e exports the log]"
 
 
 class LogEventLike(Protocol):
@@ -164,7 +176,7 @@ class LogView(ScrollView, can_focus=True):
 
     def append(self, events: Iterable[LogEventLike]) -> None:
         """Add newer lines at the bottom; cheap: the refresh happens once per frame."""
-        new = [(inert(event.raw_timestamp), inert(event.message)) for event in events]
+        new = [(inert(event.raw_timestamp), shown_message(event.message)) for event in events]
         if not new:
             return
         lines = self._lines
@@ -196,7 +208,7 @@ class LogView(ScrollView, can_focus=True):
 
     def prepend(self, events: Sequence[LogEventLike]) -> None:
         """Add older lines at the top, keeping the line being read at the same place."""
-        new = [(inert(event.raw_timestamp), inert(event.message)) for event in events]
+        new = [(inert(event.raw_timestamp), shown_message(event.message)) for event in events]
         if not new:
             return
         lines = self._lines
