@@ -47,6 +47,8 @@ FAULTS = (
     "empty",  # 200 with no body at all
     "garbage",  # 200, JSON content type, invalid UTF-8 bytes
     "404",  # JSON error body whose description is hostile (markup, escapes)
+    "echo-auth",  # 401 whose description quotes the Authorization header it received
+    "huge-body",  # 200 announcing and sending 70 MiB
 )
 
 # What a hostile server puts in any text field: Rich/Textual markup (one tag that closes
@@ -165,6 +167,20 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault == "404":
             body = {"error": "not_found", "error_description": f"gone {HOSTILE_TEXT}"}
             self._answer(404, json.dumps(body).encode(), "application/json")
+        elif fault == "echo-auth":
+            echoed = self.headers.get("Authorization", "")
+            body = {"error": "unauthorized", "error_description": f"bad credential {echoed}"}
+            self._answer(401, json.dumps(body).encode(), "application/json")
+        elif fault == "huge-body":
+            size = 70 * 2**20
+            self._send_head(200, {"Content-Type": "application/json"}, size)
+            chunk = b" " * 2**20
+            try:
+                for _ in range(70):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass  # the client stopped reading, as it should
+            self._drop()
         elif fault == "hang":
             proxy.wait_released(60.0)
             self._drop()

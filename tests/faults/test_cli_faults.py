@@ -121,13 +121,14 @@ def test_one_shot_commands_fail_cleanly_on_every_fault(
 ) -> None:
     cases: list[tuple[str, Any]] = [(fault, None) for fault in FAULT_REASONS]
     cases += [("pass", shape) for shape, _ in SHAPES]
-    cases.append(("404", None))
+    # A hostile 404 description, and a 401 quoting the credential back.
+    cases += [("404", None), ("echo-auth", None)]
     for fault, shape in cases:
         proxy.set(fault)
         proxy.rewrite = shape
         commands = one_shot_commands(finished_run, gated_version[1])
-        if fault == "404":
-            # The followers wait out anything else (tested below), but not a 404.
+        if fault in ("404", "echo-auth"):
+            # The followers wait out anything else (tested below), but not a 404 or 401.
             commands += [["watch", finished_run], ["logs", "-f", finished_run]]
         for argv in commands:
             started = time.monotonic()
