@@ -94,7 +94,9 @@ async def watch_run(
                 if is_fatal(exc):
                     raise
                 failing = True
-                common.note(common.retry_note(exc, schedule.failed()))
+                # A server that said when to come back (Retry-After) is not asked sooner.
+                delay = schedule.failed(getattr(exc, "retry_after", None))
+                common.note(common.retry_note(exc, delay))
                 moved = (
                     reconnect()
                     if reconnect is not None and isinstance(exc, ConnectionFailed)

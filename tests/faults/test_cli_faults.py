@@ -227,7 +227,7 @@ def fast_profile(
         f'organization_id = "{shared_engine.organization_id}"\n'
         f'deployment_id = "{gated_version[0]}"\n'
         f'auth_token = "{shared_engine.token}"\n'
-        "poll_interval = 0.1\nidle_interval = 0.3\nmax_backoff = 0.4\ntimeout = 0.5\n"
+        "poll_interval = 0.1\nidle_interval = 0.3\nmax_backoff = 3\ntimeout = 0.5\n"
     )
     config.chmod(0o600)
     env = cli_environ(shared_engine, proxy, gated_version[0], tmp_path)
@@ -288,6 +288,10 @@ def test_logs_follow_and_watch_ride_out_every_fault(
                 15,
                 f"{name} noting {fault}",
             )
+        if fault in ("429", "503"):
+            # Retry-After: 1 is a floor for the next attempt, and the note says so.
+            for name, (_, err) in readers.items():
+                assert "retrying in 1.0s" in err.lines[counts[name]], (name, err.lines[-1])
         proxy.set("pass")
         proxy.rewrite = None
         for name, (_, err) in readers.items():

@@ -70,7 +70,8 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
     deployment_id = gated_version[0]
     gate = tmp_path / "gate"
     run_id = start_gated_run(shared_engine, gated_version, gate, before=5, after=3)["run_id"]
-    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
+    # A backoff cap above the proxy's Retry-After (1 s), so honouring it shows.
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id, max_backoff=3)
     async with app.run_test(size=(140, 40)) as pilot:
         main = app.main
         await wait_for(pilot, lambda: "before 4" in main.log_view.messages(), what="good log")
@@ -94,6 +95,10 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
             )
             bar = main.status_bar.describe()
             assert "reconnecting" in bar and "stale" in bar, bar
+            if fault in ("429", "503"):
+                # Retry-After: 1 is a floor for the next attempt.
+                failing = [main.schedules[source] for source in main.errors]
+                assert failing and all(f.next_delay(active=True) >= 1.0 for f in failing), fault
             # The last good data stays on screen, marked stale.
             assert main.table.shown_ids() == good_rows, fault
             assert main.table.has_class("-stale"), fault
