@@ -6,7 +6,8 @@ replaced by bytes or by JSON nested thousands deep), and served with a random st
 headers through the client's streaming path. Whatever arrives, the client and the layer
 above it (models, runs poller, log follower, the CLI's deployment lookup) hand back a model or
 raise the project's own errors: a 2xx only ever `ResponseShapeError`, anything else an
-`ApiError`. No other exception, and no hang.
+`ApiError`. No other exception, and no hang. And whatever of it the CLI and the TUI print
+carries no character a terminal would act on.
 
 CI tries RUNWATCH_FUZZ_EXAMPLES (default 100) examples per test; the long form is e.g.
 `RUNWATCH_FUZZ_EXAMPLES=5000 pytest tests/faults/test_parsing_fuzz.py
@@ -16,23 +17,31 @@ CI tries RUNWATCH_FUZZ_EXAMPLES (default 100) examples per test; the long form i
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from runwatch.api import AsyncAPIClient
 from runwatch.api.errors import ApiError, HttpError, ResponseShapeError
 from runwatch.api.models import LogEvent, Run
-from runwatch.cli.common import UsageError, find_deployment
+from runwatch.cli import runs_cmd, watch_cmd
+from runwatch.cli.common import LineWriter, UsageError, dump_json, find_deployment
 from runwatch.config import Settings
 from runwatch.follow.logs import LogFollower
 from runwatch.follow.runs import RunsPoller
+from runwatch.tui.widgets.log_view import shown_message
+from runwatch.tui.widgets.run_detail import render_run
+from runwatch.tui.widgets.runs_table import run_cells
 
 EXAMPLES = max(1, int(os.environ.get("RUNWATCH_FUZZ_EXAMPLES", "100")))
 FUZZ = settings(
@@ -323,3 +332,44 @@ def test_deployment_lookup_parses_or_raises(page_answers: list[Any], by: str) ->
 
     # UsageError: "not found in any deployment", "several deployments": answers, not crashes.
     check("deployments", page_answers, lookup, allowed=(UsageError,))
+
+
+# Characters that would act on a terminal; TAB and LF are layout.
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.slow
+@FUZZ
+@given(st.lists(run_dict, min_size=1, max_size=3), st.lists(event_dict, max_size=3))
+def test_what_the_cli_and_tui_print_of_any_run_is_inert(
+    raw_runs: list[Any], raw_events: list[Any]
+) -> None:
+    runs: list[Run] = []
+    for raw in raw_runs:
+        try:
+            runs.append(Run.from_wire(raw))
+        except ResponseShapeError:
+            continue
+    events = [LogEvent.from_wire(item) for item in raw_events]
+    now = datetime.now(UTC)
+    printed = [runs_cmd.table(runs, color=False)] if runs else []
+    for run in runs:
+        printed.append(runs_cmd.describe(run))
+        printed.append(watch_cmd.status_line(run, color=False))
+        printed.append(dump_json(dict(run.raw)))
+        cells = run_cells(run, now)
+        printed.extend(cell.plain for cell in cells.values())
+        console = Console(file=io.StringIO(), width=100, color_system=None, legacy_windows=False)
+        console.print(render_run(run, [(run.status, now)], now, stale=True))
+        printed.append(console.file.getvalue())  # type: ignore[attr-defined]
+    stream = TtyStringIO()
+    LineWriter(stream).write_events(events, timestamps=True)
+    printed.append(stream.getvalue())
+    printed.extend(shown_message(event.message) for event in events)
+    for text in printed:
+        assert not CONTROLS.search(text), repr(text)
+
+
+class TtyStringIO(io.StringIO):
+    def isatty(self) -> bool:
+        return True
