@@ -7,6 +7,7 @@ while the app shows a running run, its detail and its log.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from urllib.parse import quote, unquote
 
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.deployments import DeploymentsScreen
+from runwatch.tui.screens.main import file_name
 from runwatch.tui.screens.submit import SubmitScreen
 from tests.conftest import EngineProcess
 from tests.faults.conftest import start_gated_run
@@ -210,6 +212,17 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
             assert not CONTROLS.search(text), (key, CONTROLS.search(text))
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is main, what="back")
+        # Export: the file is named after the run id, which is the server's: it stays in the
+        # export dir whatever the id holds ("../" included).
+        await pilot.press("l", "e")
+
+        def exported() -> list[str]:
+            return [name for name in os.listdir(tmp_path) if name.endswith(".log")]
+
+        await wait_for(pilot, exported, what="export file")
+        (name,) = exported()
+        assert name.startswith("run-") and CONTROLS.search(name) is None
+        assert file_name("../../.bashrc") == "_.._.bashrc" and file_name("..") == "run"
         # A 404 for the selected run whose description is hostile: a toast, still inert.
         proxy.set("404", only="/runs/")
         await wait_for(pilot, lambda: "log unavailable" in main.log_view.activity, what="404")
