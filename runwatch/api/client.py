@@ -243,7 +243,7 @@ class APIClient(_RunApi[JsonDict]):
             return response  # already in memory (a transport that built it from bytes)
         body = _BodyReader(request, self._core.timeout)
         try:
-            for chunk in response.iter_raw():
+            for chunk in response.iter_bytes():
                 body.add(chunk)
         finally:
             response.close()
@@ -311,7 +311,7 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
             return response  # already in memory (a transport that built it from bytes)
         body = _BodyReader(request, self._core.timeout)
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():
                 body.add(chunk)
         finally:
             await response.aclose()
@@ -337,7 +337,8 @@ class _BodyReader:
 
     httpx's timeouts bound each read, so a server that trickles a byte at a time would
     otherwise hold a poll (and the screen waiting on it) for as long as it likes; and a
-    body of gigabytes would be read into memory before anything could refuse it.
+    body of gigabytes would be read into memory before anything could refuse it. The cap
+    counts decoded bytes: 100 kB of gzip can hold gigabytes.
     """
 
     def __init__(self, request: httpx.Request, timeout: float) -> None:
@@ -362,10 +363,13 @@ class _BodyReader:
             )
 
     def response(self, streamed: httpx.Response) -> httpx.Response:
-        # A complete response built from the raw bytes: content decoding happens here, once.
+        # A complete response from the decoded bytes, so without the encoding headers.
+        headers = streamed.headers.copy()
+        for name in ("content-encoding", "content-length", "transfer-encoding"):
+            headers.pop(name, None)
         return httpx.Response(
             streamed.status_code,
-            headers=streamed.headers,
+            headers=headers,
             content=b"".join(self.chunks),
             request=streamed.request,
         )

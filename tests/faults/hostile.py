@@ -9,12 +9,14 @@ reset, a body that trickles in a byte at a time. `rewrite` edits the engine's JS
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import socket
 import struct
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +51,7 @@ FAULTS = (
     "404",  # JSON error body whose description is hostile (markup, escapes)
     "echo-auth",  # 401 whose description quotes the Authorization header it received
     "huge-body",  # 200 announcing and sending 70 MiB
+    "gzip-bomb",  # 200, Content-Encoding: gzip, 130 kB that inflate to 128 MiB
 )
 
 # What a hostile server puts in any text field: Rich/Textual markup (one tag that closes
@@ -181,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass  # the client stopped reading, as it should
             self._drop()
+        elif fault == "gzip-bomb":
+            bomb = _gzip_bomb()
+            self._answer(200, bomb, "application/json", {"Content-Encoding": "gzip"})
         elif fault == "hang":
             proxy.wait_released(60.0)
             self._drop()
@@ -273,6 +279,13 @@ class _Handler(BaseHTTPRequestHandler):
         # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip format
+    zeros = b" " * 2**20
+    return b"".join(packer.compress(zeros) for _ in range(128)) + packer.flush()
 
 
 _HOP_HEADERS = frozenset(
