@@ -106,6 +106,8 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
             assert main.table.has_class("-stale"), fault
             assert main.selected_run is not None and main.selected_run.run_id == run_id
             assert main.log_view.messages() == good_lines, fault
+            if "logs" in main.errors:
+                assert "stale" in str(main.log_view.border_subtitle), fault
             text = screen_text(app)
             assert run_id in text and "before 4" in text and "(stale)" in text, fault
             assert not CONTROLS.search(text), fault
