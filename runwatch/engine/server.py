@@ -13,6 +13,7 @@ import hmac
 import json
 import math
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -228,6 +229,12 @@ class GuardMiddleware:
         if scope["path"] not in PUBLIC_PATHS and not self.authorized(headers.get(b"authorization")):
             await error_response(401, "missing or invalid credentials")(scope, receive, send)
             return
+        public = scope["path"] in PUBLIC_PATHS
+        repeated = None if public else _repeated_parameter(scope.get("query_string", b""))
+        if repeated is not None:
+            # `?next_token=a&next_token=b` would silently use one of them: refuse instead.
+            await bad_request_response(repeated)(scope, receive, send)
+            return
         length = headers.get(b"content-length")
         if length is not None:
             try:
@@ -264,6 +271,24 @@ class GuardMiddleware:
 
 class _TooLarge(Exception):
     pass
+
+
+def _repeated_parameter(query: bytes) -> str | None:
+    """The first query parameter given more than once, if any."""
+    if b"&" not in query:
+        return None
+    names = [name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+def bad_request_response(name: str) -> Response:
+    shown = name[:40]
+    return error_response(400, f"{shown}: given more than once", {"field": shown})
 
 
 # -- tokens ------------------------------------------------------------------------------------

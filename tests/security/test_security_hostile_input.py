@@ -496,3 +496,30 @@ def test_runs_pages_stay_under_a_mebibyte_with_huge_inputs(seeded: Seeded) -> No
             params = {"scan_forward": "True", "next_page_token": page["next_page_token"]}
     assert seen[1:] == created
     assert pages >= 3
+
+
+def test_a_repeated_query_parameter_is_400(seeded: Seeded, schema: dict[str, Any]) -> None:
+    """Which of two values a server uses is up to its framework: refuse both instead."""
+    engine = seeded.engine
+    valid = _valid(seeded)
+    tried = 0
+    for method, path, operation in operations(schema):
+        target = path.format(**{k: v for k, v in valid.items() if f"{{{k}}}" in path})
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] != "query":
+                continue
+            name = parameter["name"]
+            spelled = f"%{ord(name[0]):02X}{name[1:]}"  # the same name, percent-encoded
+            for query in (
+                f"{name}=&{name}=",
+                f"{name}=True&{name}=False",
+                f"{name}=1&{spelled}=1",
+            ):
+                url = f"{target}?{query}"
+                status, _, body = raw_request(engine.url, method, url, engine.headers)
+                assert status == 400, (query, body)
+                assert name in json.loads(body)["error_description"]
+                tried += 1
+    assert tried == 27
+    ok = raw_request(engine.url, "GET", "/healthz?a=1&a=2", {})
+    assert ok[0] == 200

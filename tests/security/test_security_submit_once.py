@@ -101,7 +101,7 @@ async def test_tui_double_submit_sends_one_create_run(
 ) -> None:
     deployment_id, version_id = gated
     url, proxy = proxied
-    proxy.hold_create = 0.4  # the second press lands while the first request is in flight
+    proxy.hold_create = 1.5  # the second press lands while the first request is in flight
     settings = settings_for(engine, api_url=url, deployment_id=deployment_id)
     app = make_app(engine, tmp_path, settings=settings)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -115,6 +115,8 @@ async def test_tui_double_submit_sends_one_create_run(
         else:
             await pilot.click("#submit")
             await pilot.click("#submit")
+        # The second press came while the form was still waiting for the first answer.
+        assert app.screen is form and len(proxy.creates()) <= 1
         main = app.main
         await wait_for(pilot, lambda: app.screen is main, what="the form closed")
         await wait_for(pilot, lambda: len(main.poller.runs) == 1, what="the run listed")
