@@ -192,6 +192,9 @@ class LogFollower:
         self.caught_up = False
         if not self._started:
             events, forward, backward = await self._recent()
+            if forward is None:
+                # Asking again without one would hand back the newest page again and again.
+                raise ResponseShapeError("recentlogs: no next_forward_token to follow the log")
             self._forward, self._backward = forward, backward
             self._head = events
             self._started = True
@@ -202,6 +205,7 @@ class LogFollower:
                 self._pending.extend(self._assemble_start())
         while self._backfilling:
             events, _, backward = await self._recent(backward=self._backward)
+            _check_moved(events, self._backward, backward, "backward")
             if events:
                 self._backfill.append(events)
                 self._backward = backward or self._backward
@@ -212,6 +216,7 @@ class LogFollower:
                 self._pending.extend(self._assemble_start())
         for _ in range(self.max_pages_per_poll):
             events, forward, _ = await self._recent(forward=self._forward)
+            _check_moved(events, self._forward, forward, "forward")
             if forward:
                 self._forward = forward
             if not events:
@@ -233,6 +238,7 @@ class LogFollower:
         if not self._started or self._backfilling or self.at_start:
             return []
         events, _, backward = await self._recent(backward=self._backward)
+        _check_moved(events, self._backward, backward, "backward")
         if events:
             self._backward = backward or self._backward
         else:
@@ -325,6 +331,17 @@ def _events_oldest_first(raw_events: list[Any]) -> list[LogEvent]:
                     continue
         append(LogEvent.from_wire(item))
     return events
+
+
+def _check_moved(events: list[LogEvent], old: str | None, new: str | None, way: str) -> None:
+    """A page of events must come with a token past them (the contract: tokens are positions).
+
+    A server that hands back the same token, or none, with events would have a follower
+    repeat that page for ever (or, paging back, loop without end): refused instead, so the
+    caller backs off and says why.
+    """
+    if events and (new is None or new == old):
+        raise ResponseShapeError(f"recentlogs: a page of events without a new {way} token")
 
 
 def _token(data: Mapping[str, Any], key: str) -> str | None:
