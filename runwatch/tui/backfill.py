@@ -60,6 +60,9 @@ class DroppedLinesPager:
             events, token = await self._page(next_backward_token=self._token)
             if not events:
                 self.at_start = True
+            elif token is None or token == self._token:
+                # Paging on with it would bring this page back again and again.
+                raise _shape_error("a page of events without a new backward token")
             self._token = token or self._token
             return events
         return await self._locate()
@@ -89,15 +92,22 @@ class DroppedLinesPager:
                 return []
             # Every event of this page is newer than the held line (same second): go back.
             events, token = await self._page(next_backward_token=token)
-        raise RuntimeError("could not find the oldest held line in the log")
+        raise _shape_error("the oldest line held is not in the log the server sends")
+
+
+def _shape_error(text: str) -> Exception:
+    from runwatch.api.errors import ResponseShapeError
+
+    return ResponseShapeError(f"recentlogs: {text}")
 
 
 def _last_index(events: list[LogEvent], raw_timestamp: str, message: str) -> int | None:
-    # Compared on the same cleaned text the pane holds.
+    # Compared on the same text the pane holds (made inert, a very long line cut).
     from runwatch.tui.format import inert
+    from runwatch.tui.widgets.log_view import shown_message
 
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
-        if event.raw_timestamp == raw_timestamp and inert(event.message) == message:
+        if inert(event.raw_timestamp) == raw_timestamp and shown_message(event.message) == message:
             return index
     return None
