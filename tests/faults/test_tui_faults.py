@@ -234,3 +234,23 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         assert not CONTROLS.search(text)
         proxy.set("pass")
         gate.touch()
+
+
+async def test_a_deployment_without_an_id_is_not_chosen(
+    shared_engine: EngineProcess, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    def rewrite(path: str, body: Any) -> Any:
+        if path.endswith("/deployments"):
+            # A nameless-id "demo" first: the app prefers "demo" when nothing is configured.
+            real = [{**d, "name": f"real {d['name']}"} for d in body["entries"]]
+            return {"entries": [{"name": "demo", "deployment_id": None}, *real]}
+        return body
+
+    proxy.rewrite = rewrite
+    app = app_through(proxy, shared_engine, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.deployment_id is not None, what="a deployment")
+        await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
+        assert main.deployment_id == shared_engine.demo_deployment_id
+    assert not any("/deployments/None" in path for _, path, _ in proxy.requests)

@@ -222,7 +222,7 @@ class MainScreen(Screen[None]):
             try:
                 data = await self.client.get_deployments(self.organization_id)
                 raw = data.get("entries")
-                entries = [e for e in raw if isinstance(e, dict)] if isinstance(raw, list) else []
+                entries = usable_deployments(raw)
                 break
             except NotFound as error:
                 self._report("runs", error)
@@ -1017,6 +1017,20 @@ def _newer(candidate: Run, current: Run) -> bool:
     if candidate.modified_at is None or current.modified_at is None:
         return candidate.status != current.status
     return candidate.modified_at >= current.modified_at
+
+
+def usable_deployments(raw: object) -> list[dict[str, Any]]:
+    """The deployment list's entries that have an id (else their runs would be polled at
+    `.../deployments/None/runs`)."""
+    if not isinstance(raw, list):
+        return []
+    return [
+        entry
+        for entry in raw
+        if isinstance(entry, dict)
+        and type(entry.get("deployment_id")) in (str, int)
+        and str(entry.get("deployment_id"))
+    ]
 
 
 def file_name(run_id: str) -> str:
