@@ -93,6 +93,8 @@ class RunsPoller:
         self.has_more = False
         self._next_token: str | None = None
         self._pages_loaded = 0
+        # Tokens load_more has sent since the first page: one coming back again means a loop.
+        self._used_tokens: set[str] = set()
 
     def reset(self, *, scan_forward: bool) -> None:
         self.scan_forward = scan_forward
@@ -101,6 +103,7 @@ class RunsPoller:
         self.has_more = False
         self._next_token = None
         self._pages_loaded = 0
+        self._used_tokens = set()
 
     @property
     def any_active(self) -> bool:
@@ -136,7 +139,13 @@ class RunsPoller:
             return await self.poll()
         if self._next_token is None:
             return RunsDiff()
-        runs, token = await self._page(self._next_token)
+        sent = self._next_token
+        runs, token = await self._page(sent)
+        self._used_tokens.add(sent)
+        if token in self._used_tokens:
+            # A server handing back a token it already gave would be paged for ever
+            # (`runs --all` never ended): treat it as the end of the list.
+            token = None
         self._next_token = token
         self.has_more = token is not None
         self._pages_loaded += 1

@@ -404,3 +404,24 @@ def test_hostile_text_is_inert_on_a_terminal_and_in_a_pipe(
             assert HOSTILE_TEXT in out, argv
         else:
             assert not CONTROLS.search(out), (argv, out)
+
+
+@pytest.mark.usefixtures("in_process_env")
+def test_a_server_handing_back_the_same_page_token_does_not_page_for_ever(
+    finished_run: str, proxy: FaultProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def rewrite(path: str, body: Any) -> Any:
+        if path.endswith("/runs"):
+            return {**body, "next_page_token": "again"}
+        if path.endswith("/logs"):
+            return {**body, "next_token": "again"}
+        return body
+
+    proxy.rewrite = rewrite
+    # The engine would refuse the made-up token: it is asked for the first page each time.
+    proxy.unmap = lambda path: path.split("?", 1)[0]
+    for argv in (["runs", "--all"], ["runs", "--all", "--json"], ["logs", finished_run]):
+        assert main(argv) == 0, argv
+        out, _ = capsys.readouterr()
+        assert finished_run in out or argv[0] == "logs"
+        assert out.count(finished_run) <= 1, argv  # the repeated page is not printed again

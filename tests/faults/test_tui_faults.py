@@ -53,7 +53,8 @@ SHAPES: list[tuple[Any, str]] = [
 
 
 def screen_text(app: RunwatchApp) -> str:
-    """Every character the app would send to the terminal for the current screen."""
+    """Every character the app would send to the terminal for the current screen (toasts
+    included when the test runs with `notifications=True`)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)
 
@@ -187,7 +188,7 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
     proxy.rewrite, proxy.unmap = hostile_ids(HOSTILE_TEXT, huge=True)
     app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
     app.notify_status_changes = True
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.log_view.line_count >= 3, what="log lines")
         await wait_for(pilot, lambda: main.selected_run is not None, what="detail")
@@ -230,7 +231,8 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         await wait_for(pilot, lambda: "log unavailable" in main.log_view.activity, what="404")
         await pilot.pause(0.2)
         text = screen_text(app)
-        assert "gone" in text, text
+        # The toast: "<run id>: 404 gone <description>", markup shown as typed.
+        assert "[/x]: 404 gone [b]" in text, text
         assert not CONTROLS.search(text)
         proxy.set("pass")
         gate.touch()
@@ -254,3 +256,36 @@ async def test_a_deployment_without_an_id_is_not_chosen(
         await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
         assert main.deployment_id == shared_engine.demo_deployment_id
     assert not any("/deployments/None" in path for _, path, _ in proxy.requests)
+
+
+async def test_export_ends_when_the_server_cycles_its_tokens(
+    shared_engine: EngineProcess,
+    gated_version: tuple[str, str],
+    proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    run_id = start_gated_run(shared_engine, gated_version, gate, before=2, after=0)["run_id"]
+    shared_engine.wait_for_status(gated_version[0], run_id, "SUCCEEDED")
+    answers = iter(["A", "B"] * 1000)
+
+    def rewrite(path: str, body: Any) -> Any:
+        if path.endswith("/logs"):
+            # A -> B -> A -> ...: every page comes with a token, none is the one just sent.
+            return {**body, "next_token": next(answers)}
+        return body
+
+    proxy.rewrite = rewrite
+    # The engine would refuse the made-up tokens: it is asked for the first page each time.
+    proxy.unmap = lambda path: path.split("?", 1)[0] if "/logs?" in path else path
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=gated_version[0])
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")
+        await pilot.press("l", "e")
+        await wait_for(pilot, lambda: "Exported" in screen_text(app), what="export done")
+    lines = (tmp_path / f"{run_id}.log").read_text().splitlines()
+    stored = shared_engine.all_log_messages(gated_version[0], run_id)
+    # The first page, then A, then B: A again ends it. Three pages of the same events.
+    assert len(lines) == 3 * len(stored)

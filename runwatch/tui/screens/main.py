@@ -986,6 +986,7 @@ class MainScreen(Screen[None]):
         try:
             with path.open("w", encoding="utf-8") as out:
                 token: str | None = None
+                used: set[str] = set()
                 while True:
                     page = await self.client.get_run_logs(
                         self.organization_id, self.deployment_id, run_id, next_token=token
@@ -998,10 +999,12 @@ class MainScreen(Screen[None]):
                     view.activity = f"exporting {count:,} lines to {path}…"
                     self._update_log_marker()
                     next_token = page.get("next_token")
-                    if not isinstance(next_token, str) or not next_token or next_token == token:
+                    # A token seen before would start the same pages again, for ever.
+                    if not isinstance(next_token, str) or not next_token or next_token in used:
                         break
                     if not events:
                         break
+                    used.add(next_token)
                     token = next_token
         except (ApiError, OSError) as error:
             view.activity = ""
