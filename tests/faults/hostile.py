@@ -168,12 +168,12 @@ class _Handler(BaseHTTPRequestHandler):
                 {"Retry-After": "1"},
             )
         elif fault == "404":
-            body = {"error": "not_found", "error_description": f"gone {HOSTILE_TEXT}"}
-            self._answer(404, json.dumps(body).encode(), "application/json")
+            answer = {"error": "not_found", "error_description": f"gone {HOSTILE_TEXT}"}
+            self._answer(404, json.dumps(answer).encode(), "application/json")
         elif fault == "echo-auth":
             echoed = self.headers.get("Authorization", "")
-            body = {"error": "unauthorized", "error_description": f"bad credential {echoed}"}
-            self._answer(401, json.dumps(body).encode(), "application/json")
+            answer = {"error": "unauthorized", "error_description": f"bad credential {echoed}"}
+            self._answer(401, json.dumps(answer).encode(), "application/json")
         elif fault == "huge-body":
             size = 70 * 2**20
             self._send_head(200, {"Content-Type": "application/json"}, size)

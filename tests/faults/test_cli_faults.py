@@ -204,6 +204,11 @@ class Reader:
         self._thread.join(timeout=30)
 
 
+def noted(reader: Reader, word: str, *, after: int) -> Callable[[], bool]:
+    """True once a line from index `after` on holds `word`."""
+    return lambda: any(word in line for line in reader.lines[max(0, after) :])
+
+
 def wait_until(predicate: Callable[[], bool], within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while not predicate():
@@ -281,13 +286,7 @@ def test_logs_follow_and_watch_ride_out_every_fault(
         proxy.set(fault)
         proxy.rewrite = shape
         for name, (_, err) in readers.items():
-            wait_until(
-                lambda err=err, seen=counts[name]: any(
-                    "retrying" in line for line in err.lines[seen:]
-                ),
-                15,
-                f"{name} noting {fault}",
-            )
+            wait_until(noted(err, "retrying", after=counts[name]), 15, f"{name} noting {fault}")
         if fault in ("429", "503"):
             # Retry-After: 1 is a floor for the next attempt, and the note says so.
             for name, (_, err) in readers.items():
@@ -296,7 +295,7 @@ def test_logs_follow_and_watch_ride_out_every_fault(
         proxy.rewrite = None
         for name, (_, err) in readers.items():
             wait_until(
-                lambda err=err: bool(err.lines) and "again" in err.lines[-1],
+                noted(err, "again", after=len(err.lines) - 1),
                 15,
                 f"{name} reconnecting after {fault}",
             )

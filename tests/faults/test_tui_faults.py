@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -57,6 +58,10 @@ def screen_text(app: RunwatchApp) -> str:
     included when the test runs with `notifications=True`)."""
     strips = app.screen._compositor.render_strips()
     return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+def showing(app: RunwatchApp, screen_type: type) -> Callable[[], bool]:
+    return lambda: isinstance(app.screen, screen_type)
 
 
 def app_through(proxy: FaultProxy, engine: EngineProcess, tmp_path: Path, **kw: Any) -> RunwatchApp:
@@ -209,7 +214,7 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         # The form pre-filled from the hostile run, and the deployment list: inert too.
         for key, screen_type in (("R", SubmitScreen), ("d", DeploymentsScreen)):
             await pilot.press(key)
-            await wait_for(pilot, lambda t=screen_type: isinstance(app.screen, t), what=key)
+            await wait_for(pilot, showing(app, screen_type), what=key)
             await pilot.pause(0.3)
             text = screen_text(app)
             assert not CONTROLS.search(text), (key, CONTROLS.search(text))
