@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
-    from runwatch.api.errors import OutcomeUnknown
+    from runwatch.api.errors import OutcomeUnknown, ResponseShapeError
     from runwatch.cli.logs_cmd import follow_logs
 
     input_data = load_json_object(args.input, "--input") if args.input else None
@@ -141,14 +141,16 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 environment=environment or None,
                 model_id=args.model,
             )
-        except OutcomeUnknown:
+        except (OutcomeUnknown, ResponseShapeError):
             # Never resubmit on our own: that could start the same (costly) run twice. List
-            # the newest runs instead: the user sees whether this one was created.
+            # the newest runs instead: the user sees whether this one was created. A 2xx
+            # whose body cannot be read most likely did create it.
             await _show_newest_runs(client, organization, deployment_id)
             raise common.UsageError(OUTCOME_UNKNOWN) from None
         run_id = data.get("run_id")
         if not isinstance(run_id, str) or not run_id:
-            raise common.UsageError("the server's answer has no run_id")
+            await _show_newest_runs(client, organization, deployment_id)
+            raise common.UsageError(f"the server's answer has no run_id; {OUTCOME_UNKNOWN}")
         writer = common.LineWriter(sanitize=False)
         # The id is the server's choice: made inert, a piped one too (a real id never changes).
         shown = common.dump_json(data) if getattr(args, "json", False) else common.inert(run_id)

@@ -424,3 +424,18 @@ def test_a_server_handing_back_the_same_page_token_does_not_page_for_ever(
         out, _ = capsys.readouterr()
         assert finished_run in out or argv[0] == "logs"
         assert out.count(finished_run) <= 1, argv  # the repeated page is not printed again
+
+
+@pytest.mark.usefixtures("in_process_env")
+def test_a_created_run_whose_answer_cannot_be_read_is_outcome_unknown(
+    gated_version: tuple[str, str], proxy: FaultProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The POST reaches the engine (the run is created), the answer comes back mangled.
+    for mangle in (lambda run: [run], lambda run: {**run, "run_id": None}):
+        proxy.rewrite = lambda path, body, mangle=mangle: mangle(body) if "run_id" in body else body
+        before = posts(proxy)
+        assert main(["submit", "--version", gated_version[1], "--input", '{"before": 1}']) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and "outcome unknown" in err and "Traceback" not in err, err
+        assert "the newest runs of deployment" in err  # what to check before submitting again
+        assert posts(proxy) - before == 1

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from textual.widgets import Select
+
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.deployments import DeploymentsScreen
 from runwatch.tui.screens.main import file_name
@@ -294,3 +296,30 @@ async def test_export_ends_when_the_server_cycles_its_tokens(
     stored = shared_engine.all_log_messages(gated_version[0], run_id)
     # The first page, then A, then B: A again ends it. Three pages of the same events.
     assert len(lines) == 3 * len(stored)
+
+
+async def test_a_created_run_whose_answer_cannot_be_read_is_not_offered_again(
+    shared_engine: EngineProcess,
+    gated_version: tuple[str, str],
+    proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    deployment_id, version_id = gated_version
+    # The POST reaches the engine (the run is created); its answer comes back as an array.
+    proxy.rewrite = lambda path, body: [body] if "run_id" in body else body
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
+        await pilot.press("n")
+        await wait_for(pilot, showing(app, SubmitScreen), what="the form")
+        form = app.screen
+        assert isinstance(form, SubmitScreen)
+        await wait_for(pilot, lambda: form._versions_ok, what="versions")
+        form.query_one("#version-select", Select).value = version_id
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        # Not "refused" with the form left open to submit again: outcome unknown, list refreshed.
+        await wait_for(pilot, lambda: app.screen is main, what="the form closed")
+        await wait_for(pilot, lambda: "Outcome unknown" in screen_text(app), what="the toast")
+    assert sum(method == "POST" for method, _, _ in proxy.requests) == 1

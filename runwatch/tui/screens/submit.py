@@ -418,7 +418,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     @work(group="submit", exclusive=True, exit_on_error=False, description="submit run")
     async def _create(self, values: dict[str, Any]) -> None:
-        from runwatch.api.errors import ApiError, HttpError, OutcomeUnknown
+        from runwatch.api.errors import ApiError, HttpError, OutcomeUnknown, ResponseShapeError
         from runwatch.api.models import Run
 
         try:
@@ -434,8 +434,9 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                 model_id=values["model"],
             )
             run = Run.from_wire(data)
-        except OutcomeUnknown:
-            # Never retried: the run may exist. The caller refreshes the list instead.
+        except (OutcomeUnknown, ResponseShapeError):
+            # Never retried: the run may exist (a 2xx whose body cannot be read most likely
+            # created it). The caller refreshes the list instead.
             self.dismiss(SubmitResult(None))
             return
         except ApiError as error:
