@@ -37,6 +37,8 @@ class ProxyState:
     fail: Callable[[str, str], int | None] = lambda method, path: None
     # Seconds to hold the engine's answer to a create_run back after forwarding it.
     hold_create: float = 0.0
+    # When set: the answer to a create_run waits (after forwarding) until this is set.
+    gate: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def creates(self) -> list[Seen]:
@@ -67,8 +69,11 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.client.request(
             self.command, state.upstream + self.path, headers=headers, content=body
         )
-        if self.command == "POST" and CREATE_RUN.match(path) and state.hold_create:
-            time.sleep(state.hold_create)
+        if self.command == "POST" and CREATE_RUN.match(path):
+            if state.hold_create:
+                time.sleep(state.hold_create)
+            if state.gate is not None:
+                state.gate.wait(timeout=60)
         relay = {k: v for k, v in response.headers.items() if k.lower() not in _HOP}
         self._reply(response.status_code, relay, response.content)
 

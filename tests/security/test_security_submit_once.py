@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,22 +102,28 @@ async def test_tui_double_submit_sends_one_create_run(
 ) -> None:
     deployment_id, version_id = gated
     url, proxy = proxied
-    proxy.hold_create = 1.5  # the second press lands while the first request is in flight
+    proxy.gate = threading.Event()  # the answer waits for the test (the client waits 10 s)
     settings = settings_for(engine, api_url=url, deployment_id=deployment_id)
     app = make_app(engine, tmp_path, settings=settings)
     async with app.run_test(size=(120, 40)) as pilot:
         form = await _open_form(pilot, app, version_id)
-        if how == "ctrl+s twice":
-            await pilot.press("ctrl+s", "ctrl+s")
-        elif how == "enter twice on Submit":
+        if how == "enter twice on Submit":
             form.query_one("#submit", Button).focus()
             await pilot.pause()
-            await pilot.press("enter", "enter")
-        else:
-            await pilot.click("#submit")
-            await pilot.click("#submit")
-        # The second press came while the form was still waiting for the first answer.
-        assert app.screen is form and len(proxy.creates()) <= 1
+
+        async def press() -> None:
+            if how == "two clicks":
+                await pilot.click("#submit")
+            else:
+                await pilot.press("enter" if how.startswith("enter") else "ctrl+s")
+
+        await press()
+        await press()  # at once: before the first request is even sent
+        await wait_for(pilot, lambda: len(proxy.creates()) == 1, what="the create_run sent")
+        await press()  # again while the first answer is awaited
+        await pilot.pause(0.3)
+        assert app.screen is form
+        proxy.gate.set()
         main = app.main
         await wait_for(pilot, lambda: app.screen is main, what="the form closed")
         await wait_for(pilot, lambda: len(main.poller.runs) == 1, what="the run listed")
