@@ -40,6 +40,10 @@ async def test_absorbs_a_flood_with_bounded_memory() -> None:
         view = app.query_one(LogView)
         total, batch = 1_000_000, 5_000
         line = "epoch=1 step={} loss=0.1234 accuracy=0.9876 some more text to make it longer"
+        # The worker process already holds whatever the tests before this one left: only the
+        # growth is the pane's (tests/bench/run.py measures a fresh process against 250 MB).
+        gc.collect()
+        rss_before = _rss_mb()
         # CPU time, not wall time: the suite runs in parallel on shared cores, and what is
         # measured here is what the widget costs, not how busy the machine is.
         start = time.process_time()
@@ -52,9 +56,9 @@ async def test_absorbs_a_flood_with_bounded_memory() -> None:
         rate = total / elapsed
         gc.collect()
         rss = _rss_mb()
-        print(f"\n{rate:,.0f} lines/s, RSS {rss:.0f} MB")
+        print(f"\n{rate:,.0f} lines/s, RSS {rss:.0f} MB ({rss - rss_before:+.0f} MB)")
         assert rate >= 100_000
-        assert rss <= 250
+        assert rss - rss_before <= 150
         assert view.line_count == view.max_lines
         assert view.dropped_front == total - view.max_lines
         assert view.messages()[-1] == line.format(total - 1)
