@@ -369,7 +369,6 @@ def test_hostile_text_is_inert_on_a_terminal_and_in_a_pipe(
         ["runs"],
         ["runs", "get", hostile_id],
         ["runs", "get", hostile_id, "--json"],
-        ["runs", "--json"],
         ["logs", hostile_id],
         ["logs", hostile_id, "--timestamps"],
         ["logs", hostile_id, "--json"],
