@@ -49,6 +49,9 @@ class Tmux:
 
     def close(self) -> None:
         self.run("kill-server")
+        # tmux leaves the socket file of a killed server behind.
+        tmpdir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (tmpdir / self.socket).unlink(missing_ok=True)
 
 
 def app_env(home: Path, data_dir: Path) -> dict[str, str]:
