@@ -10,8 +10,9 @@ raise the project's own errors: a 2xx only ever `ResponseShapeError`, anything e
 carries no character a terminal would act on.
 
 CI tries RUNWATCH_FUZZ_EXAMPLES (default 100) examples per test; the long form is e.g.
-`RUNWATCH_FUZZ_EXAMPLES=5000 pytest tests/faults/test_parsing_fuzz.py
---hypothesis-show-statistics`, which also prints how many examples each test tried.
+`RUNWATCH_FUZZ_EXAMPLES=5000 pytest tests/faults/test_parsing_fuzz.py --timeout 0
+--hypothesis-show-statistics`, which also prints how many examples each test tried (without
+--timeout 0 the suite's 120 s limit cuts the long form short).
 """
 
 from __future__ import annotations
