@@ -1,9 +1,11 @@
-"""The log widget on its own: throughput, memory bound, inert text, search, follow, wrap."""
+"""The log widget on its own: memory bound, inert text, search, follow, wrap.
+
+Its speed is measured by tests/bench/bench_tui_log.py, not here.
+"""
 
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,20 +46,13 @@ async def test_absorbs_a_flood_with_bounded_memory() -> None:
         # growth is the pane's (tests/bench/run.py measures a fresh process against 250 MB).
         gc.collect()
         rss_before = _rss_mb()
-        # CPU time, not wall time: the suite runs in parallel on shared cores, and what is
-        # measured here is what the widget costs, not how busy the machine is.
-        start = time.process_time()
         for offset in range(0, total, batch):
             view.append([Event(line.format(i), TS) for i in range(offset, offset + batch)])
             if offset % 50_000 == 0:
                 await pilot.pause()  # let frames render while the flood goes on
         await pilot.pause()
-        elapsed = time.process_time() - start
-        rate = total / elapsed
         gc.collect()
         rss = _rss_mb()
-        print(f"\n{rate:,.0f} lines/s, RSS {rss:.0f} MB ({rss - rss_before:+.0f} MB)")
-        assert rate >= 100_000
         assert rss - rss_before <= 150
         assert view.line_count == view.max_lines
         assert view.dropped_front == total - view.max_lines
