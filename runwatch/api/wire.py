@@ -418,6 +418,10 @@ _TEXT_REASONS = (
 )
 
 
+# What transport_reason says when no fixed words fit.
+_FALLBACK_REASONS = ("cannot connect", "connection dropped")
+
+
 def transport_reason(error: Exception) -> str:
     """What went wrong with the transport, in a few fixed words that are safe to show anywhere.
 
@@ -466,30 +470,33 @@ def transport_error(
     timeout: float,
     secrets: tuple[str, ...] = (),
 ) -> ApiError:
-    reason = " ".join(str(error).split())
-    reason = _scrub(reason if len(reason) <= 200 else reason[:199] + "…", secrets)
-    kind = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+    summary = transport_reason(error)
+    detail = summary
+    if summary in _FALLBACK_REASONS:
+        # Not a case the fixed words name: the transport's own text (scrubbed) says more.
+        text = " ".join(str(error).split())
+        text = _scrub(text if len(text) <= 200 else text[:199] + "…", secrets)
+        detail = f"{summary}: {type(error).__name__}: {text}" if text else summary
     where = f"{spec.method} {url}"
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     # Only a refused connection or an unusable URL proves a POST never left this machine.
     never_sent = isinstance(error, httpx.ConnectError | httpx.UnsupportedProtocol)
     if not spec.idempotent and not never_sent:
         return OutcomeUnknown(
-            f"{where}: {kind} before an answer came back; the run may or may not have been "
+            f"{where}: {detail} before an answer came back; the run may or may not have been "
             "created, so it was not sent again. Check the deployment's runs before resubmitting.",
             url=url,
         )
-    summary = transport_reason(error)
     if isinstance(error, httpx.TimeoutException):
         return RequestTimeout(
-            f"{where}: no answer within {timeout:g} s ({kind}){tries}", url=url, reason=summary
+            f"{where}: no answer within {timeout:g} s ({detail}){tries}", url=url, reason=summary
         )
     if isinstance(error, httpx.ConnectError | httpx.UnsupportedProtocol):
         return ConnectionFailed(
-            f"{where}: could not reach the server ({kind}){tries}", url=url, reason=summary
+            f"{where}: could not reach the server ({detail}){tries}", url=url, reason=summary
         )
     return ConnectionFailed(
-        f"{where}: the connection failed before a complete answer came ({kind}){tries}",
+        f"{where}: the connection failed before a complete answer came ({detail}){tries}",
         url=url,
         reason=summary,
     )

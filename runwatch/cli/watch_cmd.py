@@ -74,6 +74,7 @@ async def watch_run(
     from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.api.models import Run
     from runwatch.follow.logs import is_fatal
+    from runwatch.follow.schedule import refused_connection
 
     schedule = common.make_schedule(settings)
     writer = common.LineWriter(sanitize=False)
@@ -94,8 +95,11 @@ async def watch_run(
                 if is_fatal(exc):
                     raise
                 failing = True
-                # A server that said when to come back (Retry-After) is not asked sooner.
-                delay = schedule.failed(getattr(exc, "retry_after", None))
+                # A server that said when to come back (Retry-After) is not asked sooner; one
+                # that is not listening at all (restarting) is probed often, as `logs -f` does.
+                delay = schedule.failed(
+                    getattr(exc, "retry_after", None), refused=refused_connection(exc)
+                )
                 common.note(common.retry_note(exc, delay))
                 moved = (
                     reconnect()

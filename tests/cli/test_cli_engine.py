@@ -82,45 +82,6 @@ def test_logs_follow_gives_every_line_once_in_order(
     assert final["status"] == ("FAILED" if fail else "SUCCEEDED")
 
 
-def test_logs_follow_resumes_across_an_engine_restart(engine: Any, cli_env: dict[str, str]) -> None:
-    deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")
-    run = engine.create_run(
-        deployment_id,
-        version_id,
-        input_data={"bursts": 8, "lines": 300, "pause": 0.4},
-        retry_count=0,
-    )
-    follower = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runwatch",
-            "logs",
-            "-f",
-            run["run_id"],
-            "--deployment",
-            deployment_id,
-        ],
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        time.sleep(1.2)
-        engine.kill()
-        time.sleep(1.0)
-        engine.start()
-        out, err = follower.communicate(timeout=60)
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait()
-    assert follower.returncode == 0, err
-    assert "retrying in" in err
-    assert handler_lines(out) == expected(8, 300)
-
-
 def test_logs_follow_finds_the_local_engine_on_its_new_port(
     engine: Any, cli_env: dict[str, str]
 ) -> None:

@@ -8,6 +8,7 @@ CI runs the short form; RUNWATCH_KILL_CYCLES=20 runs the long one (see tests/kil
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -91,3 +92,51 @@ def test_logs_follow_through_engine_sigkills_gives_every_line_once(
     assert lines == engine.all_log_messages(deployment_id, run_id), context
     assert engine.get_run(deployment_id, run_id)["status"] == "SUCCEEDED"
     print(f"\nlogs -f: {schedule.cycles} kill cycles, {total + 1} handler lines checked, {context}")
+
+
+def test_watch_probes_a_restarting_engine_often_and_carries_on(
+    engine: Any, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`watch` while the engine is down: a refused connection is tried again within half a
+    second (not backed off towards a minute), and the watch ends when the run does."""
+    deployment_id, version_id = engine.deploy_source(NUMBERED_HANDLER, name="numbered")
+    stop = stop_file(tmp_path)
+    run_id = engine.create_run(
+        deployment_id,
+        version_id,
+        input_data={"seed": 1, "stop": str(stop), "sizes": [1]},
+        retry_count=0,
+    )["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+    out_path, err_path = tmp_path / "watch.out", tmp_path / "watch.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        watcher = subprocess.Popen(
+            [*runwatch_command(), "watch", run_id, "--deployment", deployment_id],
+            env=cli_env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "RUNNING" not in out_path.read_text():
+            assert watcher.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        port = engine.port
+        engine.kill()
+        time.sleep(2.5)
+        engine.start()
+        assert engine.port == port
+        stop.touch()
+        watcher.wait(timeout=60)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+    stderr = err_path.read_text(errors="replace")
+    assert watcher.returncode == 0, stderr[-2000:]
+    assert out_path.read_text().split()[-1] == "SUCCEEDED"
+    delays = [float(d) for d in re.findall(r"retrying in ([0-9.]+)s", stderr)]
+    assert len(delays) >= 3, stderr
+    assert max(delays) <= 0.5, stderr
+    assert "reconnected" in stderr
