@@ -254,3 +254,52 @@ async def test_more_runs_load_as_the_cursor_nears_the_end(
         await pilot.press("end")
         await wait_for(pilot, lambda: main.table.row_count == 60, what="second page")
         assert main.table.shown_ids() == list(reversed(ids))
+
+
+async def test_a_run_waiting_in_its_queue_says_so_until_it_prints(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    gate = tmp_path / "gate"
+    # Distribution 0 and 2 share queue 0 (of 2): the second waits behind the first.
+    first = engine.create_run(
+        deployment_id, version_id, input_data={"gate": str(gate)}, distribution=0
+    )["run_id"]
+    engine.wait_for_status(deployment_id, first, {"RUNNING"})
+    waiting = engine.create_run(
+        deployment_id, version_id, input_data={"before": 3}, distribution=2
+    )["run_id"]
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id == waiting, what="selection")
+        view = main.log_view
+        await wait_for(pilot, lambda: "no lines yet" in str(view.border_title), what="empty")
+        assert view.line_count == 0
+        assert main.selected_run is not None and main.selected_run.status != "RUNNING"
+        gate.touch()
+        await wait_for(pilot, lambda: "before 2" in view.messages(), what="its lines")
+        await wait_for(pilot, lambda: "no lines" not in str(view.border_title), what="title")
+        assert f"{view.line_count:,} lines" in str(view.border_title)
+
+
+def test_elapsed_says_whether_the_run_has_started() -> None:
+    from datetime import timedelta
+
+    from runwatch.api.models import Run
+    from runwatch.tui.widgets.run_detail import elapsed_text
+    from tests.tui.conftest import FIXED_NOW
+
+    created = (FIXED_NOW - timedelta(seconds=4)).isoformat().replace("+00:00", "Z")
+    texts = {
+        status: elapsed_text(
+            Run.from_wire({"run_id": "r", "status": status, "created_at": created}), FIXED_NOW
+        )
+        for status in ("PENDING", "STARTING", "RUNNING", "NEW_KIND")
+    }
+    assert texts == {
+        "PENDING": "4s (not started yet)",
+        "STARTING": "4s (not started yet)",
+        "RUNNING": "4s (running)",
+        "NEW_KIND": "4s (so far)",
+    }

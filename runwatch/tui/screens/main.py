@@ -559,8 +559,9 @@ class MainScreen(Screen[None]):
             self._report("logs", None)
             if batch:
                 view.append(batch)
-            if follower.at_start:
+            if follower.at_start and not view.at_start:
                 view.at_start = True
+                self._update_log_marker()  # "1,234 lines loaded" becomes "1,234 lines"
             if follower.done:
                 self._update_log_marker()
                 return
@@ -622,7 +623,12 @@ class MainScreen(Screen[None]):
             self._select_run(run_id)
             return
         if self.selected_run_id:
-            loaded = f"{view.line_count:,} lines" + ("" if view.at_start else " loaded")
+            if view.line_count:
+                loaded = f"{view.line_count:,} lines" + ("" if view.at_start else " loaded")
+            else:
+                # Nothing yet is either the first page still on its way or an empty log.
+                done = self.follower is not None and self.follower.done
+                loaded = ("no lines" if done else "no lines yet") if view.at_start else "loading…"
             view.border_title = Text(f"Log · {inert(self.selected_run_id)} · {loaded}")
         if (view.show_timestamps, view.wrap) != (
             self.view_state.show_timestamps,

@@ -30,13 +30,21 @@ def masked_env(env: dict[str, str] | object) -> list[tuple[str, str]]:
     return rows
 
 
+_NOT_STARTED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
+
+
 def elapsed_text(run: Run, now: datetime) -> str:
     if run.created_at is None:
         return "-"
     if run.terminal:
         end = run.modified_at or run.created_at
         return human_duration((end - run.created_at).total_seconds())
-    return human_duration((now - run.created_at).total_seconds()) + " (running)"
+    so_far = human_duration((now - run.created_at).total_seconds())
+    if run.status == "RUNNING":
+        return so_far + " (running)"
+    if run.status in _NOT_STARTED:
+        return so_far + " (not started yet)"
+    return so_far + " (so far)"  # a status this version does not know: say no more than that
 
 
 def render_run(
