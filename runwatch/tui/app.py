@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import random
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
     from runwatch.tui.screens.main import MainScreen
+
+
+# The least time between two attempts to bring back a local engine that went away.
+ENGINE_RESTART_GAP = 3.0
 
 
 def utc_now() -> datetime:
@@ -88,7 +93,11 @@ class RunwatchApp(App[None]):
         self.engine_starter = engine_starter
         self.settings_loader = settings_loader
         self.engine_handle: EngineHandle | None = None
+        self._engine_tried = float("-inf")
         self.client: AsyncAPIClient | None = None
+        # Clients replaced when the local engine came back on another port. Closed at exit,
+        # not at once: an open form or export may still hold one for its last request.
+        self._retired_clients: list[AsyncAPIClient] = []
         self.api_url: str = settings.api_url
         self.organization_id: str | None = settings.organization_id
         self.deployments: list[dict[str, Any]] = []
@@ -147,25 +156,75 @@ class RunwatchApp(App[None]):
         assert self.engine_starter is not None
         return self.engine_starter()
 
+    def engine_unreachable(self) -> None:
+        """A poll found nothing listening: if the local engine has gone, bring it back.
+
+        A dashboard kept open all day outlives its engine (killed, crashed, out of memory).
+        Rather than probe a dead port for ever, do what start-up did: reuse a live engine of
+        the data dir (say, a `runwatch serve` restarted on another port) or start one, then
+        switch to it. The pollers keep their place, so nothing shown is lost or repeated.
+        """
+        handle = self.engine_handle
+        if self.engine_starter is None or handle is None or self.client is None:
+            return
+        if handle.process is not None and handle.process.poll() is None:
+            return  # our child is still running: it will answer again
+        if any(w.group == "engine" and w.is_running for w in self.workers):
+            return
+        now = time.monotonic()
+        if now - self._engine_tried < ENGINE_RESTART_GAP:
+            return
+        self._engine_tried = now
+        self._start_engine()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group != "engine":
             return
+        restarting = self.client is not None
         if event.state == WorkerState.SUCCESS:
             handle = worker.result
             assert handle is not None
             self.engine_handle = handle
-            self.call_later(
-                self._connect, handle.url, handle.organization_id, {"auth_token": handle.token}
-            )
+            if restarting:
+                self._switch_engine(handle)
+            else:
+                self.call_later(
+                    self._connect, handle.url, handle.organization_id, {"auth_token": handle.token}
+                )
         elif event.state == WorkerState.ERROR:
-            self.main.show_failed(f"could not start the local engine: {worker.error}")
+            if restarting:
+                self.notify(
+                    f"could not start the local engine again: {worker.error}",
+                    severity="warning",
+                )
+            else:
+                self.main.show_failed(f"could not start the local engine: {worker.error}")
+
+    def _switch_engine(self, handle: EngineHandle) -> None:
+        if handle.url != self.api_url:
+            assert self.client is not None
+            self._retired_clients.append(self.client)
+            self.api_url = handle.url
+            self.client = self._make_client(handle.url, {"auth_token": handle.token})
+        self.main.replace_client(self.client)
+
+    def _make_client(self, url: str, credential: dict[str, str]) -> AsyncAPIClient:
+        from runwatch.api.client import AsyncAPIClient
+
+        # The follow layer's schedule owns retrying (with a visible countdown), so the client
+        # makes one attempt per poll instead of retrying silently behind the status bar.
+        timeout = self.settings.timeout
+        return AsyncAPIClient(
+            credential=credential or None,
+            timeout=timeout if timeout else self.client_timeout,
+            max_retry_count=0,
+            base_url=url,
+        )
 
     async def _connect(
         self, url: str, organization_id: str | None, credential: dict[str, str]
     ) -> None:
-        from runwatch.api.client import AsyncAPIClient
-
         self.api_url = url
         if not organization_id:
             self.main.show_failed(
@@ -173,15 +232,7 @@ class RunwatchApp(App[None]):
             )
             return
         self.organization_id = organization_id
-        # The follow layer's schedule owns retrying (with a visible countdown), so the client
-        # makes one attempt per poll instead of retrying silently behind the status bar.
-        timeout = self.settings.timeout
-        self.client = AsyncAPIClient(
-            credential=credential or None,
-            timeout=timeout if timeout else self.client_timeout,
-            max_retry_count=0,
-            base_url=url,
-        )
+        self.client = self._make_client(url, credential)
         self.main.start(self.client, organization_id, self.view_state)
 
     async def reload_settings(self) -> None:
@@ -206,8 +257,9 @@ class RunwatchApp(App[None]):
         await self._connect(settings.api_url, settings.organization_id, dict(settings.credential))
 
     async def on_unmount(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
+        for client in [*self._retired_clients, self.client]:
+            if client is not None:
+                await client.aclose()
 
     def save_view_state(self, state: ViewState) -> None:
         self.view_state = state

@@ -161,3 +161,23 @@ async def test_export_writes_the_whole_log(
     lines = target.read_text().splitlines()
     numbered = [line.split(" ", 1)[1] for line in lines if " before " in line]
     assert numbered == [f"before {i}" for i in range(2300)]
+
+
+async def test_a_burst_of_status_changes_is_one_toast_with_a_line_per_run(
+    engine: Any, tmp_path: Path
+) -> None:
+    from runwatch.api.models import Run
+
+    app = make_app(engine, tmp_path, notify_status_changes=True)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main._runs_loaded, what="first runs poll")
+        moves = [
+            (Run.from_wire({"run_id": "run-a", "status": "RUNNING"}), "PENDING"),
+            (Run.from_wire({"run_id": "run-b", "status": "FAILED\x1b[2J"}), "RUNNING"),
+        ]
+        main._announce_many(moves)
+        await pilot.pause()
+        toast = list(app._notifications)[-1]
+        assert toast.message == "run-a: PENDING → RUNNING\nrun-b: RUNNING → FAILED[2J"
+        assert toast.severity == "information"

@@ -125,12 +125,12 @@ class MainScreen(Screen[None]):
         markup: bool = False,
     ) -> None:
         """A toast. Its text often quotes the server (run ids, error descriptions), so it is
-        never parsed as markup and its control characters are dropped."""
+        never parsed as markup and its control characters are dropped; its own line breaks
+        (one line per run in a burst of status changes) are kept."""
         from runwatch.tui.format import inert
 
-        super().notify(
-            inert(message), title=inert(title), severity=severity, timeout=timeout, markup=False
-        )
+        text = "\n".join(inert(line) for line in message.split("\n"))
+        super().notify(text, title=inert(title), severity=severity, timeout=timeout, markup=False)
 
     @property
     def rw_app(self) -> RunwatchApp:
@@ -210,6 +210,16 @@ class MainScreen(Screen[None]):
         self.status_bar.connection = Connection("loading", "connecting…")
         self._update_source()
         self._choose_deployment(settings.deployment_id or view_state.deployment_id)
+
+    def replace_client(self, client: AsyncAPIClient) -> None:
+        """The same API at a new address (the local engine came back): carry on from here."""
+        self.client = client
+        for holder in (self.poller, self.follower, self._pager):
+            if holder is not None:
+                holder.client = client
+        self._update_source()
+        for schedule in self.schedules.values():
+            schedule.poke()
 
     @work(group="deployment", exclusive=True, exit_on_error=False, description="choose deployment")
     async def _choose_deployment(self, wanted: str | None) -> None:
@@ -707,9 +717,10 @@ class MainScreen(Screen[None]):
             else:
                 self.notify(f"{self.selected_run_id}: {short_reason(error)}", severity="warning")
             return True
-        delay = self.schedules[source].failed(
-            getattr(error, "retry_after", None), refused=refused_connection(error)
-        )
+        refused = refused_connection(error)
+        delay = self.schedules[source].failed(getattr(error, "retry_after", None), refused=refused)
+        if refused:
+            self.rw_app.engine_unreachable()
         self.errors[source] = (short_reason(error), now + timedelta(seconds=delay))
         self._mark_stale()
         self._update_status()
