@@ -115,6 +115,7 @@ async def test_form_refuses_bad_retry_count_then_submits_and_selects(
         form = app.screen
         assert isinstance(form, SubmitScreen)
         select = form.query_one("#version-select", Select)
+        assert app.focused is select  # the deployment is filled in: the version comes first
         await wait_for(pilot, lambda: form._versions_ok, what="versions")
         select.value = version_id
         form.query_one("#model", Input).value = "model-1"

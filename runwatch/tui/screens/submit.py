@@ -228,8 +228,13 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#version-text", Input).display = False
-        self._load_versions(self.query_one("#deployment", Input).value.strip())
-        self.query_one("#deployment", Input).focus()
+        deployment = self.query_one("#deployment", Input)
+        self._load_versions(deployment.value.strip())
+        # The deployment is usually filled in already: the first choice to make is the version.
+        if deployment.value.strip():
+            self.query_one("#version-select", Select).focus()
+        else:
+            deployment.focus()
 
     # -- versions -------------------------------------------------------------------------
 
