@@ -22,6 +22,21 @@ from typing import Any
 import httpx
 import pytest
 
+# Every variable that points a client somewhere or changes how it behaves: tests that start a
+# client subprocess or resolve settings clear them, so the developer's own shell cannot leak in.
+CLIENT_ENV_VARS = (
+    "ABEJA_API_URL",
+    "ABEJA_ORGANIZATION_ID",
+    "ABEJA_DEPLOYMENT_ID",
+    "PLATFORM_AUTH_TOKEN",
+    "ABEJA_PLATFORM_USER_ID",
+    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
+    "RUNWATCH_PROFILE",
+    "NO_COLOR",
+    "ABEJA_SDK_CONNECTION_TIMEOUT",
+    "ABEJA_SDK_MAX_RETRY_COUNT",
+)
+
 _LISTENING = re.compile(r"listening on (http://[\w.\-\[\]:]+)")
 _START_TIMEOUT = 20.0
 

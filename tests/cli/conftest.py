@@ -22,23 +22,13 @@ from follow_fakes import FakeClock, FakeRunApi
 from runwatch.api.client import AsyncAPIClient
 from runwatch.cli import common
 from runwatch.follow.schedule import PollSchedule
-
-_CONTRACT_VARS = (
-    "ABEJA_API_URL",
-    "ABEJA_ORGANIZATION_ID",
-    "ABEJA_DEPLOYMENT_ID",
-    "PLATFORM_AUTH_TOKEN",
-    "ABEJA_PLATFORM_USER_ID",
-    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
-    "RUNWATCH_PROFILE",
-    "NO_COLOR",
-)
+from tests.conftest import CLIENT_ENV_VARS
 
 
 @pytest.fixture
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No config file, no engine, none of the contract's variables from the developer's shell."""
-    for name in _CONTRACT_VARS:
+    for name in CLIENT_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RUNWATCH_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("RUNWATCH_DATA_DIR", str(tmp_path / "no-engine"))
@@ -77,7 +67,7 @@ def fake_api(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
 @pytest.fixture
 def cli_env(engine: Any, tmp_path: Path) -> dict[str, str]:
     """The environment for `python -m runwatch` subprocesses aimed at the test's engine."""
-    env = {k: v for k, v in os.environ.items() if k not in _CONTRACT_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in CLIENT_ENV_VARS}
     env.update(engine.env)
     env["RUNWATCH_CONFIG"] = str(tmp_path / "config.toml")
     env["RUNWATCH_DATA_DIR"] = str(tmp_path / "no-engine")

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from runwatch.cli import main
-from tests.conftest import EngineProcess
+from tests.conftest import CLIENT_ENV_VARS, EngineProcess
 from tests.faults.conftest import start_gated_run
 from tests.faults.hostile import HOSTILE_TEXT, FaultProxy
 from tests.faults.test_tui_faults import FAULT_REASONS, SHAPES, hostile_ids
@@ -35,19 +35,6 @@ from tests.faults.test_tui_faults import FAULT_REASONS, SHAPES, hostile_ids
 CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # The colours runwatch itself paints statuses with.
 OWN_COLOURS = re.compile(r"\x1b\[(?:0|3[1-6])m")
-
-_CONTRACT_VARS = (
-    "ABEJA_API_URL",
-    "ABEJA_ORGANIZATION_ID",
-    "ABEJA_DEPLOYMENT_ID",
-    "PLATFORM_AUTH_TOKEN",
-    "ABEJA_PLATFORM_USER_ID",
-    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
-    "RUNWATCH_PROFILE",
-    "NO_COLOR",
-    "ABEJA_SDK_CONNECTION_TIMEOUT",
-    "ABEJA_SDK_MAX_RETRY_COUNT",
-)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +47,7 @@ def finished_run(shared_engine: EngineProcess, gated_version: tuple[str, str]) -
 def cli_environ(
     engine: EngineProcess, proxy: FaultProxy, deployment_id: str, tmp_path: Path
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _CONTRACT_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in CLIENT_ENV_VARS}
     env.update(
         {
             "ABEJA_API_URL": proxy.url,
@@ -85,7 +72,7 @@ def in_process_env(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in _CONTRACT_VARS:
+    for name in CLIENT_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     for key, value in cli_environ(shared_engine, proxy, gated_version[0], tmp_path).items():
         monkeypatch.setenv(key, value)
