@@ -202,12 +202,13 @@ class RunwatchApp(App[None]):
                 self.main.show_failed(f"could not start the local engine: {worker.error}")
 
     def _switch_engine(self, handle: EngineHandle) -> None:
+        client = self.client
+        assert client is not None
         if handle.url != self.api_url:
-            assert self.client is not None
-            self._retired_clients.append(self.client)
+            self._retired_clients.append(client)
             self.api_url = handle.url
-            self.client = self._make_client(handle.url, {"auth_token": handle.token})
-        self.main.replace_client(self.client)
+            client = self.client = self._make_client(handle.url, {"auth_token": handle.token})
+        self.main.replace_client(client)
 
     def _make_client(self, url: str, credential: dict[str, str]) -> AsyncAPIClient:
         from runwatch.api.client import AsyncAPIClient
