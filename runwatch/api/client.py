@@ -224,9 +224,16 @@ class APIClient(_RunApi[JsonDict]):
         sleep: Callable[[float], None] | None = None,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self._core = Core(
-            credential, timeout, max_retry_count, base_url=base_url, environ=environ, rng=rng
+            credential,
+            timeout,
+            max_retry_count,
+            base_url=base_url,
+            environ=environ,
+            rng=rng,
+            on_retry=on_retry,
         )
         self._sleep = sleep or time.sleep
         # The SDK's requests session follows redirects; keep that.
@@ -278,9 +285,16 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self._core = Core(
-            credential, timeout, max_retry_count, base_url=base_url, environ=environ, rng=rng
+            credential,
+            timeout,
+            max_retry_count,
+            base_url=base_url,
+            environ=environ,
+            rng=rng,
+            on_retry=on_retry,
         )
         self._sleep = sleep or asyncio.sleep
         self._http = httpx.AsyncClient(

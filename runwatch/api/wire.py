@@ -18,7 +18,7 @@ import json
 import os
 import random
 import re
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -531,6 +531,7 @@ class Core:
         base_url: str | None = None,
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
         if credential is None:
@@ -546,6 +547,9 @@ class Core:
         self.timeout = resolve_timeout(timeout, env)
         self.policy = RetryPolicy(max_retries=resolve_max_retry_count(max_retry_count, env))
         self.rng = rng or random.Random()
+        # Told (one safe line) before each retry: a command line user waiting through
+        # timeouts and retries would otherwise see nothing for minutes.
+        self.on_retry = on_retry
 
     def build(self, spec: RequestSpec) -> httpx.Request:
         url = self.base_url + spec.path
@@ -604,4 +608,14 @@ class Core:
                     raise transport_error(outcome, spec, url, attempt, self.timeout, self.secrets)
             else:
                 raise TypeError(f"unexpected outcome {outcome!r}")
+            if self.on_retry is not None:
+                what = (
+                    f"HTTP {outcome.status_code}"
+                    if isinstance(outcome, httpx.Response)
+                    else transport_reason(outcome)
+                )
+                self.on_retry(
+                    f"{spec.method} {url}: {what}; retry {attempt} of "
+                    f"{self.policy.max_retries} in {delay:.1f}s"
+                )
             yield Sleep(delay)

@@ -182,7 +182,7 @@ def make_client(settings: Settings, *, max_retry_count: int | None = None) -> As
     kwargs = settings.client_kwargs()
     if max_retry_count is not None:
         kwargs["max_retry_count"] = max_retry_count
-    return AsyncAPIClient(**kwargs)
+    return AsyncAPIClient(**kwargs, on_retry=note)
 
 
 def make_schedule(settings: Settings) -> PollSchedule:

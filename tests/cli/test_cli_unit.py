@@ -400,3 +400,29 @@ async def test_engine_reconnector_follows_engine_env(tmp_path: Path) -> None:
     assert reconnect() is None
     remote = Settings(api_url="https://api.example", credential={"auth_token": "x"})
     assert common.engine_reconnector(args, remote) is None
+
+
+def test_one_shot_commands_say_when_they_retry(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A retried request is one line on stderr each time, not minutes of silence."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("ABEJA_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("ABEJA_ORGANIZATION_ID", "1234567890123")
+    monkeypatch.setenv("PLATFORM_AUTH_TOKEN", "secret-token")
+    monkeypatch.setenv("ABEJA_SDK_MAX_RETRY_COUNT", "2")
+    assert main(["runs", "--deployment", "dep-1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3, err
+    assert re.fullmatch(
+        r"runwatch: GET http://127.0.0.1:\d+/\S+: connection refused; "
+        r"retry 1 of 2 in \d\.\ds",
+        err[0],
+    ), err
+    assert "retry 2 of 2 in" in err[1]
+    assert err[2].startswith("runwatch: error:") and "after 3 attempts" in err[2]
+    assert "secret-token" not in "\n".join(err)
