@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 # The least time between two attempts to bring back a local engine that went away.
 ENGINE_RESTART_GAP = 3.0
+# How long a reused engine (not our child) may be away before the app starts its own.
+REUSED_ENGINE_GRACE = 10.0
 
 
 def utc_now() -> datetime:
@@ -169,6 +171,13 @@ class RunwatchApp(App[None]):
             return
         if handle.process is not None and handle.process.poll() is None:
             return  # our child is still running: it will answer again
+        if handle.process is None:
+            # An engine someone else started (`runwatch serve`) may just be restarting: give
+            # it time before taking its data dir over with one of ours.
+            last_ok = self.main.last_ok
+            away = (self.clock() - last_ok).total_seconds() if last_ok else float("inf")
+            if away < REUSED_ENGINE_GRACE:
+                return
         if any(w.group == "engine" and w.is_running for w in self.workers):
             return
         now = time.monotonic()

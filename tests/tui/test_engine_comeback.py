@@ -4,11 +4,14 @@ engine dies: the app starts it again and carries on where it was."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from runwatch.api import APIClient
 from runwatch.config import Settings
 from runwatch.engine.launch import EngineHandle, ensure_engine, kill_attempts
+from runwatch.tui.app import REUSED_ENGINE_GRACE
+from tests.conftest import EngineProcess
 from tests.tui.conftest import make_app, wait_for
 
 
@@ -68,3 +71,45 @@ async def test_a_dead_local_engine_is_started_again_and_the_view_carries_on(
         for handle in handles:
             handle.stop()
         kill_attempts(data_dir)
+
+
+async def test_a_reused_engine_gets_time_to_come_back_before_the_app_starts_its_own(
+    restartable_engine: EngineProcess, tmp_path: Path
+) -> None:
+    external = restartable_engine  # a `runwatch serve` the user started: the app reuses it
+    handles: list[EngineHandle] = []
+
+    def starter() -> EngineHandle:
+        handle = ensure_engine(external.data_dir)
+        handles.append(handle)
+        return handle
+
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    settings = Settings(
+        local_engine=True, poll_interval=0.1, idle_interval=0.3, max_backoff=0.5, bell=False
+    )
+    app = make_app(None, tmp_path, settings=settings, engine_starter=starter, clock=lambda: now[0])
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            main = app.main
+            await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
+            assert handles[0].process is None
+            # The user restarts their engine: the app waits for it and takes nothing over.
+            external.kill()
+            await wait_for(pilot, lambda: "connection refused" in main.status_bar.describe())
+            await pilot.pause(1.0)
+            external.start()
+            await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="back")
+            assert len(handles) == 1
+            # Gone for longer than the grace period: the app starts an engine of its own.
+            external.kill()
+            await wait_for(pilot, lambda: "connection refused" in main.status_bar.describe())
+            now[0] += timedelta(seconds=REUSED_ENGINE_GRACE + 1)
+            await wait_for(pilot, lambda: len(handles) == 2, what="an engine of the app's own")
+            assert handles[1].process is not None
+            await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
+            assert app.api_url == handles[1].url
+    finally:
+        for handle in handles:
+            handle.stop()
+        kill_attempts(external.data_dir)
