@@ -37,7 +37,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("status", "status", 11),
     ("version", "version", 10),
     ("model", "model", 10),
-    ("created", "created", 9),
+    ("created", "created", 10),  # "59m59s ago"
     ("duration", "duration", 8),
     ("retry", "retry", 5),
     ("dist", "dist", 4),
