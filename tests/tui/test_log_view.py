@@ -111,3 +111,17 @@ async def test_search_follow_marker_wrap_and_timestamps() -> None:
         await pilot.pause()
         assert view.wrap
         assert view.virtual_size.height == view.line_count + 2  # 150 chars over 3 rows
+
+
+async def test_wide_characters_are_measured_in_columns() -> None:
+    app = LogApp()
+    async with app.run_test(size=(40, 8)) as pilot:
+        view = app.query_one(LogView)
+        view.show_timestamps = False
+        wide = "学習" * 30 + "END"  # 60 characters, 123 columns
+        view.append([Event("short", TS), Event(wide, TS)])
+        await pilot.pause()
+        assert view.virtual_size.width >= 123
+        view.scroll_to(x=view.max_scroll_x, animate=False, immediate=True)
+        await pilot.pause()
+        assert view.render_line(1).text.rstrip().endswith("END")

@@ -34,6 +34,11 @@ TIMESTAMP_WIDTH = 24  # "2026-01-01 00:00:00.000 "
 MAX_SHOWN_CHARS = 10_000
 
 
+def _cells(message: str) -> int:
+    """Columns `message` takes on screen: wide (CJK, emoji) characters take two."""
+    return len(message) if message.isascii() else cell_len(message)
+
+
 def shown_message(message: str) -> str:
     """The message as the pane shows it: inert, and cut at MAX_SHOWN_CHARS."""
     if len(message) <= MAX_SHOWN_CHARS:
@@ -192,7 +197,7 @@ class LogView(ScrollView, can_focus=True):
             self._wrap_valid = False
             self.at_start = False
         lines.extend(new)
-        width = max(len(message) for _, message in new)
+        width = max(map(_cells, [message for _, message in new]))
         if width > self._max_width:
             self._max_width = width
         if self._wrap_valid:
@@ -221,7 +226,7 @@ class LogView(ScrollView, can_focus=True):
             self.following = False
         lines.extendleft(reversed(new))
         self._base -= len(new)
-        width = max(len(message) for _, message in new)
+        width = max(map(_cells, [message for _, message in new]))
         if width > self._max_width:
             self._max_width = width
         self._wrap_valid = False
@@ -280,7 +285,7 @@ class LogView(ScrollView, can_focus=True):
     # -- wrapping (row counts computed lazily, only while wrap is on) ----------------------
 
     def _rows_for(self, message: str, width: int) -> int:
-        length = self._prefix_width() + (len(message) if message.isascii() else cell_len(message))
+        length = self._prefix_width() + _cells(message)
         return max(1, -(-length // width))
 
     def _ensure_wrap(self) -> None:
