@@ -181,3 +181,23 @@ async def test_a_burst_of_status_changes_is_one_toast_with_a_line_per_run(
         toast = list(app._notifications)[-1]
         assert toast.message == "run-a: PENDING → RUNNING\nrun-b: RUNNING → FAILED[2J"
         assert toast.severity == "information"
+
+
+async def test_a_terminal_squeezed_to_almost_nothing_crashes_no_screen(
+    engine: Any, tmp_path: Path
+) -> None:
+    """Dragging a pane down to a few cells and back, with each screen open (the deployment
+    list could not lay out at width 0 and took the app down)."""
+    app = make_app(engine, tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id is not None or main._runs_loaded)
+        for opener in ("d", "n", "question_mark", "ctrl+p", "l"):
+            await pilot.press(opener)
+            await pilot.pause(0.2)
+            for size in ((1, 1), (3, 2), (10, 5), (120, 36)):
+                await pilot.resize_terminal(*size)
+                await pilot.pause(0.1)
+            assert app.is_running and app.return_code is None, opener
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is main, what=f"closing {opener}")

@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,6 +18,14 @@ from runwatch.tui.format import inert
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
+
+
+class DeploymentList(OptionList):
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # A terminal dragged down to a few columns leaves no room beside the options'
+        # padding, and OptionList cannot lay out at width 0 (ValueError deep in Rich): measure
+        # as if there were a few columns; what does not fit is clipped.
+        return super().get_content_height(container, viewport, max(width, 8))
 
 
 class DeploymentsScreen(ModalScreen["str | None"]):
@@ -31,7 +40,7 @@ class DeploymentsScreen(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(id="deployments-dialog"):
             yield Static(Text("Switch deployment", style="bold"))
-            yield OptionList(id="deployment-list")
+            yield DeploymentList(id="deployment-list")
             yield Input(placeholder="or type a deployment id and press Enter", id="deployment-id")
             yield Static("", id="deployments-status")
 
