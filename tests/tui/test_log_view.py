@@ -74,7 +74,8 @@ async def test_control_characters_and_escapes_are_inert() -> None:
         await pilot.pause()
         first = view.render_line(0).text
         assert "\x1b" not in first and "\r" not in first and "\x07" not in first
-        assert "[31mred[0m [bold]markup[/bold]backbell    tab" in first
+        # What follows the carriage return overwrote the line, as on a terminal.
+        assert first.rstrip().endswith("backbell    tab  [1 earlier state overwritten by \\r]")
         assert "\x9b" not in view.render_line(1).text
 
 
@@ -125,3 +126,17 @@ async def test_wide_characters_are_measured_in_columns() -> None:
         view.scroll_to(x=view.max_scroll_x, animate=False, immediate=True)
         await pilot.pause()
         assert view.render_line(1).text.rstrip().endswith("END")
+
+
+async def test_a_progress_bar_shows_its_last_state() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 6)) as pilot:
+        view = app.query_one(LogView)
+        view.show_timestamps = False
+        bar = "".join(f"\r{pct:3d}%|{'#' * (pct // 10):<10}| {pct}/100" for pct in range(101))
+        view.append([Event(bar, TS), Event("windows line\r", TS)])
+        await pilot.pause()
+        assert view.messages() == [
+            "100%|##########| 100/100  [100 earlier states overwritten by \\r]",
+            "windows line",
+        ]

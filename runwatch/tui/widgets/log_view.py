@@ -39,8 +39,27 @@ def _cells(message: str) -> int:
     return len(message) if message.isascii() else cell_len(message)
 
 
+def overwritten(message: str) -> str:
+    """What a terminal leaves of a line rewritten with carriage returns, and how often.
+
+    A progress bar (tqdm and the like) redraws one line with `\r` until it ends it with a
+    newline, so the log gets every state of the bar in one line; shown whole, that is a
+    screenful of repeats. The pane shows the last state and says how many came before
+    (`e` exports them all). A trailing `\r` (CRLF line ends) is no redraw at all.
+    """
+    states = [state for state in message.split("\r") if state]
+    if len(states) <= 1:
+        return states[0] if states else ""
+    earlier = len(states) - 1
+    plural = "s" if earlier > 1 else ""
+    return f"{states[-1]}  [{earlier:,} earlier state{plural} overwritten by \\r]"
+
+
 def shown_message(message: str) -> str:
-    """The message as the pane shows it: inert, and cut at MAX_SHOWN_CHARS."""
+    """The message as the pane shows it: the last state of a redrawn line, inert, and cut at
+    MAX_SHOWN_CHARS."""
+    if "\r" in message:
+        message = overwritten(message)
     if len(message) <= MAX_SHOWN_CHARS:
         return inert(message)
     rest = len(message) - MAX_SHOWN_CHARS
