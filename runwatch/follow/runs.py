@@ -142,9 +142,10 @@ class RunsPoller:
         sent = self._next_token
         runs, token = await self._page(sent)
         self._used_tokens.add(sent)
-        if token in self._used_tokens:
-            # A server handing back a token it already gave would be paged for ever
-            # (`runs --all` never ended): treat it as the end of the list.
+        if token in self._used_tokens or all(run.run_id in self.runs for run in runs):
+            # A server handing back a token it already gave, or pages that bring no run not
+            # already listed (empty, or the same runs under ever new tokens), would be paged
+            # for ever (`runs --all` never ended): treat it as the end of the list.
             token = None
         self._next_token = token
         self.has_more = token is not None

@@ -10,6 +10,7 @@ and through a pipe.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pty
 import re
@@ -412,6 +413,21 @@ def test_a_server_handing_back_the_same_page_token_does_not_page_for_ever(
         out, _ = capsys.readouterr()
         assert finished_run in out or argv[0] == "logs"
         assert out.count(finished_run) <= 1, argv  # the repeated page is not printed again
+    # Ever new tokens, the same runs (or none) behind each: the listing ends all the same.
+    tokens = itertools.count()
+    for entries in (None, []):
+
+        def fresh(path: str, body: Any, entries: Any = entries) -> Any:
+            if not path.endswith("/runs"):
+                return body
+            page = body if entries is None else {**body, "entries": entries}
+            return {**page, "next_page_token": f"t{next(tokens)}"}
+
+        proxy.rewrite = fresh
+        for argv in (["runs", "--all"], ["runs", "--all", "--json"]):
+            assert main(argv) == 0, (argv, entries)
+            out, _ = capsys.readouterr()
+            assert out.count(finished_run) <= 1, argv
 
 
 @pytest.mark.usefixtures("in_process_env")
