@@ -7,6 +7,7 @@ while the app shows a running run, its detail and its log.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable
@@ -326,3 +327,36 @@ async def test_a_created_run_whose_answer_cannot_be_read_is_not_offered_again(
         await wait_for(pilot, lambda: app.screen is main, what="the form closed")
         await wait_for(pilot, lambda: "Outcome unknown" in screen_text(app), what="the toast")
     assert sum(method == "POST" for method, _, _ in proxy.requests) == 1
+
+
+async def test_an_export_that_never_ends_can_be_stopped(
+    shared_engine: EngineProcess,
+    gated_version: tuple[str, str],
+    proxy: FaultProxy,
+    tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    run_id = start_gated_run(shared_engine, gated_version, gate, before=2, after=0)["run_id"]
+    shared_engine.wait_for_status(gated_version[0], run_id, "SUCCEEDED")
+    tokens = itertools.count()
+
+    def rewrite(path: str, body: Any) -> Any:
+        if path.endswith("/logs"):
+            return {**body, "next_token": f"t{next(tokens)}"}  # a new token, for ever
+        return body
+
+    proxy.rewrite = rewrite
+    proxy.unmap = lambda path: path.split("?", 1)[0] if "/logs?" in path else path
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=gated_version[0])
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")
+        await pilot.press("l", "e")
+        await wait_for(pilot, lambda: next(tokens) > 20, what="pages being exported")
+        assert "(e stops)" in str(main.log_view.border_subtitle)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: "Export stopped" in screen_text(app), what="stopped")
+        assert not main.workers_running("export")
+        assert "exporting" not in str(main.log_view.border_subtitle)
+    assert (tmp_path / f"{run_id}.log").read_text().count("\n") > 20

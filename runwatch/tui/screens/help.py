@@ -37,7 +37,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("log", "/", "search the loaded log (highlights every match)"),
     ("log", "n / N", "next / previous match (while a search is active)"),
     ("log", "escape", "clear the search"),
-    ("log", "e", "export the whole log to a file (path shown when done)"),
+    ("log", "e", "export the whole log to a file (path shown; e again stops it)"),
     ("submit form", "ctrl+s", "submit"),
     ("submit form", "escape", "cancel"),
     ("submit form", "tab / shift+tab", "next / previous field"),

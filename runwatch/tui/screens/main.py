@@ -985,6 +985,11 @@ class MainScreen(Screen[None]):
 
     @on(LogView.ExportRequested)
     def _export_requested(self) -> None:
+        if self.workers_running("export"):
+            # `e` again stops it: a long log over a slow link (or a server that never ends
+            # its pages) must not keep a user from doing anything else with the pane.
+            self.workers.cancel_group(self, "export")
+            return
         if self.selected_run_id is None or self.client is None:
             self.notify("Select a run first", severity="warning")
             return
@@ -998,7 +1003,7 @@ class MainScreen(Screen[None]):
         path = _free_path(self.rw_app.export_dir / f"{file_name(run_id)}.log")
         view = self.log_view
         count = 0
-        view.activity = f"exporting to {path}…"
+        view.activity = f"exporting to {path}… (e stops)"
         self._update_log_marker()
         try:
             with path.open("w", encoding="utf-8") as out:
@@ -1013,7 +1018,7 @@ class MainScreen(Screen[None]):
                         if isinstance(event, dict):
                             out.write(f"{event.get('timestamp', '')} {event.get('message', '')}\n")
                     count += len(events)
-                    view.activity = f"exporting {count:,} lines to {path}…"
+                    view.activity = f"exporting {count:,} lines to {path}… (e stops)"
                     self._update_log_marker()
                     next_token = page.get("next_token")
                     # A token seen before would start the same pages again, for ever.
@@ -1028,6 +1033,11 @@ class MainScreen(Screen[None]):
             self._update_log_marker()
             self.notify(f"Export failed after {count:,} lines: {error}", severity="error")
             return
+        except asyncio.CancelledError:
+            view.activity = ""
+            self._update_log_marker()
+            self.notify(f"Export stopped: the first {count:,} lines are in {path}", timeout=8)
+            raise
         view.activity = ""
         self._update_log_marker()
         self.notify(f"Exported {count:,} lines to {path}", title="Log exported", timeout=8)
