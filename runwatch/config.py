@@ -205,7 +205,12 @@ def _profile_from_table(
 
 
 def _check_url(url: str, what: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number or out of range
+    except ValueError as error:
+        # The URL itself is not repeated: it may carry a password.
+        raise ConfigError(f"{what} is not a valid URL: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{what} must be an http(s) URL, got {_url_without_userinfo(url)!r}")
 

@@ -195,6 +195,7 @@ def test_local_engine_keeps_flags() -> None:
         ("profiles = 3\n", "must be a table"),
         ("[profiles.x]\napi_url = 5\n", "api_url must be a string"),
         ('[profiles.x]\napi_url = "ftp://x"\n', "http"),
+        ('[profiles.x]\napi_url = "https://[::1"\n', "not a valid URL: Invalid IPv6 URL"),
         ("[profiles.x]\npoll_interval = -1\n", "positive number"),
         ('[profiles.x]\nbell = "yes"\n', "true or false"),
         ("[profiles.x]\nmax_retry_count = 1.5\n", "integer"),
@@ -213,11 +214,15 @@ def test_bad_config_files(isolated_config: Path, text: str, message: str) -> Non
         ({"ABEJA_SDK_CONNECTION_TIMEOUT": "0"}, "positive"),
         ({"ABEJA_SDK_MAX_RETRY_COUNT": "-1"}, ">= 0"),
         ({"ABEJA_API_URL": "api.abeja.io"}, "http"),
+        ({"ABEJA_API_URL": "http://[::1"}, "not a valid URL"),
+        ({"ABEJA_API_URL": "http://u:pw@host:99999"}, r"^api_url \(env ABEJA_API_URL\) is not"),
+        ({"ABEJA_API_URL": "http://u:pw@host:port"}, "not a valid URL"),
     ],
 )
 def test_bad_environment(env: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as raised:
         resolve_settings(environ=env)
+    assert "pw" not in str(raised.value)
 
 
 def test_unknown_keys_warn(isolated_config: Path) -> None:
