@@ -85,6 +85,13 @@ def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None =
     )
 
 
+def run_id_arg(text: str) -> str:
+    """argparse type of RUN_ID: an empty id would ask for the runs list instead of a run."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("RUN_ID must not be empty")
+    return text
+
+
 def flag(args: argparse.Namespace, name: str, default: Any = None) -> Any:
     value = getattr(args, name, default)
     return default if value is None else value

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "until the run has finished and its log is drained; the exit status is then 0 if "
         "the run SUCCEEDED and 1 if it FAILED (2: usage or connection error, 130: Ctrl-C).",
     )
-    parser.add_argument("run_id", metavar="RUN_ID")
+    parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
     parser.add_argument(
         "-f", "--follow", action="store_true", help="follow new lines until the run ends"
     )

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "finished. Exit status 0 if it SUCCEEDED, 1 if it FAILED, 2 on usage or connection "
         "errors, 130 on Ctrl-C.",
     )
-    parser.add_argument("run_id", metavar="RUN_ID")
+    parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
     common.add_common_flags(parser, json_help="print the run as JSON at each change")
     parser.set_defaults(command_module=__name__)
 

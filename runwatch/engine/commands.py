@@ -26,6 +26,17 @@ DEMO_DIR = Path(__file__).with_name("demo")
 DEMO_VERSIONS = ("train", "flaky", "broken", "flood")
 
 
+def _port(text: str) -> int:
+    """argparse type: a TCP port number, 0 for any free one."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
+
+
 def default_data_dir() -> Path:
     value = os.environ.get(DATA_DIR_ENV)
     if value:
@@ -37,7 +48,7 @@ def default_data_dir() -> Path:
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    parser.add_argument("--port", type=int, default=0, help="port (0 = pick a free one)")
+    parser.add_argument("--port", type=_port, default=0, help="port (0 = pick a free one)")
     parser.add_argument(
         "--data-dir", type=Path, default=None, help=f"data dir (default: ${DATA_DIR_ENV} or ...)"
     )

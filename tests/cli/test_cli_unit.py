@@ -241,6 +241,20 @@ def test_usage_errors_exit_2(fake_api: FakeRunApi, capsys: pytest.CaptureFixture
     assert main(["logs", "-f", "--until", "1h", "run-1"]) == 2
     assert "--until" in capsys.readouterr().err
     assert main(["logs", "--since", "someday", "run-1"]) == 2
+    requests_before = len(fake_api.requests)
+    for argv, message in (
+        (["runs", "get", ""], "RUN_ID must not be empty"),
+        (["logs", " "], "RUN_ID must not be empty"),
+        (["watch", ""], "RUN_ID must not be empty"),
+        (["serve", "--port", "99999"], "port must be 0-65535"),
+        (["serve", "--port", "http"], "not a port number"),
+    ):
+        with pytest.raises(SystemExit) as raised:
+            main(argv)
+        assert raised.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, argv
+    assert len(fake_api.requests) == requests_before  # refused before anything was sent
 
 
 def test_errors_are_one_line_without_traceback_unless_debug(
