@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.widgets.data_table import ColumnKey
 
 from runwatch.api.models import Run
 from runwatch.follow.runs import RunChange, RunsDiff
@@ -131,3 +132,29 @@ async def test_one_poll_on_10000_rows_touches_only_the_changed_rows() -> None:
         for index in changed_indices:
             assert "FAILED" in str(table.get_row_at(index)[1])
         assert "FAILED" not in str(table.get_row_at(1)[1])
+
+
+async def test_long_versions_get_the_room_a_wide_terminal_has() -> None:
+    app = TableApp()
+    long_version = "resnet50-finetuned-imagenet-v2"  # 30 characters
+    async with app.run_test(size=(160, 10)) as pilot:
+        table = app.query_one(RunsTable)
+        runs, order = _runs(3)
+        table.apply_diff(RunsDiff(added=list(runs.values())), runs, order)
+        await pilot.pause()
+        assert table.columns[ColumnKey("version")].width == 10  # "1.0": the base width
+        wide = Run.from_wire({**runs[order[1]].raw, "model_version": long_version})
+        runs[wide.run_id] = wide
+        table.apply_diff(
+            RunsDiff(changed=[RunChange(wide, frozenset({"model_version"}))]), runs, order
+        )
+        await pilot.pause()
+        assert long_version in table.render_line(2).text
+        await pilot.resize_terminal(80, 10)  # no room to spare: back to the base width
+        await pilot.pause()
+        assert table.columns[ColumnKey("version")].width == 10
+        assert long_version not in table.render_line(2).text
+        await pilot.resize_terminal(160, 10)
+        await pilot.pause()
+        assert long_version in table.render_line(2).text
+        assert table.columns[ColumnKey("model")].width == 10  # its values are short: the base

@@ -43,6 +43,11 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("dist", "dist", 4),
 )
 
+# Columns that take the room a wide terminal has to spare (version names and model aliases
+# are often longer than 10 characters), up to this many cells each.
+FLEX_COLUMNS = ("version", "model")
+FLEX_MAX = 32
+
 # Which table columns a changed run field feeds.
 FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
     "status": ("status", "duration"),
@@ -152,10 +157,48 @@ class RunsTable(DataTable[object]):
         self._shown: dict[str, Run] = {}
         self._cells: dict[str, dict[str, Text]] = {}
         self._pending_cells: dict[str, dict[str, Text]] = {}
+        # The widest value seen in each flexible column (it never shrinks until a rebuild).
+        self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
+        self._fit_wanted = False
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_if_wanted(self) -> None:
+        if self._fit_wanted:
+            self._fit_wanted = False
+            self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Widen the version and model columns to their longest value, as far as the terminal
+        has room to spare (and FLEX_MAX): never narrower than their base width."""
+        base = {key: width for key, _, width in COLUMNS}
+        padding = 2 * self.cell_padding * len(COLUMNS)
+        fixed = sum(width for key, width in base.items() if key not in FLEX_COLUMNS)
+        room = self.scrollable_content_region.width - fixed - padding
+        needs = {key: max(base[key], min(FLEX_MAX, self._widest[key])) for key in FLEX_COLUMNS}
+        # Each gets up to an even share; what one leaves unused goes to the other.
+        share = room // len(FLEX_COLUMNS)
+        widths = {key: max(base[key], min(need, share)) for key, need in needs.items()}
+        for key, need in needs.items():
+            left = room - sum(widths.values())
+            if left > 0 and need > widths[key]:
+                widths[key] += min(left, need - widths[key])
+        changed = False
+        for key, want in widths.items():
+            column = self.columns.get(ColumnKey(key))
+            if column is not None and column.width != want:
+                column.width = want
+                changed = True
+        if changed:
+            # Every cached row was cut to the old widths.
+            self._clear_caches()
+            self._require_update_dimensions = True
+            self.refresh()
 
     # -- queries --------------------------------------------------------------------------
 
@@ -180,11 +223,13 @@ class RunsTable(DataTable[object]):
         self.clear()
         self._shown.clear()
         self._cells.clear()
+        self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
         now = self._clock()
         for run_id in order:
             run = runs.get(run_id)
             if run is not None and self._wanted(run):
                 self._add(run, now)
+        self._fit_if_wanted()
         self._restore_cursor(keep, scroll=True)
 
     def apply_diff(self, diff: RunsDiff, runs: Mapping[str, Run], order: Sequence[str]) -> None:
@@ -214,6 +259,7 @@ class RunsTable(DataTable[object]):
                 self._add(run, now)
                 added = True
         self._commit()
+        self._fit_if_wanted()
         if added:
             self._reorder(order, keep, first_visible)
 
@@ -250,6 +296,14 @@ class RunsTable(DataTable[object]):
         self._shown[run.run_id] = run
         self._cells[run.run_id] = cells
         self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=run.run_id)
+        for key in FLEX_COLUMNS:
+            self._note_width(key, cells[key])
+
+    def _note_width(self, column: str, value: Text) -> None:
+        width = value.cell_len
+        if width > self._widest[column]:
+            self._widest[column] = width
+            self._fit_wanted = True
 
     def _remove(self, run_id: str) -> None:
         self._shown.pop(run_id, None)
@@ -274,6 +328,8 @@ class RunsTable(DataTable[object]):
             return
         cells[column] = value
         self._pending_cells.setdefault(run_id, {})[column] = value
+        if column in self._widest:
+            self._note_width(column, value)
 
     def _commit(self) -> None:
         """Write pending cell values and repaint only their rows.
