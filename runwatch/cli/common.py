@@ -441,7 +441,7 @@ def dump_json(value: Any) -> str:
     json.dumps escapes the C0 controls itself; the rest (DEL, C1 such as the one-byte CSI,
     bidi) get `\\uXXXX` escapes, so a parser still reads exactly what the server sent.
     """
-    from runwatch.tui.format import escape_json_controls
+    from runwatch.json_text import escape_json_controls
 
     return escape_json_controls(json.dumps(value, ensure_ascii=False, default=str))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -39,17 +38,6 @@ def inert(text: str) -> str:
     if text.isprintable():
         return text
     return text.translate(_CONTROL_TABLE)
-
-
-# What json.dumps(ensure_ascii=False) leaves raw that a terminal would act on: DEL, the C1
-# controls, the line separators and the bidi controls. They only occur inside JSON strings,
-# where a \uXXXX escape is the same value.
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def escape_json_controls(text: str) -> str:
-    """JSON text from json.dumps(ensure_ascii=False) with no character a terminal acts on."""
-    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def status_glyph(status: str) -> tuple[str, str]:

@@ -17,7 +17,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from runwatch.tui.format import escape_json_controls, inert
+from runwatch.json_text import escape_json_controls
+from runwatch.tui.format import inert
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
