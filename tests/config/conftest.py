@@ -6,23 +6,12 @@ from pathlib import Path
 
 import pytest
 
-VARIABLES = (
-    "ABEJA_API_URL",
-    "ABEJA_ORGANIZATION_ID",
-    "ABEJA_DEPLOYMENT_ID",
-    "PLATFORM_AUTH_TOKEN",
-    "ABEJA_PLATFORM_USER_ID",
-    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
-    "ABEJA_SDK_CONNECTION_TIMEOUT",
-    "ABEJA_SDK_MAX_RETRY_COUNT",
-    "RUNWATCH_PROFILE",
-    "RUNWATCH_DATA_DIR",
-)
+from tests.conftest import CLIENT_ENV_VARS
 
 
 @pytest.fixture(autouse=True)
 def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in VARIABLES:
+    for name in (*CLIENT_ENV_VARS, "RUNWATCH_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "cfg" / "config.toml"
     monkeypatch.setenv("RUNWATCH_CONFIG", str(path))
