@@ -9,6 +9,7 @@ view refuses is a value that cannot be a run or a log event at all (`ResponseSha
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,10 @@ class RunStatus(StrEnum):
 
 
 TERMINAL_STATUSES: frozenset[str] = frozenset({"SUCCEEDED", "FAILED"})
+
+
+# The name of a variable in a run's environment: what a shell (and os.environ) can carry.
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def is_terminal(status: str) -> bool:

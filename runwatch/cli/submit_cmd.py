@@ -69,11 +69,18 @@ def load_json_object(text: str, what: str) -> dict[str, Any]:
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:
+    from runwatch.api.models import ENV_NAME
+
     env: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise common.UsageError(f"--env takes KEY=VALUE, got {pair!r}")
+        if not ENV_NAME.match(name):
+            raise common.UsageError(f"--env: {name!r} is not a valid variable name")
+        if name in env:
+            # Which one was meant? Silently keeping the last hides a typo in a script.
+            raise common.UsageError(f"--env: {name} is given twice")
         env[name] = value
     return env
 

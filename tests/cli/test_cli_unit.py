@@ -416,6 +416,25 @@ async def test_engine_reconnector_follows_engine_env(tmp_path: Path) -> None:
     assert common.engine_reconnector(args, remote) is None
 
 
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (["MODE"], "--env takes KEY=VALUE"),
+        (["A-B=1"], "'A-B' is not a valid variable name"),
+        (["A=1", "A=2"], "A is given twice"),
+    ],
+)
+def test_bad_env_pairs_are_refused_before_anything_is_sent(
+    fake_api: FakeRunApi, capsys: pytest.CaptureFixture[str], pairs: list[str], message: str
+) -> None:
+    argv = ["submit", "--version", "ver-1", "--deployment", "dep-1"]
+    for pair in pairs:
+        argv += ["--env", pair]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not fake_api.requests
+
+
 def test_one_shot_commands_say_when_they_retry(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
 
     from runwatch.api.client import AsyncAPIClient
     from runwatch.api.models import Run
-
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,8 @@ def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, s
 
 
 def parse_env(text: str) -> tuple[dict[str, str], str]:
+    from runwatch.api.models import ENV_NAME
+
     env: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
