@@ -71,6 +71,8 @@ class PollSchedule:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._rng = rng if rng is not None else random.Random()
         self.failures = 0
+        # Failures that count towards the exponential backoff (refused probes do not).
+        self._escalation = 0
         self._backoff = 0.0
         self._paused = False
         # Created lazily: an asyncio.Event binds to the running loop on first use, and a
@@ -93,6 +95,7 @@ class PollSchedule:
 
     def succeeded(self) -> None:
         self.failures = 0
+        self._escalation = 0
         self._backoff = 0.0
 
     def failed(self, retry_after: float | None = None, *, refused: bool = False) -> float:
@@ -103,8 +106,14 @@ class PollSchedule:
         """
         self.failures += 1
         cap = min(self.max_backoff, REFUSED_PROBE) if refused else None
+        # Probing a refused port costs nobody anything, so it does not escalate the backoff:
+        # otherwise the first 503 of an engine that is still starting, after a minute of
+        # refused probes, would be waited out for max_backoff.
+        if not refused:
+            self._escalation += 1
+        steps = max(self._escalation, 1)
         # Exponent capped so a server down for hours cannot overflow the float.
-        base = min(cap or self.max_backoff, self.interval * 2.0 ** min(self.failures - 1, 32))
+        base = min(cap or self.max_backoff, self.interval * 2.0 ** min(steps - 1, 32))
         # "Equal jitter": at least half the base, so retries stay spread out yet never
         # collapse to zero and stampede a server that is coming back.
         delay = base / 2.0 + self._rng.random() * base / 2.0

@@ -30,6 +30,16 @@ def test_the_probe_ignores_a_long_poll_interval_but_not_a_smaller_max_backoff() 
     assert max(capped.failed(refused=True) for _ in range(10)) <= 0.3
 
 
+def test_refused_probes_do_not_escalate_the_next_failure() -> None:
+    # A minute of refused probes (an engine restarting), then its first 503 while it starts:
+    # backed off like a first failure (0.5-1 s), not for max_backoff.
+    schedule = make(interval=1.0, max_backoff=60.0)
+    for _ in range(120):
+        schedule.failed(refused=True)
+    assert schedule.failed() <= 1.0
+    assert 1.0 <= schedule.failed() <= 2.0  # and from there it escalates as usual
+
+
 def test_a_retry_after_still_wins() -> None:
     schedule = make(interval=1.0, max_backoff=60.0)
     assert schedule.failed(retry_after=7.0, refused=True) == 7.0
