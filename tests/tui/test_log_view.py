@@ -103,7 +103,7 @@ async def test_search_follow_marker_wrap_and_timestamps() -> None:
         assert view.current_match_number == number
         await pilot.press("escape")
         assert view.search_term == ""
-        assert view.render_line(0).text.startswith("2026-01-01 00:00:00.000 ")
+        assert view.render_line(0).text.startswith("2026-01-01 00:00:00.000Z ")
         await pilot.press("t")
         assert not view.show_timestamps
         assert view.render_line(0).text.startswith("line")

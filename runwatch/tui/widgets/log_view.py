@@ -27,7 +27,7 @@ from textual.strip import Strip
 from runwatch.tui.format import inert
 
 DEFAULT_MAX_LINES = 100_000
-TIMESTAMP_WIDTH = 24  # "2026-01-01 00:00:00.000 "
+TIMESTAMP_WIDTH = 25  # "2026-01-01 00:00:00.000Z "
 # A line longer than this is shown cut, with a note: every frame, search and wrap measures
 # the lines on screen, and one 3 MB line made each key press take seconds. `e` (export)
 # still writes the whole line.
@@ -75,10 +75,11 @@ class LogEventLike(Protocol):
 
 def _display_timestamp(raw: str) -> str:
     # The wire format is fixed ISO 8601 (2018-01-01T00:00:00.000000Z): slicing is enough
-    # and costs nothing per line, unlike parsing.
+    # and costs nothing per line, unlike parsing. The Z stays: the times are UTC, which a
+    # user nine hours east of it must not mistake for their own clock.
     if len(raw) >= 23 and raw[10] == "T":
-        return raw[:10] + " " + raw[11:23]
-    return raw[:23].ljust(23)
+        return raw[:10] + " " + raw[11:23] + ("Z" if raw.endswith("Z") else " ")
+    return raw[:24].ljust(24)
 
 
 class LogView(ScrollView, can_focus=True):
