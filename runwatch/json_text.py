@@ -6,7 +6,7 @@ import re
 
 # What json.dumps(ensure_ascii=False) leaves raw that a terminal would act on: DEL, the C1
 # controls, the line separators and the bidi controls. They only occur inside JSON strings,
-# where a \uXXXX escape is the same value.
+# where the \u escape of the same code point is the same value.
 _JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 

@@ -50,3 +50,12 @@ def start_gated_run(
         retry_count=0,
     )
     return run
+
+
+def finished_gated_run(engine: EngineProcess, gated: tuple[str, str], tmp_path: Path) -> str:
+    """A new run (so the newest, the one the app selects) that printed two lines and finished."""
+    gate = tmp_path / "gate"
+    gate.touch()
+    run_id = str(start_gated_run(engine, gated, gate, before=2, after=0)["run_id"])
+    engine.wait_for_status(gated[0], run_id, "SUCCEEDED")
+    return run_id

@@ -22,7 +22,7 @@ from runwatch.tui.screens.deployments import DeploymentsScreen
 from runwatch.tui.screens.main import file_name
 from runwatch.tui.screens.submit import SubmitScreen
 from tests.conftest import EngineProcess
-from tests.faults.conftest import start_gated_run
+from tests.faults.conftest import finished_gated_run, start_gated_run
 from tests.faults.hostile import HOSTILE_TEXT, FaultProxy
 from tests.tui.conftest import make_app, settings_for, wait_for
 
@@ -274,10 +274,7 @@ async def test_export_ends_when_the_server_cycles_its_tokens(
     proxy: FaultProxy,
     tmp_path: Path,
 ) -> None:
-    gate = tmp_path / "gate"
-    gate.touch()
-    run_id = start_gated_run(shared_engine, gated_version, gate, before=2, after=0)["run_id"]
-    shared_engine.wait_for_status(gated_version[0], run_id, "SUCCEEDED")
+    run_id = finished_gated_run(shared_engine, gated_version, tmp_path)
     answers = iter(["A", "B"] * 1000)
 
     def rewrite(path: str, body: Any) -> Any:
@@ -335,10 +332,7 @@ async def test_an_export_that_never_ends_can_be_stopped(
     proxy: FaultProxy,
     tmp_path: Path,
 ) -> None:
-    gate = tmp_path / "gate"
-    gate.touch()
-    run_id = start_gated_run(shared_engine, gated_version, gate, before=2, after=0)["run_id"]
-    shared_engine.wait_for_status(gated_version[0], run_id, "SUCCEEDED")
+    run_id = finished_gated_run(shared_engine, gated_version, tmp_path)
     tokens = itertools.count()
 
     def rewrite(path: str, body: Any) -> Any:
