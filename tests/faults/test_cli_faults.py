@@ -415,7 +415,8 @@ def test_a_server_handing_back_the_same_page_token_does_not_page_for_ever(
         assert out.count(finished_run) <= 1, argv  # the repeated page is not printed again
     # Ever new tokens, the same runs (or none) behind each: the listing ends all the same.
     tokens = itertools.count()
-    for entries in (None, []):
+    no_runs: list[Any] = []
+    for entries in (None, no_runs):
 
         def fresh(path: str, body: Any, entries: Any = entries) -> Any:
             if not path.endswith("/runs"):
