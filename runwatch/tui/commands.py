@@ -49,6 +49,7 @@ def main_commands(screen: MainScreen, *, read_only: bool) -> Iterable[SystemComm
         ("Toggle detail pane", "Show or hide the run detail (i)", screen.action_toggle_detail),
         ("Focus log", "Move focus to the log pane (l)", screen.action_focus_logs),
         ("Focus runs", "Move focus to the runs table (r)", screen.action_focus_runs),
+        ("Copy run id", "The selected run's id to the clipboard (y)", screen.action_copy_run_id),
         ("Help", "Every key (?)", lambda: screen.app.action_help()),  # type: ignore[attr-defined]
     ]
     for status in ALL_STATUSES:

@@ -201,3 +201,17 @@ async def test_a_terminal_squeezed_to_almost_nothing_crashes_no_screen(
             assert app.is_running and app.return_code is None, opener
             await pilot.press("escape")
             await wait_for(pilot, lambda: app.screen is main, what=f"closing {opener}")
+
+
+async def test_y_copies_the_selected_run_id(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    deployment_id, version_id = gated
+    run_id = engine.create_run(deployment_id, version_id, input_data={})["run_id"]
+    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        main = app.main
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="selection")
+        await pilot.press("y")
+        assert app.clipboard == run_id
+        assert any(run_id in str(toast.message) for toast in app._notifications)

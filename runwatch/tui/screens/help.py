@@ -26,6 +26,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("anywhere", "i", "show / hide the run detail pane"),
     ("anywhere", "tab / shift+tab", "move focus: runs, log, detail"),
     ("anywhere", "l / r", "focus the log / the runs table"),
+    ("anywhere", "y", "copy the selected run's id to the clipboard"),
     ("runs table", "up/down (j/k), pgup/pgdn, home/end (g/G)", "move; more runs load near the end"),
     ("runs table", "/", "filter: status names (running failed …) and/or part of a run id"),
     ("runs table", "escape", "clear the filter"),

@@ -88,6 +88,7 @@ class MainScreen(Screen[None]):
         Binding("i", "toggle_detail", "Info"),
         Binding("l", "focus_logs", "Logs", show=False),
         Binding("r", "focus_runs", "Runs", show=False),
+        Binding("y", "copy_run_id", "Copy id", show=False),
     ]
 
     def __init__(self) -> None:
@@ -914,6 +915,18 @@ class MainScreen(Screen[None]):
 
     def action_focus_runs(self) -> None:
         self.table.focus()
+
+    def action_copy_run_id(self) -> None:
+        """The selected run's id to the clipboard, for `runwatch logs -f ID` in another pane."""
+        from runwatch.tui.format import inert
+
+        run_id = self.selected_run_id
+        if run_id is None:
+            self.notify("Select a run first", severity="warning")
+            return
+        # What the terminal is asked to put on the clipboard is shown text, never controls.
+        self.app.copy_to_clipboard(inert(run_id))
+        self.notify(f"Copied {run_id} (the terminal must allow OSC 52)", timeout=3)
 
     # -- runs filter ----------------------------------------------------------------------
 
