@@ -86,9 +86,9 @@ class MainScreen(Screen[None]):
         Binding("p", "toggle_pause", "Pause"),
         Binding("ctrl+r", "refresh_now", "Refresh"),
         Binding("i", "toggle_detail", "Info"),
-        Binding("l", "focus_logs", "Logs", show=False),
-        Binding("r", "focus_runs", "Runs", show=False),
-        Binding("y", "copy_run_id", "Copy id", show=False),
+        Binding("l", "focus_logs", "Logs"),
+        Binding("r", "focus_runs", "Runs"),
+        Binding("y", "copy_run_id", "Copy id"),
     ]
 
     def __init__(self) -> None:
