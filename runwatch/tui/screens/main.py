@@ -82,13 +82,13 @@ class MainScreen(Screen[None]):
         Binding("n", "new_run", "New"),
         Binding("R", "run_again", "Rerun"),
         Binding("d", "deployments", "Deploy"),
-        Binding("o", "flip_order", "Order"),
+        Binding("o", "flip_order", "Sort"),
         Binding("p", "toggle_pause", "Pause"),
-        Binding("ctrl+r", "refresh_now", "Refresh"),
+        Binding("ctrl+r", "refresh_now", "Reload"),
         Binding("i", "toggle_detail", "Info"),
-        Binding("l", "focus_logs", "Logs"),
-        Binding("r", "focus_runs", "Runs"),
-        Binding("y", "copy_run_id", "Copy id"),
+        Binding("l", "focus_logs", "Logs", show=False),
+        Binding("r", "focus_runs", "Runs", show=False),
+        Binding("y", "copy_run_id", "Copy id", show=False),
     ]
 
     def __init__(self) -> None:

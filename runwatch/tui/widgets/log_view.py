@@ -87,9 +87,9 @@ class LogView(ScrollView, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f,end", "follow", "Follow", key_display="f", tooltip="Follow the newest lines"),
-        Binding("t", "toggle_timestamps", "Times"),
+        Binding("t", "toggle_timestamps", "Time"),
         Binding("w", "toggle_wrap", "Wrap"),
-        Binding("slash", "search", "Search"),
+        Binding("slash", "search", "Find"),
         Binding("n", "next_match", "Next match", show=False),
         Binding("N", "previous_match", "Prev match", show=False),
         Binding("e", "export", "Export"),
