@@ -140,3 +140,22 @@ async def test_a_progress_bar_shows_its_last_state() -> None:
             "100%|##########| 100/100  [100 earlier states overwritten by \\r]",
             "windows line",
         ]
+
+
+async def test_lines_arriving_while_reading_further_up_do_not_evict_the_top() -> None:
+    app = LogApp(max_lines=50)
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(LogView)
+        view.append([Event(f"line {i}", TS) for i in range(50)])
+        await pilot.pause()
+        view.focus()
+        await pilot.press("up")  # reading: following paused
+        assert not view.following
+        view.append([Event(f"late {i}", TS) for i in range(3)])
+        await pilot.pause()
+        # Nothing evicted from the top (a page loading above must still join line 0) and
+        # nothing added after a hole: counted, for when following resumes.
+        assert view.messages()[0] == "line 0" and view.line_count == 50
+        assert view.dropped_front == 0 and view.dropped_tail and view.pending == 3
+        view.append([Event("later", TS)])
+        assert view.pending == 4 and "later" not in view.messages()

@@ -609,6 +609,7 @@ class MainScreen(Screen[None]):
             return
         view.loading_older = True
         self._update_log_marker()
+        front = view.dropped_front
         try:
             events = await follower.older()
         except ApiError as error:
@@ -617,6 +618,11 @@ class MainScreen(Screen[None]):
         finally:
             view.loading_older = False
         if follower is not self.follower and follower is not self._pager:
+            return
+        if view.dropped_front != front:
+            # Lines left the top while the page was on its way: it no longer joins what is
+            # held. Start again from the new oldest line at the next request.
+            self._pager = None
             return
         view.prepend(events)
         view.at_start = follower.at_start

@@ -205,6 +205,15 @@ class LogView(ScrollView, can_focus=True):
         if not new:
             return
         lines = self._lines
+        if not self.following and (self.dropped_tail or len(lines) + len(new) > self.max_lines):
+            # The user is reading further up: making room would evict the lines under their
+            # eyes (or the line a page being loaded above must join), and lines after a
+            # dropped tail would follow a hole. They are counted; following again reloads
+            # the newest page.
+            self.dropped_tail = True
+            self.pending += len(new)
+            self._state_changed()
+            return
         overflow = len(lines) + len(new) - self.max_lines
         dropped_rows = 0
         if overflow > 0:
