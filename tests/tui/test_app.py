@@ -304,3 +304,57 @@ def test_elapsed_says_whether_the_run_has_started() -> None:
         "RUNNING": "4s (running)",
         "NEW_KIND": "4s (so far)",
     }
+
+
+BLANKS_HANDLER = """
+import os, sys, time
+
+def handler(input_data, context):
+    while not os.path.exists(input_data["gate"]):
+        time.sleep(0.02)
+    # One burst: the lines share a few timestamps, and most of them are alike.
+    for i in range(3000):
+        print(f"mark {i}" if i % 97 == 0 else "")
+    sys.stdout.flush()
+"""
+
+
+async def test_scrolling_back_through_lines_alike_joins_exactly(
+    engine: Any, tmp_path: Path
+) -> None:
+    """Lines dropped to stay bounded are found again by matching what is held; blank lines
+    written in one burst share their time and text, so one held line is not enough to know
+    where the page joins."""
+    deployment_id, version_id = engine.deploy_source(BLANKS_HANDLER, name="blanks")
+    gate = tmp_path / "gate"
+    run_id = engine.create_run(
+        deployment_id, version_id, input_data={"gate": str(gate)}, retry_count=0
+    )["run_id"]
+    engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
+    app = make_app(
+        engine,
+        tmp_path,
+        settings=settings_for(engine, deployment_id=deployment_id),
+        max_log_lines=2500,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        main = app.main
+        view = main.log_view
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")
+        await wait_for(pilot, lambda: view.line_count > 0, what="its first line")
+        gate.touch()  # the burst arrives while the pane follows: its start is dropped
+        engine.wait_for_status(deployment_id, run_id, {"SUCCEEDED"})
+        stored = engine.all_log_messages(deployment_id, run_id)
+        whole = "\n" + "\n".join(stored) + "\n"
+        await wait_for(pilot, lambda: view.messages()[-1:] == stored[-1:], what="the end")
+        assert view.dropped_front > 0
+        view.focus()
+        for _ in range(20):
+            # After every page: one stretch of the stored log, nothing doubled, nothing left out.
+            assert "\n" + "\n".join(view.messages()) + "\n" in whole
+            if view.at_start:
+                break
+            await pilot.press("home")
+            await pilot.pause(0.3)
+        await wait_for(pilot, lambda: view.at_start, what="start of log")
+        assert view.messages() == stored[: view.line_count]

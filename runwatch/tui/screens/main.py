@@ -596,7 +596,8 @@ class MainScreen(Screen[None]):
                 self.organization_id,
                 self.deployment_id,
                 self.follower.run_id,
-                view.lines[0],
+                view.lines,
+                tail_complete=not view.dropped_tail,
             )
         self._older_logs(self._pager or self.follower)
 
