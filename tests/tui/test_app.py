@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,20 @@ async def test_engine_down_shows_reconnecting_keeps_data_and_recovers(
         assert after == [f"after {i}" for i in range(60)]  # nothing lost, nothing doubled
 
 
+async def scroll_back_to_start(
+    pilot: Any, view: Any, each_page: Callable[[], None] = lambda: None
+) -> None:
+    """Press home until the pane holds the start of the log, checking after every page."""
+    view.focus()
+    for _ in range(20):
+        each_page()
+        if view.at_start:
+            break
+        await pilot.press("home")
+        await pilot.pause(0.3)
+    await wait_for(pilot, lambda: view.at_start, what="start of log")
+
+
 async def test_lines_dropped_to_stay_bounded_come_back_when_scrolling_back(
     engine: Any, gated: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -219,13 +234,7 @@ async def test_lines_dropped_to_stay_bounded_come_back_when_scrolling_back(
         gate.touch()
         await wait_for(pilot, lambda: "after 2999" in view.messages(), what="all lines")
         assert view.line_count == 1200 and view.dropped_front > 0
-        view.focus()
-        for _ in range(10):
-            if view.at_start:
-                break
-            await pilot.press("home")
-            await pilot.pause(0.3)
-        await wait_for(pilot, lambda: view.at_start, what="start of log")
+        await scroll_back_to_start(pilot, view)
         messages = view.messages()
         assert len(messages) == 1200
         assert messages[1] == "before 0"
@@ -322,9 +331,9 @@ def handler(input_data, context):
 async def test_scrolling_back_through_lines_alike_joins_exactly(
     engine: Any, tmp_path: Path
 ) -> None:
-    """Lines dropped to stay bounded are found again by matching what is held; blank lines
-    written in one burst share their time and text, so one held line is not enough to know
-    where the page joins."""
+    """Lines dropped to stay bounded are found again where they join what is held; blank
+    lines written in one burst share their time and text, so one held line is not enough to
+    know where that is."""
     deployment_id, version_id = engine.deploy_source(BLANKS_HANDLER, name="blanks")
     gate = tmp_path / "gate"
     run_id = engine.create_run(
@@ -348,13 +357,10 @@ async def test_scrolling_back_through_lines_alike_joins_exactly(
         whole = "\n" + "\n".join(stored) + "\n"
         await wait_for(pilot, lambda: view.messages()[-1:] == stored[-1:], what="the end")
         assert view.dropped_front > 0
-        view.focus()
-        for _ in range(20):
+
+        def one_stretch() -> None:
             # After every page: one stretch of the stored log, nothing doubled, nothing left out.
             assert "\n" + "\n".join(view.messages()) + "\n" in whole
-            if view.at_start:
-                break
-            await pilot.press("home")
-            await pilot.pause(0.3)
-        await wait_for(pilot, lambda: view.at_start, what="start of log")
+
+        await scroll_back_to_start(pilot, view, one_stretch)
         assert view.messages() == stored[: view.line_count]
