@@ -87,7 +87,7 @@ def test_logs_follow_through_engine_sigkills_gives_every_line_once(
             follower.wait()
     stderr = err_path.read_text(errors="replace")
     assert follower.returncode == 0, f"{context}\n{stderr[-2000:]}"
-    assert "retrying in" in stderr  # it did see the engine go away
+    assert "retrying in" in stderr, context  # it did see the engine go away
     lines = out_path.read_text().splitlines()
     total = check_numbered(handler_lines(lines), context)
     assert total > 0
