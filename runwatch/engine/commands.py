@@ -277,23 +277,23 @@ def _serve(
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        # Only ask: an exception raised wherever the main thread happens to be (a signal
+        # that came while uvicorn was still starting) could skip service.stop() below and
+        # leave its threads holding the process up. uvicorn checks should_exit on each tick,
+        # takes the signals over while it runs, and hands them back here when it is done.
+        server.should_exit = True
+
+    # Before the lines below: whoever reads them may signal at once.
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     print(f"runwatch engine listening on {url}", flush=True)
     print(f"  organization: {meta.organization_id}", flush=True)
     print(f"  credentials:  {env_path}", flush=True)
     print(f"  data dir:     {data_dir}", flush=True)
-
-    def _terminate(_signum: int, _frame: object) -> None:
-        raise SystemExit(0)
-
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal with the
-    # previous handler: make that handler a plain exit so a SIGTERM ends with status 0.
-    signal.signal(signal.SIGTERM, _terminate)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
-    except SystemExit:
-        pass
     finally:
         service.stop()
         sock.close()
