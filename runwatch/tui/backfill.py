@@ -49,7 +49,6 @@ class DroppedLinesPager:
         self.organization_id = organization_id
         self.deployment_id = deployment_id
         self.run_id = run_id
-        self.oldest_held = held[0]
         self.at_start = False
         self._token: str | None = None
         when = parse_time(held[0][0])
@@ -57,7 +56,7 @@ class DroppedLinesPager:
         # check at the join (or the search) takes care of the lines of that second.
         self._end: datetime | None = when + timedelta(seconds=1) if when else None
         self._window = list(islice(held, JOIN_WINDOW))
-        self._held_to_end = _count_through(held, self._end) if self._end else None
+        self._held_to_end = _count_through(held, self._end)
         if self._held_to_end is not None and self._held_to_end == len(held) and not tail_complete:
             self._held_to_end = None  # lines up to end_time may lie beyond what is held
 

@@ -1049,17 +1049,14 @@ class MainScreen(Screen[None]):
                     used.add(next_token)
                     token = next_token
         except (ApiError, OSError) as error:
-            view.activity = ""
-            self._update_log_marker()
             self.notify(f"Export failed after {count:,} lines: {error}", severity="error")
             return
         except asyncio.CancelledError:
-            view.activity = ""
-            self._update_log_marker()
             self.notify(f"Export stopped: the first {count:,} lines are in {path}", timeout=8)
             raise
-        view.activity = ""
-        self._update_log_marker()
+        finally:
+            view.activity = ""
+            self._update_log_marker()
         self.notify(f"Exported {count:,} lines to {path}", title="Log exported", timeout=8)
 
 
