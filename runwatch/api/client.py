@@ -12,7 +12,10 @@ import asyncio
 import functools
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
@@ -31,7 +34,7 @@ from runwatch.api.wire import (
     sdk_time,
 )
 
-__all__ = ["API_METHODS", "APIClient", "AsyncAPIClient"]
+__all__ = ["API_METHODS", "APIClient", "AsyncAPIClient", "Traffic", "counting"]
 
 R = TypeVar("R")
 
@@ -50,6 +53,36 @@ API_METHODS = (
     "get_deployment",
     "get_deployment_versions",
 )
+
+
+@dataclass
+class Traffic:
+    """Requests sent and body bytes received (decoded) by the calls made under `counting`."""
+
+    requests: int = 0
+    bytes: int = 0
+
+
+# A context variable rather than a counter on the client: the dashboard's panes share one
+# client, and each follower wants the cost of its own requests only.
+_traffic: ContextVar[Traffic | None] = ContextVar("runwatch_traffic", default=None)
+
+
+@contextmanager
+def counting(traffic: Traffic) -> Iterator[Traffic]:
+    """Count every HTTP exchange (retries included) made in this context into `traffic`."""
+    token = _traffic.set(traffic)
+    try:
+        yield traffic
+    finally:
+        _traffic.reset(token)
+
+
+def _count(size: int) -> None:
+    traffic = _traffic.get()
+    if traffic is not None:
+        traffic.requests += 1
+        traffic.bytes += size
 
 
 def _runs_path(organization_id: str, deployment_id: str) -> str:
@@ -322,6 +355,7 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
     async def _send(self, request: httpx.Request) -> httpx.Response:
         response = await self._http.send(request, stream=True)
         if response.is_stream_consumed:
+            _count(len(response.content))
             return response  # already in memory (a transport that built it from bytes)
         body = _BodyReader(request, self._core.timeout)
         try:
@@ -329,6 +363,7 @@ class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
                 body.add(chunk)
         finally:
             await response.aclose()
+            _count(body.size)
         return body.response(response)
 
     async def aclose(self) -> None:

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--tail",
         type=int,
         metavar="N",
-        help="with -f: start with the newest N lines instead of the whole log",
+        help="only the newest N lines (with -f: then follow new ones)",
     )
     parser.add_argument("--since", metavar="10m|ISO", help="lines at or after this time")
     parser.add_argument("--until", metavar="ISO", help="lines before this time (not with -f)")
@@ -58,8 +58,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         raise common.UsageError("--until cannot be combined with --follow")
     if args.tail is not None and args.tail < 0:
         raise common.UsageError("--tail must be >= 0")
-    if args.tail is not None and not args.follow:
-        raise common.UsageError("--tail needs --follow")
+    if args.tail is not None and since is not None:
+        raise common.UsageError("--tail cannot be combined with --since")
     organization = common.organization_of(settings)
     # Following retries on its own schedule (with a note on stderr); the client's silent
     # retries would only make an outage look like a hang.
@@ -89,6 +89,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             args.run_id,
             since=since,
             until=until,
+            tail=args.tail,
             timestamps=args.timestamps,
             as_json=bool(getattr(args, "json", False)),
         )
@@ -103,32 +104,20 @@ async def _print_all(
     *,
     since: datetime | None,
     until: datetime | None,
+    tail: int | None,
     timestamps: bool,
     as_json: bool,
 ) -> None:
-    from runwatch.api.errors import ResponseShapeError
-    from runwatch.api.models import LogEvent
+    from runwatch.follow.log_read import read_log
 
     writer = common.LineWriter()
-    token: str | None = None
-    seen_tokens: set[str] = set()
-    while True:
-        data = await client.get_run_logs(
-            organization, deployment_id, run_id, next_token=token, start_time=since, end_time=until
-        )
-        raw = data.get("events") or []
-        if not isinstance(raw, list):
-            raise ResponseShapeError("logs: 'events' is not a list")
+    async for batch in read_log(
+        client, organization, deployment_id, run_id, since=since, until=until, tail=tail
+    ):
         if as_json:
-            writer.write_lines([common.dump_json(item) for item in raw])
+            writer.write_lines([_event_json(event) for event in batch])
         else:
-            writer.write_events([LogEvent.from_wire(item) for item in raw], timestamps=timestamps)
-        next_token = data.get("next_token")
-        if not isinstance(next_token, str) or not next_token or next_token in seen_tokens:
-            # A server that hands back a token it already gave would page forever.
-            return
-        seen_tokens.add(next_token)
-        token = next_token
+            writer.write_events(batch, timestamps=timestamps)
 
 
 async def follow_logs(

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runwatch.engine.common import LOG_TOKEN_STYLES
+
 DATA_DIR_ENV = "RUNWATCH_DATA_DIR"
 ENV_FILE = "engine.env"
 LOCK_FILE = "engine.lock"
@@ -63,6 +65,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="submit demo runs on first start (the default)",
     )
     parser.add_argument("--no-demo", action="store_true", help="no demo deployment at all")
+    parser.add_argument(
+        "--log-tokens",
+        choices=LOG_TOKEN_STYLES,
+        default="seed",
+        help="how recentlogs says no more logs lie that way: 'seed' answers [] as the API "
+        "reference documents (the default), 'cloudwatch' sends back the token it was given",
+    )
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -247,7 +256,7 @@ def run_serve(args: argparse.Namespace) -> int:
         with store.Transaction(conn):
             store.set_meta(conn, "demo_runs_submitted", "1")
     env_path = write_env_file(data_dir, url, meta.organization_id, meta.token)
-    return _serve(sock, data_dir, conn, meta, clock, args.queues, url, env_path)
+    return _serve(sock, data_dir, conn, meta, clock, args.queues, url, env_path, args.log_tokens)
 
 
 def _serve(
@@ -259,6 +268,7 @@ def _serve(
     queues: int,
     url: str,
     env_path: Path,
+    log_tokens: str = "seed",
 ) -> int:
     import uvicorn
 
@@ -267,7 +277,7 @@ def _serve(
 
     service = Service(data_dir, conn, meta, clock, queues)
     service.start()
-    app = create_app(service)
+    app = create_app(service, log_tokens=log_tokens)
     config = uvicorn.Config(
         app,
         log_level="warning",

@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 CLOCK_ENV = "RUNWATCH_ENGINE_CLOCK"
 IDS_ENV = "RUNWATCH_ENGINE_IDS"
 
+# How recentlogs says that no more logs lie one way: "seed" answers [] (the API reference's
+# words), "cloudwatch" hands back the token it was given (GetLogEvents).
+LOG_TOKEN_STYLES = ("seed", "cloudwatch")
+
 ORG_ID_RE = re.compile(r"^[0-9]{13}$")
 DEPLOYMENT_ID_RE = re.compile(r"^[0-9]{13}$")
 VERSION_ID_RE = re.compile(r"^ver-[0-9a-f]{16}$")

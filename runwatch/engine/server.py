@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from runwatch.engine import store
 from runwatch.engine.common import (
     DEPLOYMENT_ID_RE,
+    LOG_TOKEN_STYLES,
     RUN_ID_RE,
     VERSION_ID_RE,
     parse_time_us,
@@ -109,8 +110,14 @@ class LogsPage(BaseModel):
 
 class RecentLogsPage(BaseModel):
     events: list[LogEventModel] = Field(description="Newest first.")
-    next_backward_token: str
-    next_forward_token: str
+    next_backward_token: str | list[str] = Field(
+        description="Token for the previous page; [] when no more logs lie that way (in the "
+        "default 'seed' style; the 'cloudwatch' style sends back the token it was given)."
+    )
+    next_forward_token: str | list[str] = Field(
+        description="Token for the next page; [] when no more logs lie that way (see "
+        "next_backward_token)."
+    )
 
 
 class DeploymentModel(BaseModel):
@@ -395,7 +402,7 @@ def parse_time_param(field: str, value: str | None, *, end: bool) -> int | None:
     return parsed
 
 
-def events_page(rows: list[tuple[int, str, str]], **tokens: str) -> Response:
+def events_page(rows: list[tuple[int, str, str]], **tokens: str | list[str]) -> Response:
     """`{"events": [...], <tokens>}` from stored event JSON, by joining strings."""
     parts = ['{"events":[', ",".join([row[2] for row in rows]), "]"]
     for key, value in tokens.items():
@@ -474,8 +481,11 @@ def _add_links(schema: dict[str, Any]) -> None:
         paths[path][method]["responses"]["200"]["links"] = operation_links
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
     meta = service.meta
+    if log_tokens not in LOG_TOKEN_STYLES:
+        raise ValueError(f"log_tokens must be one of {LOG_TOKEN_STYLES}")
+    seed_tokens = log_tokens == "seed"
     app = FastAPI(
         title="runwatch engine: the Run API",
         version="1.0",
@@ -771,29 +781,41 @@ def create_app(service: Service) -> FastAPI:
             else None
         )
 
-        def query(conn: Any) -> tuple[list[tuple[int, str, str]], int]:
+        def query(conn: Any) -> tuple[list[tuple[int, str, str]], int, bool, bool]:
             rseq = lookup_run(conn, deployment_id, run_id)
-            if forward_at is not None:
-                rows = store.log_page(
-                    conn, rseq, after=forward_at, start_us=start_us, end_us=end_us, limit=LOGS_PAGE
-                )
-                return cut_to_size(rows)[::-1], 0
-            rows = cut_to_size(
-                store.log_page(
-                    conn,
-                    rseq,
-                    before=backward_at,
-                    start_us=start_us,
-                    end_us=end_us,
-                    limit=LOGS_PAGE,
-                )
-            )
-            last = 0
-            if not rows and backward_at is None:
-                last = store.last_log_seq(conn, rseq)
-            return rows, last
 
-        rows, last = await service.read(query)
+            def page(**where: int | None) -> list[tuple[int, str, str]]:
+                return store.log_page(
+                    conn, rseq, start_us=start_us, end_us=end_us, limit=LOGS_PAGE, **where
+                )
+
+            def exists(**where: int | None) -> bool:
+                return bool(
+                    store.log_page(conn, rseq, start_us=start_us, end_us=end_us, limit=1, **where)
+                )
+
+            if forward_at is not None:
+                rows = cut_to_size(page(after=forward_at))[::-1]
+            else:
+                rows = cut_to_size(page(before=backward_at))
+            last = 0
+            if not rows and forward_at is None and backward_at is None:
+                last = store.last_log_seq(conn, rseq)
+            if not seed_tokens:
+                return rows, last, True, True
+            # The seed's way: [] when no more logs lie that way (within start/end time).
+            if rows:
+                newer = exists(after=rows[0][0])
+                older = exists(before=rows[-1][0])
+            elif forward_at is not None:
+                newer, older = False, exists(before=forward_at + 1)
+            elif backward_at is not None:
+                newer, older = exists(after=max(backward_at - 1, 0)), False
+            else:
+                newer = older = False
+            return rows, last, newer, older
+
+        rows, last, newer, older = await service.read(query)
         if rows:
             forward = encode_token("f", run_id, rows[0][0])
             backward = encode_token("b", run_id, rows[-1][0])
@@ -808,7 +830,11 @@ def create_app(service: Service) -> FastAPI:
         else:
             forward = encode_token("f", run_id, last)
             backward = encode_token("b", run_id, last + 1)
-        return events_page(rows, next_backward_token=backward, next_forward_token=forward)
+        return events_page(
+            rows,
+            next_backward_token=backward if older else [],
+            next_forward_token=forward if newer else [],
+        )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -1,29 +1,45 @@
 """The log follower: tails a run's log through `recentlogs` and never loses or repeats a line.
 
 The contract's tokens are positions in the run's log: the forward token points just after the
-newest event we hold, the backward token just before the oldest. Both only move after a
-response has been received and its events have been put where they will be returned, so an
-error at any point (a 503 in the middle of a burst, a dropped connection, a cancelled task)
-leaves the follower where the last successful page left it, and the next poll carries on from
-there.
+newest event we hold, the backward token just before the oldest. Servers differ in how they
+say "no more logs this way" (`[]`, the same token, `null`, nothing), so a follower may hold no
+usable token at all; it then goes on by time from the edges of what it delivered
+(`log_edges`). Positions only move after a response has been received and its events have
+been put where they will be returned, so an error at any point (a 503 in the middle of a
+burst, a dropped connection, a cancelled task) leaves the follower where the last successful
+page left it, and the next poll carries on from there.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from runwatch.api.client import Traffic, counting
 from runwatch.api.errors import (
     ApiError,
     BadRequest,
     Forbidden,
     HttpError,
     NotFound,
-    ResponseShapeError,
     Unauthorized,
 )
 from runwatch.api.models import LogEvent, Run, is_terminal
+from runwatch.follow.log_backward import BackwardPager
+from runwatch.follow.log_edges import (
+    AfterEdge,
+    Edge,
+    TokenAnswer,
+    after_edge,
+    classify_token,
+    floor_second,
+    newest_edge,
+    oldest_edge,
+    reaches_before,
+)
+from runwatch.follow.log_source import LogSource, Page
 from runwatch.follow.schedule import PollSchedule, refused_connection
 
 if TYPE_CHECKING:
@@ -53,11 +69,13 @@ class LogFollower:
 
     Start position:
       - default: the newest page of `recentlogs` (what a log pane shows first);
-      - `from_start=True`: everything from the first event;
+      - `from_start=True`: everything from the first event (read oldest first via `logs`);
       - `tail=N`: the newest N events;
-      - `since=datetime`: events at or after that time.
-    The older pages needed for the last three are fetched with the backward token, so the
-    start joins the forward tail exactly, with no overlap to guess.
+      - `since=datetime`: events at or after that time (read oldest first via `logs`).
+
+    Then it follows: with the forward token while the server gives usable ones, else by time
+    (see `log_edges`). Whatever token shape the server uses, each event is delivered once, in
+    order; none of the shapes is an error.
     """
 
     def __init__(
@@ -74,7 +92,7 @@ class LogFollower:
     ) -> None:
         if tail is not None and tail < 0:
             raise ValueError("tail must be >= 0")
-        self.client = client
+        self.source = LogSource(client, organization_id, deployment_id, run_id)
         self.organization_id = organization_id
         self.deployment_id = deployment_id
         self.run_id = run_id
@@ -85,19 +103,25 @@ class LogFollower:
         # `caught_up` tells the caller to poll again at once.
         self.max_pages_per_poll = max(1, max_pages_per_poll)
 
-        self.at_start = False
         self.done = False
         self.caught_up = False
         self.status: str | None = None
         self.run: Run | None = None
         self.delivered = 0
 
+        # Following: a usable forward token, else by time from the newest edge delivered.
         self._forward: str | None = None
-        self._backward: str | None = None
+        self._newest: Edge | None = None
+        # Reading oldest first through `logs` (from the start, from `since`, or to catch up
+        # by time): its next_token, the start time, and whether its first page may hold
+        # events already delivered.
+        self._ascending: _Ascending | None = None
+        self._largest_page = 0
+        self._back = BackwardPager(self.source, None)
         self._started = False
         self._backfilling = False
         self._head: list[LogEvent] = []
-        # Older pages collected while backfilling, each oldest first, newest page first.
+        # Older pages collected while backfilling for `tail`, each oldest first, newest first.
         self._backfill: list[list[LogEvent]] = []
         # Events fetched but not yet returned (e.g. the pages before a failed request).
         self._pending: list[LogEvent] = []
@@ -105,6 +129,30 @@ class LogFollower:
         self._older_leftover: list[LogEvent] = []
         self._terminal = False
         self._status_external = False
+
+    @property
+    def client(self) -> AsyncAPIClient:
+        return self.source.client
+
+    @client.setter
+    def client(self, client: AsyncAPIClient) -> None:
+        # The tokens and edges are positions in the run's log: they hold at a new address.
+        self.source.client = client
+
+    @property
+    def traffic(self) -> Traffic:
+        """Requests and bytes this follower's own calls have cost."""
+        return self.source.traffic
+
+    @property
+    def at_start(self) -> bool:
+        """Whether everything from the log's first event has been handed out."""
+        return (
+            self._started
+            and not self._backfilling
+            and not self._older_leftover
+            and (self._back.at_start)
+        )
 
     # -- status -------------------------------------------------------------------------
 
@@ -122,47 +170,44 @@ class LogFollower:
         return self._terminal
 
     async def refresh_status(self) -> Run:
-        data = await self.client.get_run(self.organization_id, self.deployment_id, self.run_id)
+        with counting(self.source.traffic):
+            data = await self.client.get_run(self.organization_id, self.deployment_id, self.run_id)
         run = Run.from_wire(data)
         self.run = run
         self._apply_status(run.status)
         return run
 
-    # -- paging -------------------------------------------------------------------------
+    # -- the start ----------------------------------------------------------------------
 
-    async def _recent(
-        self, *, forward: str | None = None, backward: str | None = None
-    ) -> tuple[list[LogEvent], str | None, str | None]:
-        data = await self.client.get_run_recent_logs(
-            self.organization_id,
-            self.deployment_id,
-            self.run_id,
-            next_forward_token=forward,
-            next_backward_token=backward,
+    async def _start(self) -> None:
+        if self.from_start or self.since is not None:
+            # Oldest first through `logs`: a whole log of any size in bounded memory.
+            self._ascending = _Ascending(start=self.since, since=self.since)
+            self._back = BackwardPager(self.source, None, at_start=self.since is None)
+            self._started = True
+            return
+        page = await self.source.recent()
+        self._note_page_size(page)
+        forward = classify_token(page.forward, None)
+        backward = classify_token(page.backward, None)
+        self._forward = page.forward if forward is TokenAnswer.USABLE else None
+        self._newest = newest_edge(page.events, None)
+        self._back = BackwardPager(
+            self.source,
+            oldest_edge(page.events, None),
+            page.backward if backward is TokenAnswer.USABLE else None,
+            at_start=not page.events or backward is TokenAnswer.NO_MORE,
         )
-        raw_events = data.get("events")
-        if raw_events is None:
-            raw_events = []
-        if not isinstance(raw_events, list):
-            raise ResponseShapeError("recentlogs: 'events' is not a list")
-        # The wire order is newest first; everything here works oldest first.
-        events = _events_oldest_first(raw_events)
-        return events, _token(data, "next_forward_token"), _token(data, "next_backward_token")
-
-    def _wants_backfill(self) -> bool:
-        return self.from_start or self.tail is not None or self.since is not None
+        self._head = page.events
+        self._started = True
+        self._backfilling = self.tail is not None and not self._backfill_complete()
+        if not self._backfilling:
+            self._pending.extend(self._assemble_start())
 
     def _backfill_complete(self) -> bool:
-        if self.at_start:
+        if self._back.at_start or self.tail is None:
             return True
-        if self.from_start:
-            return False
-        if self.tail is not None:
-            return len(self._head) + sum(map(len, self._backfill)) >= self.tail
-        if self.since is not None:
-            oldest = self._backfill[-1] if self._backfill else self._head
-            return bool(oldest) and _before(oldest[0], self.since)
-        return True
+        return len(self._head) + sum(map(len, self._backfill)) >= self.tail
 
     def _assemble_start(self) -> list[LogEvent]:
         events: list[LogEvent] = []
@@ -171,58 +216,37 @@ class LogFollower:
         events.extend(self._head)
         self._backfill = []
         self._head = []
-        cut = 0
-        if self.tail is not None:
-            cut = max(0, len(events) - self.tail)
-        if self.since is not None:
-            since = self.since
-            while cut < len(events) and _before(events[cut], since):
-                cut += 1
+        cut = max(0, len(events) - self.tail) if self.tail is not None else 0
         self._older_leftover = events[:cut]
         return events[cut:]
+
+    # -- following ----------------------------------------------------------------------
 
     async def poll(self) -> list[LogEvent]:
         """New events, oldest first. The first call sets the start position.
 
-        Later calls page forward back-to-back while pages come back non-empty, up to
-        `max_pages_per_poll` pages; `caught_up` says whether the end was reached. The run is
-        `done` once a poll that started with the run known to be terminal reached the end.
+        Later calls page forward back-to-back while there is more, up to `max_pages_per_poll`
+        requests; `caught_up` says whether the end was reached. The run is `done` once a poll
+        that started with the run known to be terminal reached the end.
         """
         terminal_before = self._terminal
         self.caught_up = False
         if not self._started:
-            events, forward, backward = await self._recent()
-            if forward is None:
-                # Asking again without one would hand back the newest page again and again.
-                raise ResponseShapeError("recentlogs: no next_forward_token to follow the log")
-            self._forward, self._backward = forward, backward
-            self._head = events
-            self._started = True
-            if not events:
-                self.at_start = True
-            self._backfilling = self._wants_backfill() and not self._backfill_complete()
-            if not self._backfilling:
-                self._pending.extend(self._assemble_start())
+            await self._start()
         while self._backfilling:
-            events, _, backward = await self._recent(backward=self._backward)
-            _check_moved(events, self._backward, backward, "backward")
-            if events:
-                self._backfill.append(events)
-                self._backward = backward or self._backward
-            else:
-                self.at_start = True
+            self._backfill.append(await self._back.older())
             if self._backfill_complete():
                 self._backfilling = False
                 self._pending.extend(self._assemble_start())
         for _ in range(self.max_pages_per_poll):
-            events, forward, _ = await self._recent(forward=self._forward)
-            _check_moved(events, self._forward, forward, "forward")
-            if forward:
-                self._forward = forward
-            if not events:
-                self.caught_up = True
+            if self._ascending is not None:
+                await self._ascending_step(self._ascending)
+            elif self._forward is not None:
+                await self._token_step(self._forward)
+            else:
+                await self._time_step()
+            if self.caught_up:
                 break
-            self._pending.extend(events)
         batch = self._pending
         self._pending = []
         self.delivered += len(batch)
@@ -230,20 +254,107 @@ class LogFollower:
             self.done = True
         return batch
 
+    def _deliver(self, events: list[LogEvent]) -> None:
+        if not events:
+            return
+        if self._back.front is None and not self._pending and not self.delivered:
+            # The first events of a log read from its start or from `since`.
+            self._back.note_front(events)
+        self._newest = newest_edge(events, self._newest)
+        self._pending.extend(events)
+
+    def _note_page_size(self, page: Page) -> None:
+        self._largest_page = max(self._largest_page, len(page.events))
+
+    def _reaches_back(self, page: Page, sent: str | None, newest: Edge | None) -> bool:
+        """Whether a page of a read by time, with the pages after it, holds everything since
+        `newest`: it reaches before it, or the server says or shows there is nothing before
+        it in the window (no events, `[]`, or fewer events than a full page)."""
+        not_full = len(page.events) < self._largest_page and page.size < _SMALL_PAGE_BYTES
+        self._note_page_size(page)
+        return (
+            not page.events
+            or reaches_before(page.events, newest)
+            or classify_token(page.backward, sent) is TokenAnswer.NO_MORE
+            or not_full
+        )
+
+    async def _token_step(self, sent: str) -> None:
+        page = await self.source.recent(forward=sent)
+        answer = classify_token(page.forward, sent)
+        self._deliver(page.events)
+        if not page.events:
+            self.caught_up = True
+            # The token sent back on an empty page still points at the end (CloudWatch);
+            # `[]` or nothing means following goes on by time.
+            if answer is not TokenAnswer.SAME:
+                self._forward = page.forward if answer is TokenAnswer.USABLE else None
+            return
+        # A token sent back with a page of events would give that page again: go by time.
+        self._forward = page.forward if answer is TokenAnswer.USABLE else None
+        if answer is TokenAnswer.NO_MORE:
+            self.caught_up = True
+
+    async def _time_step(self) -> None:
+        """Everything after the newest edge, asked for by time: one request when the new
+        events fit in a page, more only for a burst."""
+        newest = self._newest
+        start = floor_second(newest.time) if newest is not None else None
+        page = await self.source.recent(start=start)
+        pages = [page.events]
+        complete = self._reaches_back(page, None, newest)
+        backward, sent = page.backward, None
+        while not complete and classify_token(backward, sent) is TokenAnswer.USABLE:
+            if len(pages) >= self.max_pages_per_poll:
+                break
+            sent = backward
+            older = await self.source.recent(backward=sent, start=start)
+            pages.insert(0, older.events)
+            backward = older.backward
+            complete = self._reaches_back(older, sent, newest)
+        if not complete:
+            # Nothing says the pages reach back to what was delivered: read from that
+            # second oldest first, which cannot leave a hole.
+            self._ascending = _Ascending(start=start, overlaps=True, catch_up=True)
+            return
+        self._deliver(after_edge([e for events in pages for e in events], newest))
+        self.caught_up = True
+        forward = classify_token(page.forward, None)
+        if forward is TokenAnswer.USABLE and isinstance(page.forward, str):
+            self._forward = page.forward
+
+    async def _ascending_step(self, read: _Ascending) -> None:
+        page = await self.source.logs(token=read.token, start=read.start)
+        events = page.events
+        if read.since is not None:
+            # The SDK's whole seconds: the first page may start before `since`.
+            since = read.since
+            events = [e for e in events if e.timestamp is None or e.timestamp >= since]
+        if read.overlaps:
+            if read.skip is None:
+                read.skip = AfterEdge(self._newest)
+            events = read.skip(events)
+        self._deliver(events)
+        answer = classify_token(page.forward, read.token)
+        if answer is TokenAnswer.USABLE and page.events and isinstance(page.forward, str):
+            read.token = page.forward
+            return
+        # The end of what `logs` had. A catch-up read is then caught up; after the first read
+        # of a log the next step asks `recentlogs` by time whether there is more (a server
+        # whose `logs` ended early, or a log that grew meanwhile).
+        self._ascending = None
+        self.caught_up = read.catch_up
+        if self._back.front is None:
+            self._back.at_start = True
+
     async def older(self) -> list[LogEvent]:
-        """One page before the oldest event loaded, oldest first ([] once `at_start`)."""
+        """One page before the oldest event handed out, oldest first ([] once `at_start`)."""
         if self._older_leftover:
             page, self._older_leftover = self._older_leftover, []
             return page
-        if not self._started or self._backfilling or self.at_start:
+        if not self._started or self._backfilling:
             return []
-        events, _, backward = await self._recent(backward=self._backward)
-        _check_moved(events, self._backward, backward, "backward")
-        if events:
-            self._backward = backward or self._backward
-        else:
-            self.at_start = True
-        return events
+        return await self._back.older()
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -307,47 +418,18 @@ class LogFollower:
         await schedule.wait(active=True)
 
 
-def _events_oldest_first(raw_events: list[Any]) -> list[LogEvent]:
-    """`LogEvent.from_wire` for a whole page, reversed, with a fast path for the usual shape.
-
-    This loop runs once per log line, so it is the follower's hot spot: for an event that is
-    a dict with a string message and a `...Z` timestamp it skips from_wire's general checks.
-    The result is the same LogEvent either way.
-    """
-    events: list[LogEvent] = []
-    append = events.append
-    fromisoformat = datetime.fromisoformat
-    for item in reversed(raw_events):
-        if type(item) is dict:
-            message = item.get("message")
-            stamp = item.get("timestamp")
-            if type(message) is str and type(stamp) is str and stamp.endswith("Z"):
-                try:
-                    when = fromisoformat(stamp)
-                except ValueError:
-                    pass
-                else:
-                    append(LogEvent(message=message, timestamp=when, raw_timestamp=stamp))
-                    continue
-        append(LogEvent.from_wire(item))
-    return events
+# A page this small cannot have been cut short by a server's size limit (1 MiB here and on
+# CloudWatch): with fewer events than the largest page seen, it holds all there was.
+_SMALL_PAGE_BYTES = 256 * 1024
 
 
-def _check_moved(events: list[LogEvent], old: str | None, new: str | None, way: str) -> None:
-    """A page of events must come with a token past them (the contract: tokens are positions).
+@dataclass
+class _Ascending:
+    """A read through `logs`, oldest first."""
 
-    A server that hands back the same token, or none, with events would have a follower
-    repeat that page for ever (or, paging back, loop without end): refused instead, so the
-    caller backs off and says why.
-    """
-    if events and (new is None or new == old):
-        raise ResponseShapeError(f"recentlogs: a page of events without a new {way} token")
-
-
-def _token(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _before(event: LogEvent, since: datetime) -> bool:
-    return event.timestamp is not None and event.timestamp < since
+    start: datetime | None = None
+    token: str | None = None
+    since: datetime | None = None
+    overlaps: bool = False
+    catch_up: bool = False
+    skip: AfterEdge | None = None

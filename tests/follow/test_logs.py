@@ -313,17 +313,17 @@ async def test_terminal_status_learnt_mid_poll_needs_one_more_poll(clock: FakeCl
     ],
 )
 def test_the_fast_event_path_matches_from_wire(item: dict[str, object]) -> None:
-    from runwatch.follow.logs import _events_oldest_first
+    from runwatch.follow.log_source import events_oldest_first
 
-    assert _events_oldest_first([item]) == [LogEvent.from_wire(item)]
+    assert events_oldest_first([item], newest_first=True) == [LogEvent.from_wire(item)]
 
 
 def test_a_page_that_is_not_a_list_is_a_shape_error() -> None:
     from runwatch.api.errors import ResponseShapeError
-    from runwatch.follow.logs import _events_oldest_first
+    from runwatch.follow.log_source import events_oldest_first
 
     with pytest.raises(ResponseShapeError):
-        _events_oldest_first(["not an object"])
+        events_oldest_first(["not an object"], newest_first=True)
 
 
 async def test_a_busy_log_does_not_ask_for_the_status_after_every_poll(clock: FakeClock) -> None:
