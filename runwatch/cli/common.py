@@ -117,13 +117,30 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         raise UsageError(str(exc)) from None
     if not settings.local_engine:
         return settings
-    values = read_engine_env(local_engine_dir(args))
+    directory = local_engine_dir(args)
+    check_data_dir(directory)
+    values = read_engine_env(directory)
     url = (values or {}).get("ABEJA_API_URL", "")
     token = (values or {}).get("PLATFORM_AUTH_TOKEN", "")
     organization = (values or {}).get("ABEJA_ORGANIZATION_ID", "")
     if not (url and token and organization) or not _engine_answers(url):
         raise UsageError(NO_ENGINE)
     return settings.with_engine(url.rstrip("/"), organization, token)
+
+
+def check_data_dir(directory: Path, *, writable: bool = False) -> None:
+    """UsageError naming the data dir when it cannot be read (or written, or created).
+
+    A missing dir is fine for reading: no engine was ever started there.
+    """
+    from runwatch.engine.data_dir import DataDirError, check_readable_data_dir, writable_data_dir
+
+    try:
+        check_readable_data_dir(directory)
+        if writable:
+            writable_data_dir(directory)
+    except DataDirError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def local_engine_dir(args: argparse.Namespace) -> Path:
@@ -521,3 +538,28 @@ def format_table(
 
 def retry_note(exc: ApiError, delay: float) -> str:
     return f"{describe_error(exc)}; retrying in {delay:.1f}s"
+
+
+class OutageNotes:
+    """What a following command says on stderr while the server is away, and when it is back.
+
+    A refused connection is retried every half second: one note per outage and reason, not
+    a line per retry; then `back` once the server answers again.
+    """
+
+    def __init__(self, back: str) -> None:
+        self.back = back
+        self.failing = False
+        self._said = ""
+
+    def failed(self, exc: ApiError, delay: float) -> None:
+        self.failing = True
+        described = describe_error(exc)
+        if described != self._said:
+            self._said = described
+            note(retry_note(exc, delay))
+
+    def answered(self) -> None:
+        if self.failing:
+            self.failing, self._said = False, ""
+            note(self.back)

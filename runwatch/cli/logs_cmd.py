@@ -162,18 +162,11 @@ async def follow_logs(
     )
     schedule = common.make_schedule(settings)
     writer = common.LineWriter()
-    failing = False
-    said = ""
+    outage = common.OutageNotes("reconnected; following again")
     opened: list[AsyncAPIClient] = []
 
     def on_error(exc: ApiError, delay: float) -> None:
-        nonlocal failing, said
-        failing = True
-        # A refused connection is retried every half second: say so once per outage and
-        # reason, not twice a second.
-        if common.describe_error(exc) != said:
-            said = common.describe_error(exc)
-            common.note(common.retry_note(exc, delay))
+        outage.failed(exc, delay)
         moved = reconnect() if reconnect is not None and isinstance(exc, ConnectionFailed) else None
         if moved is not None:
             # The tokens are positions in the run's log, so they stay valid at the new address.
@@ -183,9 +176,7 @@ async def follow_logs(
 
     try:
         async for batch in follower.follow(schedule, on_error=on_error):
-            if failing:
-                failing, said = False, ""
-                common.note("reconnected; following again")
+            outage.answered()
             if not batch:
                 continue
             if as_json:
