@@ -30,7 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Submit a run and print its id (with --json: the run). With --follow, then "
         "follow its log like `logs -f` and exit 0 if it SUCCEEDED, 1 if it FAILED.",
     )
-    parser.add_argument("--version", required=True, metavar="VERSION_ID", dest="version_id")
+    parser.add_argument(
+        "--version",
+        required=True,
+        metavar="VERSION_ID",
+        dest="version_id",
+        type=common.nonempty_arg,
+    )
     parser.add_argument(
         "--input", metavar="JSON|@FILE", help="input data: a JSON object, or @file holding one"
     )
@@ -43,7 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--retry-count", type=int, metavar="N", help="attempts, 0 to 9")
     parser.add_argument("--distribution", type=int, metavar="N", help="queue distribution id")
-    parser.add_argument("--model", metavar="MODEL_ID", help="model id to attach to the run")
+    parser.add_argument(
+        "--model",
+        metavar="MODEL_ID",
+        type=common.nonempty_arg,
+        help="model id to attach to the run",
+    )
     parser.add_argument(
         "--output-template", metavar="JSON|@FILE", help="output template: a JSON object"
     )
