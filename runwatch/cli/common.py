@@ -550,28 +550,3 @@ def format_table(
 
 def retry_note(exc: ApiError, delay: float) -> str:
     return f"{describe_error(exc)}; retrying in {delay:.1f}s"
-
-
-class OutageNotes:
-    """What a following command says on stderr while the server is away, and when it is back.
-
-    A refused connection is retried every half second: one note per outage and reason, not
-    a line per retry; then `back` once the server answers again.
-    """
-
-    def __init__(self, back: str) -> None:
-        self.back = back
-        self.failing = False
-        self._said = ""
-
-    def failed(self, exc: ApiError, delay: float) -> None:
-        self.failing = True
-        described = describe_error(exc)
-        if described != self._said:
-            self._said = described
-            note(retry_note(exc, delay))
-
-    def answered(self) -> None:
-        if self.failing:
-            self.failing, self._said = False, ""
-            note(self.back)

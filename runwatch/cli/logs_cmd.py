@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from runwatch.cli import common
+from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -162,7 +163,7 @@ async def follow_logs(
     )
     schedule = common.make_schedule(settings)
     writer = common.LineWriter()
-    outage = common.OutageNotes("reconnected; following again")
+    outage = OutageNotes("reconnected; following again")
     opened: list[AsyncAPIClient] = []
 
     def on_error(exc: ApiError, delay: float) -> None:

@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from runwatch.cli import common
+from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -81,7 +82,7 @@ async def watch_run(
     color = common.use_color()
     last: str | None = None
     data = first
-    outage = common.OutageNotes("reconnected; watching again")
+    outage = OutageNotes("reconnected; watching again")
     opened: list[AsyncAPIClient] = []
     try:
         while True:
