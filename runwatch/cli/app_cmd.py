@@ -97,7 +97,18 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir_arg: Any = getattr(args, "data_dir", None)
     data_dir = Path(data_dir_arg).expanduser() if data_dir_arg else config.engine_data_dir()
-    starter = _EngineStarter(data_dir) if settings.local_engine else None
+    starter = None
+    if settings.local_engine:
+        from runwatch.cli.common import UsageError, check_data_dir
+
+        # Before the dashboard takes the screen. Writing matters only when an engine must be
+        # started (no engine.env yet): a running engine in a dir this user may only read is used.
+        try:
+            check_data_dir(data_dir, writable=not (data_dir / "engine.env").exists())
+        except UsageError as error:
+            print(f"runwatch: error: {error}", file=sys.stderr)
+            return 2
+        starter = _EngineStarter(data_dir)
 
     from runwatch.tui.app import RunwatchApp
     from runwatch.tui.state import StateStore

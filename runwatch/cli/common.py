@@ -92,6 +92,14 @@ def run_id_arg(text: str) -> str:
     return text
 
 
+def nonempty_arg(text: str) -> str:
+    """argparse type of an id: an empty one is a mistake (an unset shell variable), refused
+    before anything is sent rather than dropped or looked up."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 def flag(args: argparse.Namespace, name: str, default: Any = None) -> Any:
     value = getattr(args, name, default)
     return default if value is None else value
@@ -117,13 +125,30 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
         raise UsageError(str(exc)) from None
     if not settings.local_engine:
         return settings
-    values = read_engine_env(local_engine_dir(args))
+    directory = local_engine_dir(args)
+    check_data_dir(directory)
+    values = read_engine_env(directory)
     url = (values or {}).get("ABEJA_API_URL", "")
     token = (values or {}).get("PLATFORM_AUTH_TOKEN", "")
     organization = (values or {}).get("ABEJA_ORGANIZATION_ID", "")
     if not (url and token and organization) or not _engine_answers(url):
         raise UsageError(NO_ENGINE)
     return settings.with_engine(url.rstrip("/"), organization, token)
+
+
+def check_data_dir(directory: Path, *, writable: bool = False) -> None:
+    """UsageError naming the data dir when it cannot be read (or written, or created).
+
+    A missing dir is fine for reading: no engine was ever started there.
+    """
+    from runwatch.engine.data_dir import DataDirError, check_readable_data_dir, writable_data_dir
+
+    try:
+        check_readable_data_dir(directory)
+        if writable:
+            writable_data_dir(directory)
+    except DataDirError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def local_engine_dir(args: argparse.Namespace) -> Path:
@@ -169,7 +194,8 @@ def _engine_answers(url: str) -> bool:
 
     try:
         response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=2.0, trust_env=False)
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.InvalidURL):
+        # A hand-edited or corrupt engine.env: no engine can be answering there.
         return False
     return response.status_code == 200
 
@@ -456,7 +482,10 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
     if match:
         unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-        return (now or datetime.now(UTC)) - timedelta(seconds=float(match.group(1)) * unit)
+        try:
+            return (now or datetime.now(UTC)) - timedelta(seconds=float(match.group(1)) * unit)
+        except OverflowError:
+            raise UsageError(f"{text.strip()} ago is before the year 1") from None
     parsed = parse_time(text.strip().replace(" ", "T", 1))
     if parsed is None:
         raise UsageError(f"not a duration (10m, 2h) or an ISO time: {text!r}")

@@ -26,6 +26,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--save",
         metavar="NAME",
+        type=_profile_name,
         help="save the effective settings (e.g. from ABEJA_* variables) as profile NAME",
     )
     parser.add_argument(
@@ -34,6 +35,13 @@ def register(subparsers: Any) -> None:
         help="with --save: make NAME the default_profile",
     )
     parser.set_defaults(command_module=__name__)
+
+
+def _profile_name(text: str) -> str:
+    """argparse type of --save: an empty name would silently show instead of saving."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +88,14 @@ def run(args: argparse.Namespace) -> int:
             timeout=settings.timeout,
             max_retry_count=settings.max_retry_count,
         )
-        config.save_profile(saved, path=path, make_default=args.make_default)
+        try:
+            config.save_profile(saved, path=path, make_default=args.make_default)
+        except OSError as exc:
+            print(f"runwatch config: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except config.ConfigError as exc:
+            print(f"runwatch config: {exc}", file=sys.stderr)
+            return 2
         print(f"saved profile {save_as!r} to {path} (mode 0600)")
         return 0
 

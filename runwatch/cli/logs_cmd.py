@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from runwatch.cli import common
+from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -151,18 +152,11 @@ async def follow_logs(
     )
     schedule = common.make_schedule(settings)
     writer = common.LineWriter()
-    failing = False
-    said = ""
+    outage = OutageNotes("reconnected; following again")
     opened: list[AsyncAPIClient] = []
 
     def on_error(exc: ApiError, delay: float) -> None:
-        nonlocal failing, said
-        failing = True
-        # A refused connection is retried every half second: say so once per outage and
-        # reason, not twice a second.
-        if common.describe_error(exc) != said:
-            said = common.describe_error(exc)
-            common.note(common.retry_note(exc, delay))
+        outage.failed(exc, delay)
         moved = reconnect() if reconnect is not None and isinstance(exc, ConnectionFailed) else None
         if moved is not None:
             # The tokens are positions in the run's log, so they stay valid at the new address.
@@ -172,9 +166,7 @@ async def follow_logs(
 
     try:
         async for batch in follower.follow(schedule, on_error=on_error):
-            if failing:
-                failing, said = False, ""
-                common.note("reconnected; following again")
+            outage.answered()
             if not batch:
                 continue
             if as_json:

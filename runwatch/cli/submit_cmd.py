@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,9 @@ if TYPE_CHECKING:
     from runwatch.config import Settings
 
 NEWEST_SHOWN = 5
+# Far above any request body a Run API takes: the cap only stops an endless file (/dev/zero)
+# from filling the memory.
+MAX_FILE_BYTES = 16 << 20
 
 OUTCOME_UNKNOWN = (
     "outcome unknown: the request may have reached the server; check `runwatch runs` "
@@ -28,7 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Submit a run and print its id (with --json: the run). With --follow, then "
         "follow its log like `logs -f` and exit 0 if it SUCCEEDED, 1 if it FAILED.",
     )
-    parser.add_argument("--version", required=True, metavar="VERSION_ID", dest="version_id")
+    parser.add_argument(
+        "--version",
+        required=True,
+        metavar="VERSION_ID",
+        dest="version_id",
+        type=common.nonempty_arg,
+    )
     parser.add_argument(
         "--input", metavar="JSON|@FILE", help="input data: a JSON object, or @file holding one"
     )
@@ -41,7 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--retry-count", type=int, metavar="N", help="attempts, 0 to 9")
     parser.add_argument("--distribution", type=int, metavar="N", help="queue distribution id")
-    parser.add_argument("--model", metavar="MODEL_ID", help="model id to attach to the run")
+    parser.add_argument(
+        "--model",
+        metavar="MODEL_ID",
+        type=common.nonempty_arg,
+        help="model id to attach to the run",
+    )
     parser.add_argument(
         "--output-template", metavar="JSON|@FILE", help="output template: a JSON object"
     )
@@ -53,19 +66,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def load_json_object(text: str, what: str) -> dict[str, Any]:
+    """`text`, or the file `@PATH` names, as a JSON object by the dashboard form's strict rule."""
+    from runwatch.json_text import JsonTextError, parse_strict_json
+
     if text.startswith("@"):
-        path = Path(text[1:]).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise common.UsageError(f"{what}: cannot read {path}: {exc.strerror}") from None
+        text = _read_text_file(text[1:], what)
+    if not text.strip():
+        # An empty value is a mistake (an unset shell variable), not "no input": that is
+        # leaving the flag out.
+        raise common.UsageError(f"{what} is empty: give a JSON object, or leave {what} out")
     try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise common.UsageError(f"{what} is not valid JSON: {exc}") from None
+        value = parse_strict_json(text)
+    except JsonTextError as exc:
+        raise common.UsageError(f"{what}: {exc}") from None
     if not isinstance(value, dict):
         raise common.UsageError(f"{what} must be a JSON object")
     return value
+
+
+def _read_text_file(name: str, what: str) -> str:
+    if not name:
+        raise common.UsageError(f"{what}: @ must be followed by a file name")
+    try:
+        path = Path(name).expanduser()
+    except RuntimeError:  # ~user of no such user
+        raise common.UsageError(f"{what}: cannot read {name}: no such user") from None
+    try:
+        with path.open("rb") as handle:
+            # One more byte than the limit tells a file that is too big (or endless, like
+            # /dev/zero) without reading it all.
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise common.UsageError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise common.UsageError(f"{what}: {path} is larger than {MAX_FILE_BYTES >> 20} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise common.UsageError(
+            f"{what}: {path} is not UTF-8 text (byte {exc.start + 1})"
+        ) from None
 
 
 def parse_env(pairs: list[str]) -> dict[str, str]:
@@ -116,11 +156,11 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     from runwatch.api.errors import OutcomeUnknown, ResponseShapeError
     from runwatch.cli.logs_cmd import follow_logs
 
-    input_data = load_json_object(args.input, "--input") if args.input else None
+    input_data = None if args.input is None else load_json_object(args.input, "--input")
     template = (
-        load_json_object(args.output_template, "--output-template")
-        if args.output_template
-        else None
+        None
+        if args.output_template is None
+        else load_json_object(args.output_template, "--output-template")
     )
     environment = parse_env(args.env)
     if args.retry_count is not None and not 0 <= args.retry_count <= 9:

@@ -10,6 +10,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from runwatch.cli import common
+from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -81,7 +82,7 @@ async def watch_run(
     color = common.use_color()
     last: str | None = None
     data = first
-    failing = False
+    outage = OutageNotes("reconnected; watching again")
     opened: list[AsyncAPIClient] = []
     try:
         while True:
@@ -94,13 +95,12 @@ async def watch_run(
                 data = None
                 if is_fatal(exc):
                     raise
-                failing = True
                 # A server that said when to come back (Retry-After) is not asked sooner; one
                 # that is not listening at all (restarting) is probed often, as `logs -f` does.
                 delay = schedule.failed(
                     getattr(exc, "retry_after", None), refused=refused_connection(exc)
                 )
-                common.note(common.retry_note(exc, delay))
+                outage.failed(exc, delay)
                 moved = (
                     reconnect()
                     if reconnect is not None and isinstance(exc, ConnectionFailed)
@@ -114,9 +114,7 @@ async def watch_run(
                 continue
             data = None
             schedule.succeeded()
-            if failing:
-                failing = False
-                common.note("reconnected; watching again")
+            outage.answered()
             if run.status != last:
                 last = run.status
                 if as_json:

@@ -39,21 +39,34 @@ def _port(text: str) -> int:
     return port
 
 
-def default_data_dir() -> Path:
-    value = os.environ.get(DATA_DIR_ENV)
-    if value:
-        return Path(value).expanduser()
+def _path_arg(text: str) -> Path:
+    """argparse type of a path: an empty one would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
+def _platform_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("runwatch")) / "engine"
 
 
+def _data_dir_help(what: str) -> str:
+    return f"{what} (default: ${DATA_DIR_ENV} if set, else {_platform_data_dir()})"
+
+
+def default_data_dir() -> Path:
+    value = os.environ.get(DATA_DIR_ENV)
+    if value:
+        return Path(value).expanduser()
+    return _platform_data_dir()
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     parser.add_argument("--port", type=_port, default=0, help="port (0 = pick a free one)")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None, help=f"data dir (default: ${DATA_DIR_ENV} or ...)"
-    )
+    parser.add_argument("--data-dir", type=_path_arg, default=None, help=_data_dir_help("data dir"))
     parser.add_argument("--queues", type=int, default=2, help="queues run in parallel (default 2)")
     parser.add_argument(
         "--no-demo-runs", action="store_true", help="do not submit demo runs on first start"
@@ -75,12 +88,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dir", type=Path, help="directory with the code to deploy")
+    parser.add_argument("dir", type=_path_arg, help="directory with the code to deploy")
     parser.add_argument("--name", default=None, help="name of the new deployment")
     parser.add_argument("--handler", default="main:handler", help="module:function (main:handler)")
     parser.add_argument("--deployment", default=None, help="add a version to this deployment")
     parser.add_argument("--version", dest="version_name", default=None, help="version label")
-    parser.add_argument("--data-dir", type=Path, default=None, help="engine data dir")
+    parser.add_argument(
+        "--data-dir", type=_path_arg, default=None, help=_data_dir_help("engine data dir")
+    )
     parser.add_argument("--json", action="store_true", help="print the ids as JSON")
 
 
@@ -88,12 +103,17 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
+    from runwatch.engine.data_dir import DataDirError, writable_data_dir
     from runwatch.engine.deploy import DeployError, deploy
     from runwatch.engine.store import StoreFormatError
 
-    data_dir = args.data_dir or default_data_dir()
     if args.deployment is None and not args.name:
         print("runwatch deploy: --name is required for a new deployment", file=sys.stderr)
+        return 2
+    try:
+        data_dir = writable_data_dir(args.data_dir or default_data_dir())
+    except DataDirError as exc:
+        print(f"runwatch deploy: {exc}", file=sys.stderr)
         return 2
     try:
         result = deploy(
@@ -204,15 +224,19 @@ def _submit_demo_runs(conn: Any, meta: Any, clock: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    data_dir: Path = (args.data_dir or default_data_dir()).expanduser().absolute()
+    from runwatch.engine.data_dir import DataDirError, writable_data_dir
+
     if args.queues < 1 or args.queues > 64:
         print("runwatch serve: --queues must be between 1 and 64", file=sys.stderr)
         return 2
     # Everything the engine and its supervisors write (database, run specs with their
     # environments, spools, logs) is owner-only, whatever the mode of a data dir the user named.
     os.umask(0o077)
-    if not data_dir.exists():
-        data_dir.mkdir(parents=True, mode=0o700, exist_ok=True)
+    try:
+        data_dir = writable_data_dir(args.data_dir or default_data_dir())
+    except DataDirError as exc:
+        print(f"runwatch serve: {exc}", file=sys.stderr)
+        return 2
     lock_fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from typing import Any
 
 import pytest
@@ -101,15 +100,19 @@ def test_logs_follow_finds_the_local_engine_on_its_new_port(
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        bufsize=0,  # unbuffered: the line read below is not held back from communicate()
     )
     try:
-        time.sleep(1.2)
+        # Killed only once the follower has found the engine: a fixed pause lost that race on
+        # a loaded machine (the command had not started yet: "no engine running").
+        assert follower.stdout is not None
+        first = follower.stdout.readline()
         old_port = engine.port
         engine.kill()
         engine.port = 0
         engine.start()
-        out, err = follower.communicate(timeout=60)
+        rest, errors = follower.communicate(timeout=60)
+        out, err = (first + rest).decode(), errors.decode()
     finally:
         if follower.poll() is None:
             follower.kill()

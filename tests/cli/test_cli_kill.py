@@ -127,9 +127,16 @@ def test_watch_probes_a_restarting_engine_often_and_carries_on(
             time.sleep(0.05)
         port = engine.port
         engine.kill()
-        time.sleep(2.5)
+        # Long enough that a backoff doubling from 0.3 s would next probe seconds after the
+        # engine is back.
+        time.sleep(5)
         engine.start()
         assert engine.port == port
+        answering = time.monotonic()
+        while "reconnected" not in err_path.read_text(errors="replace"):
+            assert watcher.poll() is None and time.monotonic() < answering + 30
+            time.sleep(0.05)
+        noticed = time.monotonic() - answering
         stop.touch()
         watcher.wait(timeout=60)
     finally:
@@ -139,7 +146,7 @@ def test_watch_probes_a_restarting_engine_often_and_carries_on(
     stderr = err_path.read_text(errors="replace")
     assert watcher.returncode == 0, stderr[-2000:]
     assert out_path.read_text().split()[-1] == "SUCCEEDED"
-    delays = [float(d) for d in re.findall(r"retrying in ([0-9.]+)s", stderr)]
-    assert len(delays) >= 3, stderr
-    assert max(delays) <= 0.5, stderr
-    assert "reconnected" in stderr
+    # Probed every 0.25-0.5 s, but said once: one note for the outage, one when it is over.
+    assert noticed < 2.0, (noticed, stderr)
+    assert len(re.findall(r"retrying in 0\.[0-5][0-9]*s", stderr)) == 1, stderr
+    assert stderr.count("reconnected; watching again") == 1, stderr

@@ -16,7 +16,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from runwatch.json_text import escape_json_controls
+from runwatch.json_text import JsonTextError, escape_json_controls, parse_strict_json
 from runwatch.tui.format import inert
 
 if TYPE_CHECKING:
@@ -40,9 +40,11 @@ def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, s
     if not text.strip():
         return None, ""
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        return None, f"invalid JSON at line {error.lineno} col {error.colno}: {error.msg}"
+        # The CLI's --input uses the same rule: NaN, 1e999, lone surrogates and deep nesting
+        # are field errors here, before anything is sent.
+        value = parse_strict_json(text)
+    except JsonTextError as error:
+        return None, str(error)
     if not isinstance(value, dict):
         return None, f"{what} must be a JSON object {{...}}"
     return value, ""
