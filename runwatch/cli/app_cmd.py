@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 def register_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--profile", metavar="NAME", help="use this profile of the config file (remote API)"
+        "--profile",
+        metavar="NAME",
+        help="use this profile of the config file, or this abeja CLI configuration (remote API)",
     )
     parser.add_argument(
         "--read-only",
@@ -35,6 +37,12 @@ def register_root(parser: argparse.ArgumentParser) -> None:
         help="data directory of the local engine (default: the user data dir)",
     )
     parser.add_argument("--deployment", metavar="ID", help="open on this deployment")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        default=None,
+        help="open the local engine, whatever the environment and the configs say",
+    )
     parser.add_argument(
         "--debug", action="store_true", help="write a debug log to the user log dir"
     )
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             profile=getattr(args, "profile", None),
             deployment_id=getattr(args, "deployment", None),
             read_only=True if getattr(args, "read_only", None) else None,
+            local=bool(getattr(args, "local", None)),
         )
 
     try:

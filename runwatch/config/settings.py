@@ -124,6 +124,11 @@ class Settings:
         return dataclasses.replace(self, organization_id=organization_id)
 
     @property
+    def credential_source(self) -> str:
+        """Where the credential came from, for "check the token of ..."."""
+        return self.sources.get("credential") or self.api_source.label
+
+    @property
     def needs_organization_lookup(self) -> bool:
         return bool(self.organization_name) and not self.organization_id
 
