@@ -16,8 +16,7 @@ async def test_the_engine_answers_by_name_and_by_id(engine: Any) -> None:
     async with AsyncAPIClient(engine.credential, base_url=engine.url) as client:
         assert await resolve_organization_id(client, "runwatch-local") == engine.organization_id
         assert (
-            await resolve_organization_id(client, engine.organization_id)
-            == engine.organization_id
+            await resolve_organization_id(client, engine.organization_id) == engine.organization_id
         )
         answer = await client.get_organization("runwatch-local")
         assert answer == {"id": engine.organization_id, "name": "runwatch-local"}

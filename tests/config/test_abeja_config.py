@@ -3,6 +3,7 @@ the runwatch profile, never needed by --local, secrets never shown."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -69,8 +70,6 @@ def test_the_default_configuration_is_used_with_nothing_else_set() -> None:
 def test_the_credential_is_basic_auth_with_the_user_prefix() -> None:
     abeja_file({**DEFAULT_ONLY, "abeja-platform-user": "1122334455667"})
     header, secrets = auth_header(resolve_settings().credential)
-    import base64
-
     encoded = header["Authorization"].removeprefix("Basic ")
     assert base64.b64decode(encoded).decode() == f"user-1122334455667:{TOKEN}"
     assert TOKEN in secrets
@@ -93,7 +92,8 @@ def test_the_active_configuration_and_a_named_one() -> None:
 
 def test_an_unknown_name_lists_profiles_and_configurations() -> None:
     abeja_file(WITH_NAMED)
-    with pytest.raises(ConfigError, match=r"no profile 'x'.*abeja CLI configurations: default, dev"):
+    listed = r"no profile 'x'.*abeja CLI configurations: default, dev"
+    with pytest.raises(ConfigError, match=listed):
         resolve_settings(profile="x")
 
 
