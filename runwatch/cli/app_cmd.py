@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
 
 
@@ -83,18 +84,25 @@ def _setup_debug_log() -> Path | None:
     return path
 
 
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The dashboard's settings for these flags (read again by ctrl+r after a 401)."""
+    from runwatch import config
+
+    return config.resolve_settings(
+        profile=getattr(args, "profile", None),
+        deployment_id=getattr(args, "deployment", None),
+        read_only=True if getattr(args, "read_only", None) else None,
+        local=bool(getattr(args, "local", None)),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from runwatch import config
 
     debug_log = _setup_debug_log() if getattr(args, "debug", False) else None
 
     def load_settings() -> config.Settings:
-        return config.resolve_settings(
-            profile=getattr(args, "profile", None),
-            deployment_id=getattr(args, "deployment", None),
-            read_only=True if getattr(args, "read_only", None) else None,
-            local=bool(getattr(args, "local", None)),
-        )
+        return settings_for(args)
 
     try:
         settings = load_settings()

@@ -217,3 +217,27 @@ def test_masked_shows_the_name_and_never_the_token() -> None:
     resolved = s.with_organization("1234567890123")
     assert resolved.masked()["organization_id"] == "1234567890123 (name 'acme')"
     assert not resolved.needs_organization_lookup
+
+
+def test_the_dashboard_flags(tmp_path: Path) -> None:
+    from runwatch.cli import app_cmd, build_parser
+
+    abeja_file("{ broken")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        app_cmd.settings_for(build_parser().parse_args([]))
+    local = app_cmd.settings_for(build_parser().parse_args(["--local", "--read-only"]))
+    assert local.local_engine and local.read_only and local.api_source.label == "local engine"
+    abeja_file(WITH_NAMED)
+    named = app_cmd.settings_for(build_parser().parse_args(["--profile", "dev"]))
+    assert named.api_source.label == "abeja config dev"
+
+
+def test_config_save_refuses_an_organization_known_by_name_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from runwatch.cli import build_parser, config_cmd
+
+    abeja_file(DEFAULT_ONLY)
+    assert config_cmd.run(build_parser().parse_args(["config", "--save", "x"])) == 2
+    err = capsys.readouterr().err
+    assert "known only by its name 'acme'" in err and TOKEN not in err
