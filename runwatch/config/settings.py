@@ -124,6 +124,16 @@ class Settings:
         return dataclasses.replace(self, organization_id=organization_id)
 
     @property
+    def state_key(self) -> str | None:
+        """Whose remembered view this is: the profile's, the abeja configuration's, or the
+        local one (None). An abeja user's last deployment is not offered to the local engine."""
+        if self.profile:
+            return self.profile
+        if self.api_source.kind == "abeja":
+            return f"abeja-{self.api_source.name}"
+        return None
+
+    @property
     def credential_source(self) -> str:
         """Where the credential came from, for "check the token of ..."."""
         return self.sources.get("credential") or self.api_source.label

@@ -103,7 +103,7 @@ class RunwatchApp(App[None]):
         self.api_url: str = settings.api_url
         self.organization_id: str | None = settings.organization_id
         self.deployments: list[dict[str, Any]] = []
-        self.view_state = self.state_store.load(settings.profile)
+        self.view_state = self.state_store.load(settings.state_key)
 
     @property
     def api_label(self) -> str:
@@ -305,7 +305,7 @@ class RunwatchApp(App[None]):
 
     def save_view_state(self, state: ViewState) -> None:
         self.view_state = state
-        self.state_store.save(self.settings.profile, state)
+        self.state_store.save(self.settings.state_key, state)
 
     def remember_log_view(self, *, show_timestamps: bool, wrap: bool) -> None:
         self.view_state.show_timestamps = show_timestamps

@@ -241,3 +241,11 @@ def test_config_save_refuses_an_organization_known_by_name_only(
     assert config_cmd.run(build_parser().parse_args(["config", "--save", "x"])) == 2
     err = capsys.readouterr().err
     assert "known only by its name 'acme'" in err and TOKEN not in err
+
+
+def test_the_remembered_view_is_per_abeja_configuration() -> None:
+    assert resolve_settings().state_key is None
+    abeja_file(WITH_NAMED)
+    assert resolve_settings().state_key == "abeja-default"
+    assert resolve_settings(profile="dev").state_key == "abeja-dev"
+    assert resolve_settings(local=True).state_key is None
