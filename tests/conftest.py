@@ -35,6 +35,10 @@ CLIENT_ENV_VARS = (
     "NO_COLOR",
     "ABEJA_SDK_CONNECTION_TIMEOUT",
     "ABEJA_SDK_MAX_RETRY_COUNT",
+    # The abeja CLI's (its ~/.abeja/config is kept out by a temporary HOME).
+    "ABEJA_CLI_USER",
+    "ABEJA_CLI_TOKEN",
+    "ABEJA_CLI_ORGANIZATION",
 )
 
 _LISTENING = re.compile(r"listening on (http://[\w.\-\[\]:]+)")

@@ -42,13 +42,15 @@ R = TypeVar("R")
 # is a broken or hostile server, refused before it can exhaust memory.
 MAX_BODY_BYTES = 64 * 2**20
 
-# The public API methods, in the seed's order; the deployment reads come from the contract doc.
+# The public API methods, in the seed's order; the deployment reads come from the contract doc,
+# the organization read from the abeja CLI (abejacli.common.get_organization_id).
 API_METHODS = (
     "create_run",
     "get_run",
     "get_run_logs",
     "get_run_recent_logs",
     "get_runs",
+    "get_organization",
     "get_deployments",
     "get_deployment",
     "get_deployment_versions",
@@ -200,6 +202,10 @@ class _RunApi(Generic[R]):
         return self._call(
             RequestSpec("GET", _runs_path(organization_id, deployment_id), params=params)
         )
+
+    def get_organization(self, organization: str) -> R:
+        """GET /organizations/<id or name>, as the abeja CLI asks for its organization's id."""
+        return self._call(RequestSpec("GET", f"/organizations/{path_segment(organization)}"))
 
     def get_deployments(self, organization_id: str) -> R:
         """GET /organizations/<org>/deployments (as `abeja.deployments.APIClient` sends it)."""

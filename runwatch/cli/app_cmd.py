@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
 
 
 def register_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--profile", metavar="NAME", help="use this profile of the config file (remote API)"
+        "--profile",
+        metavar="NAME",
+        help="use this profile of the config file, or this abeja CLI configuration (remote API)",
     )
     parser.add_argument(
         "--read-only",
@@ -35,6 +38,12 @@ def register_root(parser: argparse.ArgumentParser) -> None:
         help="data directory of the local engine (default: the user data dir)",
     )
     parser.add_argument("--deployment", metavar="ID", help="open on this deployment")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        default=None,
+        help="open the local engine, whatever the environment and the configs say",
+    )
     parser.add_argument(
         "--debug", action="store_true", help="write a debug log to the user log dir"
     )
@@ -75,17 +84,25 @@ def _setup_debug_log() -> Path | None:
     return path
 
 
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The dashboard's settings for these flags (read again by ctrl+r after a 401)."""
+    from runwatch import config
+
+    return config.resolve_settings(
+        profile=getattr(args, "profile", None),
+        deployment_id=getattr(args, "deployment", None),
+        read_only=True if getattr(args, "read_only", None) else None,
+        local=bool(getattr(args, "local", None)),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from runwatch import config
 
     debug_log = _setup_debug_log() if getattr(args, "debug", False) else None
 
     def load_settings() -> config.Settings:
-        return config.resolve_settings(
-            profile=getattr(args, "profile", None),
-            deployment_id=getattr(args, "deployment", None),
-            read_only=True if getattr(args, "read_only", None) else None,
-        )
+        return settings_for(args)
 
     try:
         settings = load_settings()

@@ -51,7 +51,10 @@ def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None =
     """
     group = parser.add_argument_group("connection")
     group.add_argument(
-        "--profile", metavar="NAME", default=argparse.SUPPRESS, help="profile of the config file"
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="profile of the config file, or an abeja CLI configuration's name",
     )
     group.add_argument(
         "--deployment",
@@ -70,6 +73,12 @@ def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None =
         metavar="ID",
         default=argparse.SUPPRESS,
         help="organization id (default: $ABEJA_ORGANIZATION_ID or the profile's)",
+    )
+    group.add_argument(
+        "--local",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="use the local engine, whatever the environment and the configs say",
     )
     parser.add_argument(
         "--json",
@@ -119,6 +128,7 @@ def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
             api_url=flag(args, "api_url"),
             organization_id=flag(args, "organization"),
             deployment_id=flag(args, "deployment"),
+            local=bool(flag(args, "local")),
             environ=env,
         )
     except ConfigError as exc:
@@ -345,7 +355,22 @@ def run_command(args: argparse.Namespace, main: Callable[[Settings], Awaitable[i
 
 
 async def _guarded(main: Callable[[Settings], Awaitable[int]], settings: Settings) -> int:
+    if settings.needs_organization_lookup:
+        settings = await with_organization_id(settings)
     return await main(settings)
+
+
+async def with_organization_id(settings: Settings) -> Settings:
+    """Settings that know their organization only by name (the abeja CLI's), with its id."""
+    from runwatch.api.organizations import resolve_organization_id
+
+    assert settings.organization_name is not None
+    client = make_client(settings)
+    try:
+        organization_id = await resolve_organization_id(client, settings.organization_name)
+    finally:
+        await client.aclose()
+    return settings.with_organization(organization_id)
 
 
 def _silence_stdout() -> None:

@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "config",
         help=HELP,
-        description=HELP + ". Precedence: flags > environment > profile > local engine.",
+        description=HELP + ". Precedence: flags > environment > profile > the abeja CLI's "
+        "configuration (~/.abeja/config) > local engine.",
     )
     # Its own dest: a subparser's default would otherwise overwrite the root --profile.
     parser.add_argument(
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             profile=profile,
             deployment_id=getattr(args, "deployment", None),
             read_only=True if read_only else None,
+            local=bool(getattr(args, "local", None)),
         )
     except config.ConfigError as exc:
         print(f"runwatch config: {exc}", file=sys.stderr)
@@ -64,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
 
     save_as = getattr(args, "save", None)
     if save_as:
+        if settings.needs_organization_lookup:
+            print(
+                "runwatch config: the organization is known only by its name "
+                f"{settings.organization_name!r}: set ABEJA_ORGANIZATION_ID to its id first",
+                file=sys.stderr,
+            )
+            return 2
         if settings.local_engine:
             print(
                 "runwatch config: nothing to save: no API URL, profile or credential is set "
@@ -101,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
 
     state = "exists" if path.exists() else "not created yet"
     print(f"config file: {path} ({state})")
+    print(f"API from:    {settings.api_source.detail}")
     shown = settings.masked()
     width = max(len(key) for key in shown)
     value_width = max(len(value) for value in shown.values())

@@ -20,6 +20,8 @@ IDS_ENV = "RUNWATCH_ENGINE_IDS"
 LOG_TOKEN_STYLES = ("seed", "cloudwatch")
 
 ORG_ID_RE = re.compile(r"^[0-9]{13}$")
+# The one organization's name: what an abeja CLI configuration's organization-name says.
+ORGANIZATION_NAME = "runwatch-local"
 DEPLOYMENT_ID_RE = re.compile(r"^[0-9]{13}$")
 VERSION_ID_RE = re.compile(r"^ver-[0-9a-f]{16}$")
 RUN_ID_RE = re.compile(r"^run-[0-9]{16}$")

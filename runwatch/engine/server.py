@@ -37,6 +37,7 @@ from runwatch.engine import store
 from runwatch.engine.common import (
     DEPLOYMENT_ID_RE,
     LOG_TOKEN_STYLES,
+    ORGANIZATION_NAME,
     RUN_ID_RE,
     VERSION_ID_RE,
     parse_time_us,
@@ -150,6 +151,13 @@ class VersionList(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class OrganizationModel(BaseModel):
+    """The organization, as GET /organizations/<id or name> answers the abeja CLI."""
+
+    id: str
+    name: str
 
 
 class CreateRunRequest(BaseModel):
@@ -555,6 +563,23 @@ def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
     @app.get("/healthz", response_model=Health, tags=["engine"])
     async def healthz() -> Response:
         return json_response({"status": "ok"})
+
+    @app.get(
+        "/organizations/{organization_id}",
+        response_model=OrganizationModel,
+        responses=_ERRORS,
+        tags=["organizations"],
+    )
+    async def get_organization(organization_id: str) -> Response:
+        # The abeja CLI keeps an organization's name and asks this for its id
+        # (abejacli.common.get_organization_id); the id itself is answered too.
+        given = organization_id.encode()
+        if not any(
+            hmac.compare_digest(given, known.encode())
+            for known in (meta.organization_id, ORGANIZATION_NAME)
+        ):
+            raise ApiError(404, f"organization {organization_id[:40]!r} not found")
+        return json_response({"id": meta.organization_id, "name": ORGANIZATION_NAME})
 
     base = "/organizations/{organization_id}/deployments"
 

@@ -103,7 +103,7 @@ class RunwatchApp(App[None]):
         self.api_url: str = settings.api_url
         self.organization_id: str | None = settings.organization_id
         self.deployments: list[dict[str, Any]] = []
-        self.view_state = self.state_store.load(settings.profile)
+        self.view_state = self.state_store.load(settings.state_key)
 
     @property
     def api_label(self) -> str:
@@ -139,8 +139,13 @@ class RunwatchApp(App[None]):
             )
 
     def retry_start(self) -> None:
-        """ctrl+r before any connection: start the engine again after a failed start."""
-        if self.client is not None or self.engine_starter is None:
+        """ctrl+r before any connection: start the engine again after a failed start, or look
+        the organization up again after a failed look-up."""
+        if self.client is not None:
+            return
+        if self.engine_starter is None:
+            if self.settings.needs_organization_lookup:
+                self._look_up_organization(self.settings.api_url, dict(self.settings.credential))
             return
         if any(w.group == "engine" and w.is_running for w in self.workers):
             return
@@ -236,6 +241,10 @@ class RunwatchApp(App[None]):
         self, url: str, organization_id: str | None, credential: dict[str, str]
     ) -> None:
         self.api_url = url
+        if not organization_id and self.settings.needs_organization_lookup:
+            self.main.show_starting("looking up the organization's id…")
+            self._look_up_organization(url, credential)
+            return
         if not organization_id:
             self.main.show_failed(
                 "no organization id: set ABEJA_ORGANIZATION_ID or organization_id in the profile"
@@ -244,6 +253,29 @@ class RunwatchApp(App[None]):
         self.organization_id = organization_id
         self.client = self._make_client(url, credential)
         self.main.start(self.client, organization_id, self.view_state)
+
+    @work(
+        group="organization",
+        exclusive=True,
+        exit_on_error=False,
+        description="look up the organization's id",
+    )
+    async def _look_up_organization(self, url: str, credential: dict[str, str]) -> None:
+        """The abeja CLI's configuration names the organization: ask the API for its id."""
+        from runwatch.api.errors import ApiError
+        from runwatch.api.organizations import resolve_organization_id
+
+        name = self.settings.organization_name or ""
+        client = self._make_client(url, credential)
+        try:
+            organization_id = await resolve_organization_id(client, name)
+        except ApiError as error:
+            self.main.show_failed(f"could not look up the organization's id: {error}")
+            return
+        finally:
+            await client.aclose()
+        self.settings = self.settings.with_organization(organization_id)
+        await self._connect(url, organization_id, credential)
 
     async def reload_settings(self) -> None:
         """After a 401/403: read the profile again (the user fixed the token) and reconnect."""
@@ -273,7 +305,7 @@ class RunwatchApp(App[None]):
 
     def save_view_state(self, state: ViewState) -> None:
         self.view_state = state
-        self.state_store.save(self.settings.profile, state)
+        self.state_store.save(self.settings.state_key, state)
 
     def remember_log_view(self, *, show_timestamps: bool, wrap: bool) -> None:
         self.view_state.show_timestamps = show_timestamps

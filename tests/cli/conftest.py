@@ -32,6 +32,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RUNWATCH_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("RUNWATCH_DATA_DIR", str(tmp_path / "no-engine"))
+    # No ~/.abeja/config of the developer's: the abeja CLI's file is under HOME.
+    (tmp_path / "home").mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     return tmp_path
 
 
@@ -71,5 +74,7 @@ def cli_env(engine: Any, tmp_path: Path) -> dict[str, str]:
     env.update(engine.env)
     env["RUNWATCH_CONFIG"] = str(tmp_path / "config.toml")
     env["RUNWATCH_DATA_DIR"] = str(tmp_path / "no-engine")
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env["HOME"] = str(tmp_path / "home")
     env["PYTHONUNBUFFERED"] = "1"
     return env

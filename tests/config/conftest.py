@@ -1,4 +1,4 @@
-"""Config tests never see the developer's own config file or ABEJA_* variables."""
+"""Config tests never see the developer's own config file, ~/.abeja or ABEJA_* variables."""
 
 from __future__ import annotations
 
@@ -15,4 +15,8 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "cfg" / "config.toml"
     monkeypatch.setenv("RUNWATCH_CONFIG", str(path))
+    # The abeja CLI's config is $HOME/.abeja/config: a HOME of the test's own.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     return path

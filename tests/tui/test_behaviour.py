@@ -9,6 +9,7 @@ from textual.app import App
 from textual.widgets import Input, Select, TextArea
 
 from runwatch.api.errors import OutcomeUnknown
+from runwatch.config import ApiSource
 from runwatch.tui.screens.deployments import DeploymentsScreen
 from runwatch.tui.screens.submit import SubmitResult, SubmitScreen
 from runwatch.tui.state import StateStore, ViewState
@@ -67,8 +68,11 @@ async def test_run_again_prefills_the_form(
 
 
 async def test_unauthorized_stops_polling_and_says_why(engine: Any, tmp_path: Path) -> None:
-    settings = settings_for(engine, profile="prod", credential={"auth_token": "wrong"})
-    fixed = settings_for(engine, profile="prod")
+    prod = ApiSource("profile", "prod")
+    settings = settings_for(
+        engine, profile="prod", api_source=prod, credential={"auth_token": "wrong"}
+    )
+    fixed = settings_for(engine, profile="prod", api_source=prod)
     app = make_app(engine, tmp_path, settings=settings, settings_loader=lambda: fixed)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main

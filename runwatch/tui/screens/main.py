@@ -290,7 +290,7 @@ class MainScreen(Screen[None]):
         from runwatch.tui.format import inert
 
         app = self.rw_app
-        parts = [f"profile {app.settings.profile or 'local'}", app.api_label]
+        parts = [app.settings.api_source.label, app.api_label]
         if self.deployment_id:
             label = self.deployment_name or ""
             parts.append(
@@ -702,9 +702,9 @@ class MainScreen(Screen[None]):
             self._update_status()
             return False
         if isinstance(error, Unauthorized | Forbidden):
-            profile = self.rw_app.settings.profile or "local"
+            source = self.rw_app.settings.credential_source
             kind = "401 Unauthorized" if isinstance(error, Unauthorized) else "403 Forbidden"
-            self.blocked = f"{kind}: check the token of profile {profile}"
+            self.blocked = f"{kind}: check the token of {source}"
             for schedule in self.schedules.values():
                 schedule.paused = True
             self._mark_stale()

@@ -1,9 +1,7 @@
-"""Settings: command-line flags > environment > profile (config.toml) > the local engine.
+"""runwatch's own files: where they are, config.toml's profiles (read and written), secrets
+masking, and the local engine's env file.
 
-The environment variables are the official SDK's (`PLATFORM_AUTH_TOKEN`, `ABEJA_PLATFORM_USER_ID`
-+ `ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN`, `ABEJA_API_URL`, `ABEJA_ORGANIZATION_ID`,
-`ABEJA_SDK_CONNECTION_TIMEOUT`, `ABEJA_SDK_MAX_RETRY_COUNT`), so a shell set up for the SDK
-works unchanged. Profiles live in `config.toml`:
+Profiles live in `config.toml`:
 
     default_profile = "prod"
 
@@ -14,11 +12,7 @@ works unchanged. Profiles live in `config.toml`:
     user_id = "1122334455667"
     personal_access_token = "..."
 
-When nothing names a remote API (no profile selected, no ABEJA_API_URL, no credential in the
-environment), `Settings.local_engine` is True and the app uses the embedded engine.
-
-Imports only the standard library and platformdirs: the CLI imports this module to print
-`runwatch config` without loading httpx.
+Imports only the standard library and platformdirs.
 """
 
 from __future__ import annotations
@@ -42,18 +36,19 @@ __all__ = [
     "ConfigError",
     "ConfigFile",
     "Profile",
-    "Settings",
+    "check_url",
     "config_path",
+    "dump_config",
     "engine_data_dir",
     "load_config",
     "log_dir",
     "looks_secret",
     "mask_secret",
     "read_engine_env",
-    "resolve_settings",
     "save_config",
     "save_profile",
     "state_dir",
+    "url_without_userinfo",
 ]
 
 APP_NAME = "runwatch"
@@ -117,7 +112,7 @@ def mask_secret(value: str) -> str:
     return "****"
 
 
-def _url_without_userinfo(url: str) -> str:
+def url_without_userinfo(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
@@ -200,11 +195,11 @@ def _profile_from_table(
             warnings.append(f"{where}: profile {name!r}: unknown setting {key!r} ignored")
     api_url = values.get("api_url")
     if api_url is not None:
-        _check_url(api_url, f"{where}: profile {name!r}: api_url")
+        check_url(api_url, f"{where}: profile {name!r}: api_url")
     return Profile(name=name, **values), warnings
 
 
-def _check_url(url: str, what: str) -> None:
+def check_url(url: str, what: str) -> None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises for a port that is not a number or out of range
@@ -212,7 +207,7 @@ def _check_url(url: str, what: str) -> None:
         # The URL itself is not repeated: it may carry a password.
         raise ConfigError(f"{what} is not a valid URL: {error}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{what} must be an http(s) URL, got {_url_without_userinfo(url)!r}")
+        raise ConfigError(f"{what} must be an http(s) URL, got {url_without_userinfo(url)!r}")
 
 
 @dataclass
@@ -385,229 +380,3 @@ def read_engine_env(data_dir: Path) -> dict[str, str] | None:
             value = value[1:-1]
         values[key.strip()] = value
     return values
-
-
-# ---------------------------------------------------------------- effective settings
-
-
-@dataclass
-class Settings:
-    profile: str | None = None
-    api_url: str = ""
-    organization_id: str | None = None
-    deployment_id: str | None = None
-    credential: dict[str, str] = field(default_factory=dict)
-    read_only: bool = False
-    poll_interval: float = 1.0
-    idle_interval: float = 10.0
-    max_backoff: float = 60.0
-    bell: bool = True
-    local_engine: bool = False
-    timeout: float | None = None
-    max_retry_count: int | None = None
-    # Where each value came from ("flag", "env ABEJA_API_URL", "profile prod", "default").
-    sources: dict[str, str] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    config_path: Path | None = None
-
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `APIClient(...)` / `AsyncAPIClient(...)`."""
-        return {
-            "credential": dict(self.credential),
-            "timeout": self.timeout,
-            "max_retry_count": self.max_retry_count,
-            "base_url": self.api_url or None,
-        }
-
-    def with_engine(self, url: str, organization_id: str, token: str) -> Settings:
-        """These settings pointed at a running local engine."""
-        return dataclasses.replace(
-            self,
-            api_url=url,
-            organization_id=self.organization_id or organization_id,
-            credential={"auth_token": token},
-            sources={**self.sources, "api_url": "local engine", "credential": "local engine"},
-        )
-
-    def masked(self) -> dict[str, str]:
-        """Every setting as display text, secrets masked."""
-        if self.api_url:
-            api_url = _url_without_userinfo(self.api_url)
-        else:
-            api_url = "(local engine)" if self.local_engine else "(unset)"
-        shown: dict[str, str] = {
-            "profile": self.profile or "(none)",
-            "api_url": api_url,
-            "organization_id": self.organization_id or "(unset)",
-            "deployment_id": self.deployment_id or "(unset)",
-        }
-        if not self.credential:
-            shown["credential"] = "(none)"
-        for key, value in self.credential.items():
-            shown[key] = mask_secret(value) if looks_secret(key) else value
-        shown.update(
-            {
-                "read_only": str(self.read_only).lower(),
-                "poll_interval": f"{self.poll_interval:g}",
-                "idle_interval": f"{self.idle_interval:g}",
-                "max_backoff": f"{self.max_backoff:g}",
-                "bell": str(self.bell).lower(),
-                "timeout": f"{self.timeout:g}" if self.timeout else "30 (default)",
-                "max_retry_count": str(self.max_retry_count)
-                if self.max_retry_count is not None
-                else "5 (default)",
-                "local_engine": str(self.local_engine).lower(),
-            }
-        )
-        return shown
-
-
-def _env_float(environ: Mapping[str, str], name: str) -> float | None:
-    raw = environ.get(name)
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not value > 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
-
-
-def _env_int(environ: Mapping[str, str], name: str) -> int | None:
-    raw = environ.get(name)
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0, got {raw!r}")
-    return value
-
-
-def _env_credential(environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-    # The SDK's order; an incomplete user id + token pair is not a credential.
-    token = environ.get("PLATFORM_AUTH_TOKEN")
-    if token:
-        return {"auth_token": token}, "env PLATFORM_AUTH_TOKEN"
-    user_id = environ.get("ABEJA_PLATFORM_USER_ID")
-    pat = environ.get("ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN")
-    if user_id and pat:
-        return (
-            {"user_id": user_id, "personal_access_token": pat},
-            "env ABEJA_PLATFORM_USER_ID + ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
-        )
-    return {}, None
-
-
-def resolve_settings(
-    *,
-    profile: str | None = None,
-    api_url: str | None = None,
-    organization_id: str | None = None,
-    deployment_id: str | None = None,
-    read_only: bool | None = None,
-    environ: Mapping[str, str] = os.environ,
-    path: Path | None = None,
-) -> Settings:
-    """The effective settings: flags (the keyword arguments) > environment > profile.
-
-    The profile is the one named by `profile`, else `$RUNWATCH_PROFILE`, else the file's
-    `default_profile`, else a profile called "default" if there is one. Naming a profile that
-    does not exist is a ConfigError.
-    """
-    if path is None:
-        override = environ.get("RUNWATCH_CONFIG")
-        path = Path(override).expanduser() if override else config_path()
-    config = load_config(path)
-    settings = Settings(config_path=path, warnings=list(config.warnings))
-    sources = settings.sources
-
-    chosen: Profile | None = None
-    name, why = profile, "flag"
-    if not name and environ.get("RUNWATCH_PROFILE"):
-        name, why = environ["RUNWATCH_PROFILE"], "env RUNWATCH_PROFILE"
-    if not name and config.default_profile:
-        name, why = config.default_profile, "default_profile"
-    if name:
-        chosen = config.profiles.get(name)
-        if chosen is None:
-            known = ", ".join(sorted(config.profiles)) or "none"
-            raise ConfigError(f"no profile {name!r} in {path} ({why}); profiles: {known}")
-    elif "default" in config.profiles:
-        chosen, why = config.profiles["default"], "profile named default"
-    if chosen is not None:
-        settings.profile = chosen.name
-        sources["profile"] = why
-        for key in ("read_only", "poll_interval", "idle_interval", "max_backoff", "bell"):
-            setattr(settings, key, getattr(chosen, key))
-            sources[key] = f"profile {chosen.name}"
-    from_profile = f"profile {chosen.name}" if chosen else ""
-
-    def pick(key: str, flag: Any, env_name: str | None, profile_value: Any) -> Any:
-        if flag is not None and flag != "":
-            sources[key] = "flag"
-            return flag
-        if env_name and environ.get(env_name):
-            sources[key] = f"env {env_name}"
-            return environ[env_name]
-        if profile_value is not None:
-            sources[key] = from_profile
-            return profile_value
-        return None
-
-    url = pick("api_url", api_url, "ABEJA_API_URL", chosen.api_url if chosen else None)
-    if url is not None:
-        _check_url(url, f"api_url ({sources['api_url']})")
-    settings.organization_id = pick(
-        "organization_id",
-        organization_id,
-        "ABEJA_ORGANIZATION_ID",
-        chosen.organization_id if chosen else None,
-    )
-    settings.deployment_id = pick(
-        "deployment_id",
-        deployment_id,
-        "ABEJA_DEPLOYMENT_ID",
-        chosen.deployment_id if chosen else None,
-    )
-    credential, credential_source = _env_credential(environ)
-    if credential_source:
-        sources["credential"] = credential_source
-    elif chosen is not None and chosen.credential:
-        credential = chosen.credential
-        sources["credential"] = from_profile
-    settings.credential = credential
-
-    timeout = _env_float(environ, "ABEJA_SDK_CONNECTION_TIMEOUT")
-    if timeout is not None:
-        sources["timeout"] = "env ABEJA_SDK_CONNECTION_TIMEOUT"
-    elif chosen is not None and chosen.timeout is not None:
-        timeout = chosen.timeout
-        sources["timeout"] = from_profile
-    settings.timeout = timeout
-    retries = _env_int(environ, "ABEJA_SDK_MAX_RETRY_COUNT")
-    if retries is not None:
-        sources["max_retry_count"] = "env ABEJA_SDK_MAX_RETRY_COUNT"
-    elif chosen is not None and chosen.max_retry_count is not None:
-        retries = chosen.max_retry_count
-        sources["max_retry_count"] = from_profile
-    settings.max_retry_count = retries
-
-    if read_only is not None:
-        settings.read_only = read_only
-        sources["read_only"] = "flag"
-
-    if url is None and chosen is None and not credential:
-        settings.local_engine = True
-        sources["api_url"] = "local engine"
-    else:
-        if url is None:
-            # What the SDK does with a credential and no ABEJA_API_URL: the hosted platform.
-            url = DEFAULT_API_URL
-            sources["api_url"] = "default"
-        settings.api_url = url.rstrip("/")
-    return settings
