@@ -1,0 +1,141 @@
+"""`runwatch logs` and `logs -f` as a user runs them, against every token shape.
+
+Against the engine in both of its modes (the seed's `[]`, CloudWatch's same token) and against
+`tests/token_server.py` for what the engine never says (`null`, `""`, no key, no usable token
+on any answer): each line once, in order, the right exit status, and nothing on stderr (no
+retry note, no "reconnecting").
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLIENT_ENV_VARS, start_engine
+from tests.token_server import SHAPES, TokenShapeServer
+
+BURSTS = """
+import sys, time
+
+def handler(input_data, context):
+    n = 0
+    for burst in range(4):
+        for _ in range(input_data["lines"]):
+            print(f"line {n}")
+            n += 1
+        sys.stdout.flush()
+        time.sleep(0.3)
+    raise RuntimeError("failed on purpose")
+"""
+
+
+def runwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runwatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def client_env(tmp_path: Path, api: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLIENT_ENV_VARS}
+    env.update(api)
+    env["RUNWATCH_CONFIG"] = str(tmp_path / "config.toml")
+    env["RUNWATCH_DATA_DIR"] = str(tmp_path / "no-engine")
+    (tmp_path / "home").mkdir(exist_ok=True)
+    env["HOME"] = str(tmp_path / "home")
+    return env
+
+
+@pytest.mark.parametrize("mode", ["seed", "cloudwatch"])
+def test_logs_against_both_engine_modes(tmp_path: Path, mode: str) -> None:
+    engine = start_engine(tmp_path / "engine", extra_args=["--log-tokens", mode])
+    try:
+        env = client_env(tmp_path, engine.env)
+        deployment_id, version_id = engine.deploy_source(BURSTS, name="bursts")
+        run = engine.create_run(
+            deployment_id, version_id, input_data={"lines": 1500}, retry_count=0
+        )["run_id"]
+        followed = runwatch("logs", "-f", run, "--deployment", deployment_id, env=env)
+        assert followed.returncode == 1, followed.stderr
+        assert followed.stderr == ""
+        stored = engine.all_log_messages(deployment_id, run)
+        assert followed.stdout.splitlines() == stored
+        lines = [line for line in stored if line.startswith("line ")]
+        assert lines == [f"line {n}" for n in range(6000)]
+        whole = runwatch("logs", run, "--deployment", deployment_id, env=env)
+        assert (whole.returncode, whole.stderr) == (1, "")
+        assert whole.stdout.splitlines() == stored
+        tail = runwatch("logs", "--tail", "5", run, "--deployment", deployment_id, env=env)
+        assert (tail.returncode, tail.stderr) == (1, "")
+        assert tail.stdout.splitlines() == stored[-5:]
+    finally:
+        engine.close()
+
+
+@pytest.fixture(params=SHAPES)
+def hosted(request: pytest.FixtureRequest) -> Iterator[TokenShapeServer]:
+    server = TokenShapeServer(str(request.param), page_size=50, precision="ms")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _grow(server: TokenShapeServer, run: str, started: threading.Event) -> None:
+    """A run that logs in bursts for about two seconds, then fails with a traceback."""
+    started.wait(10)
+    for burst in range(8):
+        server.add(run, [f"step {burst * 40 + i}" for i in range(40)], step=0.001)
+        time.sleep(0.25)
+    server.add(
+        run,
+        ["Traceback (most recent call last):", '  File "train.py", line 3', "ValueError: nan"],
+        step=0.0,
+    )
+    server.set_status(run, "FAILED")
+
+
+def test_logs_follow_and_whole_log_on_a_hosted_shape(
+    hosted: TokenShapeServer, tmp_path: Path
+) -> None:
+    run = hosted.add_run("run-20260301")
+    hosted.add(run, [f"setup {i}" for i in range(120)], step=0.01)
+    env = client_env(tmp_path, hosted.env)
+    started = threading.Event()
+    grower = threading.Thread(target=_grow, args=(hosted, run, started), daemon=True)
+    grower.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runwatch", "logs", "-f", run, "--deployment", hosted.deployment_id],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    started.set()
+    out, err = process.communicate(timeout=90)
+    grower.join()
+    assert (process.returncode, err) == (1, "")
+    assert out.splitlines() == hosted.messages(run)
+    whole = runwatch("logs", run, "--deployment", hosted.deployment_id, env=env)
+    assert (whole.returncode, whole.stderr) == (1, "")
+    assert whole.stdout.splitlines() == hosted.messages(run)
+
+
+def test_runs_lists_every_run_on_a_hosted_shape(hosted: TokenShapeServer, tmp_path: Path) -> None:
+    for number in range(3):
+        hosted.add_run(f"run-{number}", status="SUCCEEDED")
+    result = runwatch(
+        "runs", "--deployment", hosted.deployment_id, env=client_env(tmp_path, hosted.env)
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(f"run-{number}" in result.stdout for number in range(3))
