@@ -97,10 +97,11 @@ async def resolve_deployment(
         return found
     try:
         data = await client.get_deployment(organization_id, wanted)
-    except NotFound as error:
-        raise UnknownDeployment(wanted, organization_id, url=error.url) from None
-    except HttpError:
+    except HttpError as error:
         if listing_refused is not None:
+            # Not an id, and a name cannot be looked up without the list: say why.
             raise listing_refused from None
+        if isinstance(error, NotFound):
+            raise UnknownDeployment(wanted, organization_id, url=error.url) from None
         raise
     return Deployment.from_wire(data)
