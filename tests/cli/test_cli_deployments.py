@@ -75,3 +75,31 @@ def test_an_ambiguous_or_unknown_name_is_one_line(engine: Any, cli_env: dict[str
     assert missing.stderr.count("\n") == 1
     assert "no deployment named 'no-such-name' or with that id" in missing.stderr
     assert "Traceback" not in missing.stderr and engine.token not in missing.stderr
+
+
+def test_deployments_lists_names_and_creators(engine: Any, cli_env: dict[str, str]) -> None:
+    deployment_id, version_id = engine.deploy_source(QUICK, name="mnist-train")
+    listed = runwatch("deployments", env=cli_env)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split()[:4] == ["NAME", "DEPLOYMENT", "ID", "CREATOR"]
+    assert [row.split()[:2] for row in rows] == [
+        ["demo", engine.demo_deployment_id],
+        ["mnist-train", deployment_id],
+    ]
+    with engine.client() as client:
+        served = client.get(f"/organizations/{engine.organization_id}/deployments").json()
+    assert rows[1].split()[2] == served["entries"][1]["creator"]["display_name"]
+    as_json = runwatch("deployments", "--json", env=cli_env)
+    assert [json.loads(line)["name"] for line in as_json.stdout.splitlines()] == [
+        "demo",
+        "mnist-train",
+    ]
+    one = runwatch("deployments", "--deployment", "mnist-train", env=cli_env)
+    assert one.returncode == 0, one.stderr
+    assert version_id in one.stdout and "main:handler" in one.stdout
+    one_json = json.loads(
+        runwatch("deployments", "--json", "--deployment", deployment_id, env=cli_env).stdout
+    )
+    assert one_json["name"] == "mnist-train"
+    assert [v["version_id"] for v in one_json["versions"]] == [version_id]
