@@ -419,11 +419,12 @@ def get_deployment(conn: sqlite3.Connection, deployment_id: str) -> tuple[Any, .
     return row
 
 
-def find_deployment_by_name(conn: sqlite3.Connection, name: str) -> str | None:
-    row = conn.execute(
-        "SELECT deployment_id FROM deployments WHERE name = ? ORDER BY dseq LIMIT 1", (name,)
-    ).fetchone()
-    return None if row is None else str(row[0])
+def deployments_named(conn: sqlite3.Connection, name: str) -> list[str]:
+    """The ids of the deployments called `name`, oldest first."""
+    rows = conn.execute(
+        "SELECT deployment_id FROM deployments WHERE name = ? ORDER BY dseq", (name,)
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def version_json(row: Sequence[Any], creator: dict[str, Any]) -> dict[str, Any]:

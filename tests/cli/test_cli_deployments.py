@@ -103,3 +103,27 @@ def test_deployments_lists_names_and_creators(engine: Any, cli_env: dict[str, st
     )
     assert one_json["name"] == "mnist-train"
     assert [v["version_id"] for v in one_json["versions"]] == [version_id]
+
+
+def test_deploy_adds_a_version_to_a_deployment_named(
+    engine: Any, cli_env: dict[str, str], tmp_path: Any
+) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "main.py").write_text(QUICK)
+    mnist, _ = engine.deploy(code, "mnist-train")
+    engine.deploy(code, "twin")
+    engine.deploy(code, "twin")
+    data_dir = str(engine.data_dir)
+    added = runwatch(
+        "deploy", str(code), "--deployment", "mnist-train", "--data-dir", data_dir, "--json",
+        env=cli_env,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["deployment_id"] == mnist
+    ambiguous = runwatch(
+        "deploy", str(code), "--deployment", "twin", "--data-dir", data_dir, env=cli_env
+    )
+    assert ambiguous.returncode != 0
+    assert "2 deployments are named 'twin'" in ambiguous.stderr
+    assert ambiguous.stderr.count("\n") == 1
