@@ -368,9 +368,6 @@ class Deployment:
         """`name (id)`, or the id alone for a deployment without a name."""
         return f"{self.name} ({self.deployment_id})" if self.name else self.deployment_id
 
-    def __hash__(self) -> int:
-        return hash((self.deployment_id, self.name, self.modified_at))
-
 
 @dataclass(frozen=True, slots=True)
 class Version:
@@ -405,6 +402,3 @@ class Version:
     def list_from_wire(cls, data: object) -> list[Version]:
         """The versions of a list answer; entries without a version_id are left out."""
         return _parse_entries(data, cls.from_wire, "versions")
-
-    def __hash__(self) -> int:
-        return hash((self.version_id, self.version))

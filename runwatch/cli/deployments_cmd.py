@@ -56,7 +56,8 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         data = await client.get_deployment_versions(organization, chosen.deployment_id)
     versions = Version.list_from_wire(data)
     if as_json:
-        writer.write_lines([common.dump_json({**chosen.raw, "versions": data.get("entries")})])
+        listed = [dict(v.raw) for v in versions]
+        writer.write_lines([common.dump_json({**chosen.raw, "versions": listed})])
         return common.EXIT_OK
     listing = version_table(versions) if versions else "no versions"
     writer.write_lines([table([chosen]), "", listing])
