@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runwatch.api.client import APIClient, AsyncAPIClient
+    from runwatch.api.deployments import list_deployments, match_deployment, resolve_deployment
     from runwatch.api.errors import (
+        AmbiguousDeployment,
         ApiError,
         BadRequest,
         Conflict,
@@ -26,12 +28,16 @@ if TYPE_CHECKING:
         ResponseShapeError,
         TooManyRequests,
         Unauthorized,
+        UnknownDeployment,
     )
     from runwatch.api.models import (
         TERMINAL_STATUSES,
+        Creator,
+        Deployment,
         LogEvent,
         Run,
         RunStatus,
+        Version,
         format_time,
         is_terminal,
         parse_time,
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "APIClient": "client",
     "AsyncAPIClient": "client",
+    "AmbiguousDeployment": "errors",
     "ApiError": "errors",
     "BadRequest": "errors",
     "Conflict": "errors",
@@ -54,23 +61,33 @@ _EXPORTS = {
     "ResponseShapeError": "errors",
     "TooManyRequests": "errors",
     "Unauthorized": "errors",
+    "UnknownDeployment": "errors",
     "TERMINAL_STATUSES": "models",
+    "Creator": "models",
+    "Deployment": "models",
+    "Version": "models",
     "LogEvent": "models",
     "Run": "models",
     "RunStatus": "models",
     "format_time": "models",
     "is_terminal": "models",
     "parse_time": "models",
+    "list_deployments": "deployments",
+    "match_deployment": "deployments",
+    "resolve_deployment": "deployments",
 }
 
 __all__ = [
     "TERMINAL_STATUSES",
     "APIClient",
+    "AmbiguousDeployment",
     "ApiError",
     "AsyncAPIClient",
     "BadRequest",
     "Conflict",
     "ConnectionFailed",
+    "Creator",
+    "Deployment",
     "Forbidden",
     "HttpError",
     "InternalServerError",
@@ -84,9 +101,14 @@ __all__ = [
     "RunStatus",
     "TooManyRequests",
     "Unauthorized",
+    "UnknownDeployment",
+    "Version",
     "format_time",
     "is_terminal",
+    "list_deployments",
+    "match_deployment",
     "parse_time",
+    "resolve_deployment",
 ]
 
 

@@ -54,6 +54,7 @@ API_METHODS = (
     "get_deployments",
     "get_deployment",
     "get_deployment_versions",
+    "get_deployment_version",
 )
 
 
@@ -87,11 +88,14 @@ def _count(size: int) -> None:
         traffic.bytes += size
 
 
-def _runs_path(organization_id: str, deployment_id: str) -> str:
+def _deployment_path(organization_id: str, deployment_id: str) -> str:
     return (
-        f"/organizations/{path_segment(organization_id)}"
-        f"/deployments/{path_segment(deployment_id)}/runs"
+        f"/organizations/{path_segment(organization_id)}/deployments/{path_segment(deployment_id)}"
     )
+
+
+def _runs_path(organization_id: str, deployment_id: str) -> str:
+    return f"{_deployment_path(organization_id, deployment_id)}/runs"
 
 
 class _RunApi(Generic[R]):
@@ -207,25 +211,35 @@ class _RunApi(Generic[R]):
         """GET /organizations/<id or name>, as the abeja CLI asks for its organization's id."""
         return self._call(RequestSpec("GET", f"/organizations/{path_segment(organization)}"))
 
-    def get_deployments(self, organization_id: str) -> R:
-        """GET /organizations/<org>/deployments (as `abeja.deployments.APIClient` sends it)."""
+    def get_deployments(self, organization_id: str, *, next_page_token: str | None = None) -> R:
+        """GET /organizations/<org>/deployments (as `abeja.deployments.APIClient` sends it).
+
+        The SDK sends no paging parameter and reads one answer; `next_page_token` is only
+        sent back when an answer carried one (`api.deployments.list_deployments` does that).
+        """
+        params = {} if next_page_token is None else {"next_page_token": str(next_page_token)}
         return self._call(
-            RequestSpec("GET", f"/organizations/{path_segment(organization_id)}/deployments")
+            RequestSpec(
+                "GET", f"/organizations/{path_segment(organization_id)}/deployments", params=params
+            )
         )
 
     def get_deployment(self, organization_id: str, deployment_id: str) -> R:
         """GET /organizations/<org>/deployments/<deployment>."""
-        path = (
-            f"/organizations/{path_segment(organization_id)}"
-            f"/deployments/{path_segment(deployment_id)}"
-        )
-        return self._call(RequestSpec("GET", path))
+        return self._call(RequestSpec("GET", _deployment_path(organization_id, deployment_id)))
 
     def get_deployment_versions(self, organization_id: str, deployment_id: str) -> R:
         """GET /organizations/<org>/deployments/<deployment>/versions."""
+        path = f"{_deployment_path(organization_id, deployment_id)}/versions"
+        return self._call(RequestSpec("GET", path))
+
+    def get_deployment_version(
+        self, organization_id: str, deployment_id: str, version_id: str
+    ) -> R:
+        """GET /organizations/<org>/deployments/<deployment>/versions/<version_id>."""
         path = (
-            f"/organizations/{path_segment(organization_id)}"
-            f"/deployments/{path_segment(deployment_id)}/versions"
+            f"{_deployment_path(organization_id, deployment_id)}"
+            f"/versions/{path_segment(version_id)}"
         )
         return self._call(RequestSpec("GET", path))
 

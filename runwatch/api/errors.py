@@ -9,9 +9,11 @@ credential it knows of with `***` before an exception is constructed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "AmbiguousDeployment",
     "ApiError",
     "BadRequest",
     "Conflict",
@@ -26,6 +28,7 @@ __all__ = [
     "ResponseShapeError",
     "TooManyRequests",
     "Unauthorized",
+    "UnknownDeployment",
     "error_class_for_status",
 ]
 
@@ -155,6 +158,36 @@ class OutcomeUnknown(ApiError):
 
 class ResponseShapeError(ApiError):
     """A 2xx response whose body is not JSON, or not the shape the API documents."""
+
+
+class AmbiguousDeployment(ApiError):
+    """A deployment name that several deployments carry: the user must give an id."""
+
+    # A one-line message: past this many ids the rest are counted, not listed.
+    SHOWN_IDS = 20
+
+    def __init__(self, name: str, ids: Sequence[str]) -> None:
+        self.name = name
+        self.ids = tuple(ids)
+        listed = ", ".join(self.ids[: self.SHOWN_IDS])
+        if len(self.ids) > self.SHOWN_IDS:
+            listed += f" and {len(self.ids) - self.SHOWN_IDS} more"
+        super().__init__(
+            f"{len(self.ids)} deployments are named {name!r}: {listed}; give one of these ids"
+        )
+
+
+class UnknownDeployment(NotFound):
+    """No deployment has this id or this name (the server said 404 to it as an id too)."""
+
+    def __init__(self, wanted: str, organization_id: str, *, url: str | None = None) -> None:
+        self.wanted = wanted
+        super().__init__(
+            "not_found",
+            f"no deployment named {wanted!r} or with that id in organization {organization_id}",
+            status_code=404,
+            url=url,
+        )
 
 
 _STATUS_CLASSES: dict[int, type[HttpError]] = {

@@ -20,6 +20,7 @@ _SUBCOMMAND_MODULES = (
     "runwatch.cli.logs_cmd",
     "runwatch.cli.watch_cmd",
     "runwatch.cli.submit_cmd",
+    "runwatch.cli.deployments_cmd",
     "runwatch.cli.serve_cmd",
     "runwatch.cli.deploy_cmd",
     "runwatch.cli.config_cmd",

@@ -37,7 +37,9 @@ def register_root(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="data directory of the local engine (default: the user data dir)",
     )
-    parser.add_argument("--deployment", metavar="ID", help="open on this deployment")
+    parser.add_argument(
+        "--deployment", metavar="NAME", help="open on this deployment (a name or an id)"
+    )
     parser.add_argument(
         "--local",
         action="store_true",

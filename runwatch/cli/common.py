@@ -58,9 +58,10 @@ def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None =
     )
     group.add_argument(
         "--deployment",
-        metavar="ID",
+        metavar="NAME",
         default=argparse.SUPPRESS,
-        help="deployment id (default: $ABEJA_DEPLOYMENT_ID, the profile's, or the only one)",
+        help="deployment name or id (default: $ABEJA_DEPLOYMENT_ID, the profile's, or the only "
+        "one)",
     )
     group.add_argument(
         "--api-url",
@@ -239,13 +240,6 @@ def make_schedule(settings: Settings) -> PollSchedule:
     )
 
 
-def _entries(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    entries = data.get("entries")
-    if not isinstance(entries, list):
-        return []
-    return [entry for entry in entries if isinstance(entry, Mapping)]
-
-
 async def find_deployment(
     client: AsyncAPIClient,
     settings: Settings,
@@ -253,18 +247,22 @@ async def find_deployment(
     run_id: str | None = None,
     version_id: str | None = None,
 ) -> tuple[str, dict[str, Any] | None]:
-    """The deployment to use, and the run when finding it meant fetching it.
+    """The id of the deployment to use, and the run when finding it meant fetching it.
 
-    With no deployment configured: the one holding `run_id` (or `version_id`), else the only
-    deployment of the organization.
+    A configured deployment is a name or an id (`api.deployments.resolve_deployment`). With
+    none configured: the one holding `run_id` (or `version_id`), else the only deployment of
+    the organization.
     """
+    from runwatch.api.deployments import list_deployments, resolve_deployment
     from runwatch.api.errors import NotFound
+    from runwatch.api.models import Version
 
     organization = organization_of(settings)
     if settings.deployment_id:
-        return settings.deployment_id, None
-    deployments = _entries(await client.get_deployments(organization))
-    ids = [str(d["deployment_id"]) for d in deployments if d.get("deployment_id") is not None]
+        chosen = await resolve_deployment(client, organization, settings.deployment_id)
+        return chosen.deployment_id, None
+    deployments = await list_deployments(client, organization)
+    ids = [d.deployment_id for d in deployments]
     if run_id is not None:
         for deployment_id in ids:
             try:
@@ -275,8 +273,8 @@ async def find_deployment(
         raise UsageError(f"run {run_id} not found in any deployment of organization {organization}")
     if version_id is not None:
         for deployment_id in ids:
-            versions = _entries(await client.get_deployment_versions(organization, deployment_id))
-            if any(v.get("version_id") == version_id for v in versions):
+            data = await client.get_deployment_versions(organization, deployment_id)
+            if any(v.version_id == version_id for v in Version.list_from_wire(data)):
                 return deployment_id, None
         raise UsageError(
             f"version {version_id} not found in any deployment of organization {organization}"
@@ -285,10 +283,8 @@ async def find_deployment(
         return ids[0], None
     if not ids:
         raise UsageError(f"organization {organization} has no deployments")
-    listing = ", ".join(
-        f"{d.get('deployment_id')} ({d.get('name') or '?'})" for d in deployments[:10]
-    )
-    raise UsageError(f"several deployments, choose one with --deployment: {listing}")
+    listing = ", ".join(d.label for d in deployments[:10])
+    raise UsageError(f"several deployments, choose one with --deployment NAME: {listing}")
 
 
 # ---------------------------------------------------------------- running a command

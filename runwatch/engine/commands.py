@@ -91,7 +91,12 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", type=_path_arg, help="directory with the code to deploy")
     parser.add_argument("--name", default=None, help="name of the new deployment")
     parser.add_argument("--handler", default="main:handler", help="module:function (main:handler)")
-    parser.add_argument("--deployment", default=None, help="add a version to this deployment")
+    parser.add_argument(
+        "--deployment",
+        metavar="NAME",
+        default=None,
+        help="add a version to this deployment (a name or an id)",
+    )
     parser.add_argument("--version", dest="version_name", default=None, help="version label")
     parser.add_argument(
         "--data-dir", type=_path_arg, default=None, help=_data_dir_help("engine data dir")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,18 @@ def check_links(code_dir: Path, ignore: Callable[[str, list[str]], set[str]]) ->
                 raise DeployError(f"symlink {shown} points to a directory that contains it")
 
 
+def _named(conn: sqlite3.Connection, name: str) -> str:
+    """The id of the only deployment called `name` (as the API clients look names up)."""
+    ids = store.deployments_named(conn, name)
+    if len(ids) > 1:
+        raise DeployError(
+            f"{len(ids)} deployments are named {name!r}: {', '.join(ids)}; give one of these ids"
+        )
+    if not ids:
+        raise DeployError(f"no deployment named {name!r} or with that id")
+    return ids[0]
+
+
 def deploy(
     data_dir: Path,
     code_dir: Path,
@@ -118,7 +131,7 @@ def deploy(
                 if deployment_id is None:
                     deployment_id = store.insert_deployment(conn, meta.ids_mode, name.strip(), now)
                 elif store.get_deployment(conn, deployment_id) is None:
-                    raise DeployError(f"no deployment {deployment_id}")
+                    deployment_id = _named(conn, deployment_id)
                 version_id = store.new_version_id(conn, meta.ids_mode)
                 label = version or f"0.0.{store.count_versions(conn, deployment_id) + 1}"
                 target = versions_root / version_id

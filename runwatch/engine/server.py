@@ -121,11 +121,24 @@ class RecentLogsPage(BaseModel):
     )
 
 
+class CreatorModel(BaseModel):
+    display_name: str | None
+    email: str
+    id: str
+    is_registered: bool
+    role: str
+    created_at: str
+    updated_at: str
+
+
 class DeploymentModel(BaseModel):
     deployment_id: str
-    organization_id: str
     name: str
+    creator: CreatorModel
     default_environment: dict[str, str]
+    runs: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    triggers: list[dict[str, Any]]
     created_at: str
     modified_at: str
 
@@ -135,12 +148,13 @@ class DeploymentList(BaseModel):
 
 
 class VersionModel(BaseModel):
+    deployment_id: str
     version: str
     version_id: str
-    deployment_id: str
     handler: str
     image: str
     user_parameters: dict[str, Any]
+    creator: CreatorModel
     created_at: str
     modified_at: str
 
@@ -554,11 +568,16 @@ def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
             raise ApiError(404, f"run {run_id!r} not found")
         return rseq
 
-    def lookup_deployment(conn: Any, deployment_id: str) -> None:
-        if not DEPLOYMENT_ID_RE.match(deployment_id) or (
-            store.get_deployment(conn, deployment_id) is None
-        ):
+    def lookup_deployment(conn: Any, deployment_id: str) -> tuple[Any, ...]:
+        """The deployment's row, or a 404 (on a reader thread, inside the request's query)."""
+        row = (
+            store.get_deployment(conn, deployment_id)
+            if DEPLOYMENT_ID_RE.match(deployment_id)
+            else None
+        )
+        if row is None:
             raise ApiError(404, f"deployment {deployment_id[:40]!r} not found")
+        return row
 
     @app.get("/healthz", response_model=Health, tags=["engine"])
     async def healthz() -> Response:
@@ -586,10 +605,12 @@ def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
     @app.get(base, response_model=DeploymentList, responses=_ERRORS, tags=["deployments"])
     async def list_deployments(organization_id: OrgId) -> Response:
         check_org(organization_id)
-        rows = await service.read(store.list_deployments)
-        return json_response(
-            {"entries": [store.deployment_json(r, meta.organization_id) for r in rows]}
-        )
+
+        def query(conn: Any) -> list[dict[str, Any]]:
+            creator = store.local_user(conn, meta.organization_id)
+            return [store.deployment_json(r, creator) for r in store.list_deployments(conn)]
+
+        return json_response({"entries": await service.read(query)})
 
     @app.get(
         base + "/{deployment_id}",
@@ -599,14 +620,12 @@ def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
     )
     async def get_deployment(organization_id: OrgId, deployment_id: str) -> Response:
         check_org(organization_id)
-        row = (
-            await service.read(lambda c: store.get_deployment(c, deployment_id))
-            if DEPLOYMENT_ID_RE.match(deployment_id)
-            else None
-        )
-        if row is None:
-            raise ApiError(404, f"deployment {deployment_id[:40]!r} not found")
-        return json_response(store.deployment_json(row, meta.organization_id))
+
+        def query(conn: Any) -> dict[str, Any]:
+            row = lookup_deployment(conn, deployment_id)
+            return store.deployment_json(row, store.local_user(conn, meta.organization_id))
+
+        return json_response(await service.read(query))
 
     @app.get(
         base + "/{deployment_id}/versions",
@@ -616,9 +635,37 @@ def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
     )
     async def list_versions(organization_id: OrgId, deployment_id: str) -> Response:
         check_org(organization_id)
-        await check_deployment(deployment_id)
-        rows = await service.read(lambda c: store.list_versions(c, deployment_id))
-        return json_response({"entries": [store.version_json(r) for r in rows]})
+
+        def query(conn: Any) -> list[dict[str, Any]]:
+            lookup_deployment(conn, deployment_id)
+            creator = store.local_user(conn, meta.organization_id)
+            return [
+                store.version_json(r, creator) for r in store.list_versions(conn, deployment_id)
+            ]
+
+        return json_response({"entries": await service.read(query)})
+
+    @app.get(
+        base + "/{deployment_id}/versions/{version_id}",
+        response_model=VersionModel,
+        responses=_ERRORS,
+        tags=["deployments"],
+    )
+    async def get_version(organization_id: OrgId, deployment_id: str, version_id: str) -> Response:
+        check_org(organization_id)
+
+        def query(conn: Any) -> dict[str, Any]:
+            lookup_deployment(conn, deployment_id)
+            row = (
+                store.get_version(conn, deployment_id, version_id)
+                if VERSION_ID_RE.match(version_id)
+                else None
+            )
+            if row is None:
+                raise ApiError(404, f"version {version_id[:40]!r} not found")
+            return store.version_json(row, store.local_user(conn, meta.organization_id))
+
+        return json_response(await service.read(query))
 
     create_body_schema = CreateRunRequest.model_json_schema()
     # Names outside the pattern are rejected, which patternProperties alone does not say.

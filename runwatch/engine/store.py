@@ -21,6 +21,8 @@ Stdlib only, so `runwatch deploy` and the tests can use it without the server's 
 from __future__ import annotations
 
 import contextlib
+import functools
+import getpass
 import json
 import os
 import secrets
@@ -354,13 +356,49 @@ def new_run_id(conn: sqlite3.Connection, ids_mode: str) -> str:
 # -- deployments and versions ------------------------------------------------------------------
 
 
-def deployment_json(row: Sequence[Any], organization_id: str) -> dict[str, Any]:
+def local_user(conn: sqlite3.Connection, organization_id: str) -> dict[str, Any]:
+    """The engine's one user, as the platform shows a deployment's or a version's creator.
+
+    The engine has no accounts: whoever holds its token is the organization's admin, so the
+    creator of everything is the account that runs the engine, with the organization's id
+    and the organization's creation time.
+    """
+    row = conn.execute(
+        "SELECT created_us FROM organizations WHERE organization_id = ?", (organization_id,)
+    ).fetchone()
+    created = format_us(int(row[0]) if row else 0)
+    name = _os_user()
+    return {
+        "display_name": name,
+        "email": f"{name}@localhost",
+        "id": organization_id,
+        "is_registered": True,
+        "role": "admin",
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+@functools.cache
+def _os_user() -> str:
+    try:
+        return getpass.getuser() or "local"
+    except (KeyError, OSError):
+        # No login name and no passwd entry (some containers).
+        return "local"
+
+
+def deployment_json(row: Sequence[Any], creator: dict[str, Any]) -> dict[str, Any]:
+    """A deployment with the fields of the SDK's `abeja.deployments` samples."""
     deployment_id, name, created_us, modified_us = row
     return {
         "deployment_id": deployment_id,
-        "organization_id": organization_id,
         "name": name,
+        "creator": creator,
         "default_environment": {},
+        "runs": [],
+        "services": [],
+        "triggers": [],
         "created_at": format_us(created_us),
         "modified_at": format_us(modified_us),
     }
@@ -381,22 +419,25 @@ def get_deployment(conn: sqlite3.Connection, deployment_id: str) -> tuple[Any, .
     return row
 
 
-def find_deployment_by_name(conn: sqlite3.Connection, name: str) -> str | None:
-    row = conn.execute(
-        "SELECT deployment_id FROM deployments WHERE name = ? ORDER BY dseq LIMIT 1", (name,)
-    ).fetchone()
-    return None if row is None else str(row[0])
+def deployments_named(conn: sqlite3.Connection, name: str) -> list[str]:
+    """The ids of the deployments called `name`, oldest first."""
+    rows = conn.execute(
+        "SELECT deployment_id FROM deployments WHERE name = ? ORDER BY dseq", (name,)
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
-def version_json(row: Sequence[Any]) -> dict[str, Any]:
+def version_json(row: Sequence[Any], creator: dict[str, Any]) -> dict[str, Any]:
+    """A version with the fields of the SDK's `abeja.deployments` samples."""
     version_id, deployment_id, version, handler, created_us, modified_us = row
     return {
+        "deployment_id": deployment_id,
         "version": version,
         "version_id": version_id,
-        "deployment_id": deployment_id,
         "handler": handler,
         "image": "runwatch/local-python:3",
         "user_parameters": {},
+        "creator": creator,
         "created_at": format_us(created_us),
         "modified_at": format_us(modified_us),
     }
@@ -410,6 +451,17 @@ def list_versions(conn: sqlite3.Connection, deployment_id: str) -> list[tuple[An
         f"SELECT {_VERSION_COLUMNS} FROM versions WHERE deployment_id = ? ORDER BY vseq",  # noqa: S608
         (deployment_id,),
     ).fetchall()
+
+
+def get_version(
+    conn: sqlite3.Connection, deployment_id: str, version_id: str
+) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        f"SELECT {_VERSION_COLUMNS} FROM versions"  # noqa: S608
+        " WHERE version_id = ? AND deployment_id = ?",
+        (version_id, deployment_id),
+    ).fetchone()
+    return row
 
 
 def get_version_for_run(

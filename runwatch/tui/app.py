@@ -25,6 +25,7 @@ from runwatch.tui.state import StateStore, ViewState
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.models import Deployment
     from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
     from runwatch.tui.screens.main import MainScreen
@@ -102,7 +103,7 @@ class RunwatchApp(App[None]):
         self._retired_clients: list[AsyncAPIClient] = []
         self.api_url: str = settings.api_url
         self.organization_id: str | None = settings.organization_id
-        self.deployments: list[dict[str, Any]] = []
+        self.deployments: list[Deployment] = []
         self.view_state = self.state_store.load(settings.state_key)
 
     @property

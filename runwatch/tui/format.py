@@ -77,14 +77,20 @@ def exact_time(when: datetime | None) -> str:
 
 
 def pretty_json(value: Any) -> str:
-    """Pretty-print a decoded JSON value; a string holding JSON is decoded first."""
+    """Pretty-print a decoded JSON value; a string holding JSON is decoded first.
+
+    A string nested too deeply to decode or indent (a server's `"[[[[…"`) is shown as it came.
+    """
+    text: str | None = None
     if isinstance(value, str):
         text = value
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return text
     try:
         return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    except RecursionError:
+        return text if text is not None else "(nested too deeply to show)"
     except (TypeError, ValueError):
         return repr(value)

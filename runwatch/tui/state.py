@@ -11,12 +11,20 @@ import os
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from runwatch.api.models import Deployment
 
 
 @dataclass
 class ViewState:
     deployment_id: str | None = None
+    # Shown to whoever reads the file, and the way back to a deployment whose id changed (a
+    # local engine's data dir made anew gives `demo` a new id).
+    deployment_name: str | None = None
     scan_forward: bool = False
     show_timestamps: bool = True
     wrap: bool = False
@@ -33,12 +41,29 @@ class ViewState:
             if isinstance(default, bool):
                 if isinstance(value, bool):
                     setattr(state, field.name, value)
-            elif field.name == "deployment_id":
+            elif field.name in ("deployment_id", "deployment_name"):
                 if isinstance(value, str) and value:
-                    state.deployment_id = value
+                    setattr(state, field.name, value)
             elif isinstance(value, type(default)):
                 setattr(state, field.name, value)
         return state
+
+    def remembered_deployment(self, deployments: Sequence[Deployment]) -> Deployment | None:
+        """The remembered deployment among `deployments`: by id, else by its name when only
+        one deployment carries it; None when it has gone."""
+        from runwatch.api.deployments import match_deployment
+        from runwatch.api.errors import AmbiguousDeployment
+
+        for wanted in (self.deployment_id, self.deployment_name):
+            if not wanted:
+                continue
+            try:
+                found = match_deployment(deployments, wanted)
+            except AmbiguousDeployment:
+                found = None
+            if found is not None:
+                return found
+        return None
 
 
 class StateStore:

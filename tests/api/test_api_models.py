@@ -82,6 +82,26 @@ def test_input_data_as_a_json_string() -> None:
     assert Run.from_wire({**SEED_RUN, "user_env_vars": '{"A": "1"}'}).user_env_vars == {"A": "1"}
 
 
+def test_every_field_the_platform_double_encodes() -> None:
+    run = Run.from_wire(
+        {
+            **SEED_RUN,
+            "output_template": '{"$datalake:1": "x"}',
+            "user_env_vars": '{"A": 1}',
+            "models": '{"alias": "m"}',
+        }
+    )
+    assert run.output_template == {"$datalake:1": "x"}
+    assert run.user_env_vars == {"A": "1"} and run.models == {"alias": "m"}
+    # Deeper than any answer may be: kept as the string it came as, so nothing that shows or
+    # re-encodes it later recurses a thousand levels.
+    deep = "[" * 150 + "]" * 150
+    assert Run.from_wire({**SEED_RUN, "input_data": deep}).input_data == deep
+    assert Run.from_wire({**SEED_RUN, "input_data": "[" * 5000}).input_data == "[" * 5000
+    shallow = "[" * 50 + "]" * 50
+    assert isinstance(Run.from_wire({**SEED_RUN, "input_data": shallow}).input_data, list)
+
+
 def test_minimal_and_unknown() -> None:
     run = Run.from_wire({"run_id": "run-1", "status": "ARCHIVED", "new_field": [1, 2]})
     assert run.status == "ARCHIVED" and not run.terminal

@@ -83,7 +83,14 @@ def test_bound_methods_hide_self(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [*(n for n in SEED if n != "__init__"), "get_deployments", "get_deployment"]
+    "name",
+    [
+        *(n for n in SEED if n != "__init__"),
+        "get_deployments",
+        "get_deployment",
+        "get_deployment_versions",
+        "get_deployment_version",
+    ],
 )
 def test_async_methods_are_coroutine_functions(name: str) -> None:
     assert inspect.iscoroutinefunction(getattr(AsyncAPIClient, name))
@@ -100,4 +107,20 @@ def test_signature_matches_the_installed_sdk(name: str) -> None:
 
     assert positional_params(getattr(APIClient, name)) == positional_params(
         getattr(SdkClient, name)
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("abeja") is None,
+    reason="the official SDK (abeja-sdk, Python < 3.12 only) is not installed",
+)
+@pytest.mark.parametrize(
+    "name",
+    ["get_deployments", "get_deployment", "get_deployment_versions", "get_deployment_version"],
+)
+def test_deployment_reads_match_the_sdks_deployments_client(name: str) -> None:
+    from abeja.deployments import APIClient as SdkDeployments  # type: ignore[import-untyped]
+
+    assert positional_params(getattr(APIClient, name)) == positional_params(
+        getattr(SdkDeployments, name)
     )

@@ -164,6 +164,7 @@ CALLS: list[Call] = [
     Call("get_deployments", (ORG,)),
     Call("get_deployment", (ORG, DEP)),
     Call("get_deployment_versions", (ORG, DEP)),
+    Call("get_deployment_version", (ORG, DEP, VER)),
 ]
 
 
@@ -316,6 +317,7 @@ def test_the_table_covers_every_method_and_credential_kind(sdk_wire: SdkWire) ->
         "get_deployments",
         "get_deployment",
         "get_deployment_versions",
+        "get_deployment_version",
     }
     kinds = {r.headers.get("authorization", "none").split(" ")[0] for r in sdk_wire.requests}
     assert kinds == {"Bearer", "Basic", "none"}

@@ -358,13 +358,14 @@ def test_submit_input_from_a_file_and_json_output(
 def test_submit_outcome_unknown_is_not_resubmitted(
     fake_api: FakeRunApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_api.faults = {1: "drop"}
+    fake_api.faults = {2: "drop"}
     assert main(["submit", "--version", "ver-1", "--deployment", "dep-1"]) == 2
     err = capsys.readouterr().err
     assert "outcome unknown: the request may have reached the server" in err
     assert "runwatch runs" in err
-    # One POST, never a second; then the runs list, so the user can see what happened.
-    assert [r.method for r in fake_api.requests] == ["POST", "GET"]
+    # The deployment looked up (a name or an id), one POST, never a second; then the runs
+    # list, so the user can see what happened.
+    assert [r.method for r in fake_api.requests] == ["GET", "POST", "GET"]
     assert "deployment dep-1 lists no runs so far" in err
 
 

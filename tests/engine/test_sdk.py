@@ -163,3 +163,90 @@ def test_official_sdk_end_to_end(engine: EngineProcess, tmp_path: Path) -> None:
     assert result["runs"] == [run_id] == result["runs_forward"]
     assert result["not_found"] == 404
     assert result["bad_request"][0] == 400 and "retry_count" in result["bad_request"][1]
+
+
+SDK_DEPLOYMENTS_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    from abeja.deployments import APIClient
+    from abeja.exceptions import NotFound
+
+    org = os.environ["ABEJA_ORGANIZATION_ID"]
+    dep, ver = sys.argv[1], sys.argv[2]
+    client = APIClient()
+    result = {
+        "list": client.get_deployments(org),
+        "one": client.get_deployment(org, dep),
+        "versions": client.get_deployment_versions(org, dep),
+        "version": client.get_deployment_version(org, dep, ver),
+    }
+    try:
+        client.get_deployment_version(org, dep, "ver-ffffffffffffffff")
+    except NotFound as exc:
+        result["no_version"] = exc.status_code
+    print(json.dumps(result))
+    """
+)
+
+# The keys of the SDK's `abeja.deployments` docstring samples.
+SDK_DEPLOYMENT_KEYS = {
+    "deployment_id",
+    "name",
+    "creator",
+    "default_environment",
+    "runs",
+    "services",
+    "triggers",
+    "created_at",
+    "modified_at",
+}
+SDK_VERSION_KEYS = {
+    "deployment_id",
+    "version",
+    "version_id",
+    "handler",
+    "image",
+    "user_parameters",
+    "creator",
+    "created_at",
+    "modified_at",
+}
+SDK_CREATOR_KEYS = {
+    "display_name",
+    "email",
+    "id",
+    "is_registered",
+    "role",
+    "created_at",
+    "updated_at",
+}
+
+
+def test_official_sdk_reads_deployments_and_versions(engine: EngineProcess) -> None:
+    deployment_id, version_id = engine.deploy_source(HANDLER, name="mnist-train")
+    env = {**os.environ, **engine.env}
+    for key in ("ABEJA_PLATFORM_USER_ID", "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN"):
+        env.pop(key, None)
+    proc = subprocess.run(
+        [sys.executable, "-c", SDK_DEPLOYMENTS_SCRIPT, deployment_id, version_id],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    entries = result["list"]["entries"]
+    assert [(d["name"], d["deployment_id"]) for d in entries][-1] == ("mnist-train", deployment_id)
+    assert result["one"] == entries[-1]
+    for deployment in entries:
+        assert set(deployment) == SDK_DEPLOYMENT_KEYS
+        assert set(deployment["creator"]) == SDK_CREATOR_KEYS
+        assert deployment["runs"] == deployment["services"] == deployment["triggers"] == []
+    versions = result["versions"]["entries"]
+    assert versions == [result["version"]]
+    version = result["version"]
+    assert set(version) == SDK_VERSION_KEYS and set(version["creator"]) == SDK_CREATOR_KEYS
+    assert (version["version_id"], version["deployment_id"]) == (version_id, deployment_id)
+    assert version["handler"] == "main:handler"
+    assert result["no_version"] == 404

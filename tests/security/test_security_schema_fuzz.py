@@ -48,6 +48,7 @@ def engine_schema(seeded: Seeded) -> Iterator[Any]:
         "organization_id": engine.organization_id,
         "deployment_id": seeded.deployment_id,
         "run_id": seeded.run_id,
+        "version_id": seeded.version_id,
     }
 
     @schema.hook

@@ -19,7 +19,7 @@ KEYS: tuple[tuple[str, str, str], ...] = (
     ("anywhere", "ctrl+p", "command palette: every action by name"),
     ("anywhere", "n", "new run (submit form); hidden when read-only"),
     ("anywhere", "R", "run again: the form pre-filled from the selected run"),
-    ("anywhere", "d", "switch deployment (list or typed id)"),
+    ("anywhere", "d", "switch deployment (list, or a typed name or id)"),
     ("anywhere", "o", "flip the order: newest first / oldest first"),
     ("anywhere", "p", "pause / resume all polling"),
     ("anywhere", "ctrl+r", "refresh now; after a 401/403 re-read the profile and reconnect"),

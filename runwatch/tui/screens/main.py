@@ -39,7 +39,7 @@ from runwatch.tui.widgets.status_bar import Connection, Mode, StatusBar
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
     from runwatch.api.errors import ApiError
-    from runwatch.api.models import Run
+    from runwatch.api.models import Deployment, Run
     from runwatch.follow.logs import LogFollower
     from runwatch.follow.runs import RunsDiff, RunsPoller
     from runwatch.follow.schedule import PollSchedule
@@ -224,55 +224,65 @@ class MainScreen(Screen[None]):
 
     @work(group="deployment", exclusive=True, exit_on_error=False, description="choose deployment")
     async def _choose_deployment(self, wanted: str | None) -> None:
-        from runwatch.api.errors import ApiError, NotFound
+        from runwatch.api.deployments import list_deployments, resolve_deployment
+        from runwatch.api.errors import (
+            AmbiguousDeployment,
+            ApiError,
+            Forbidden,
+            MethodNotAllowed,
+            NotFound,
+            UnknownDeployment,
+        )
 
         assert self.client is not None and self.organization_id is not None
-        entries: list[dict[str, Any]] = []
+        # A deployment named by flag, env or profile (a name or an id) must be found; a
+        # remembered one that has gone away falls back to the default.
+        explicit = wanted if wanted and wanted == self.rw_app.settings.deployment_id else None
         schedule = self.schedules["runs"]
         while True:
             try:
-                data = await self.client.get_deployments(self.organization_id)
-                raw = data.get("entries")
-                entries = usable_deployments(raw)
+                try:
+                    entries = await list_deployments(self.client, self.organization_id)
+                except (Forbidden, MethodNotAllowed):
+                    if explicit is None:
+                        raise
+                    # A credential that may not list can still read the deployment it names.
+                    entries = []
+                if explicit is not None:
+                    chosen = await resolve_deployment(
+                        self.client, self.organization_id, explicit, known=entries
+                    )
+                else:
+                    demo = [e for e in entries if e.name == "demo"]
+                    chosen = self.view_state.remembered_deployment(entries) or next(
+                        iter(demo or entries), None
+                    )
                 break
+            except (AmbiguousDeployment, UnknownDeployment) as error:
+                self.show_failed(f"{error} (d chooses)")
+                return
             except NotFound as error:
                 self._report("runs", error)
                 return
             except ApiError as error:
-                if wanted:
-                    # The list is only needed for a name: go on with the id we were given.
-                    break
                 if self._report("runs", error):
                     return
             await schedule.wait(active=True)
         self.rw_app.deployments = entries
-        ids = [str(e.get("deployment_id")) for e in entries]
-        explicit = self.rw_app.settings.deployment_id
-        # A deployment named by flag, env or profile is used as given (a wrong one then says
-        # "not found"); a remembered one that has gone away falls back to the default.
-        chosen = wanted if wanted and (wanted == explicit or not entries or wanted in ids) else None
-        if chosen is None and entries:
-            demo = [e for e in entries if e.get("name") == "demo"]
-            chosen = str((demo or entries)[0].get("deployment_id"))
         if chosen is None:
-            self.query_one("#runs-pane").loading = False
-            self.status_bar.connection = Connection(
-                "failed", "no deployments: create one with `runwatch deploy`, or d to type an id"
+            self.show_failed(
+                "no deployments: create one with `runwatch deploy`, or d to type a name or id"
             )
             return
-        self.switch_deployment(chosen)
+        self.switch_deployment(chosen.deployment_id, chosen.name)
 
-    def switch_deployment(self, deployment_id: str) -> None:
+    def switch_deployment(self, deployment_id: str, name: str | None = None) -> None:
         self.deployment_id = deployment_id
-        self.deployment_name = next(
-            (
-                str(e.get("name"))
-                for e in self.rw_app.deployments
-                if str(e.get("deployment_id")) == deployment_id and e.get("name")
-            ),
-            None,
+        self.deployment_name = name or next(
+            (d.name for d in self.rw_app.deployments if d.deployment_id == deployment_id), None
         )
         self.view_state.deployment_id = deployment_id
+        self.view_state.deployment_name = self.deployment_name
         self.rw_app.save_view_state(self.view_state)
         self._select_run(None)
         self.history.clear()
@@ -848,11 +858,11 @@ class MainScreen(Screen[None]):
             self.notify("Not connected yet", severity="warning")
             return
 
-        def done(deployment_id: str | None) -> None:
-            if deployment_id:
+        def done(deployment: Deployment | None) -> None:
+            if deployment is not None:
                 self.blocked = None
                 self.schedules["runs"].paused = self.paused
-                self.switch_deployment(deployment_id)
+                self.switch_deployment(deployment.deployment_id, deployment.name)
 
         self.app.push_screen(
             DeploymentsScreen(self.client, self.organization_id, self.deployment_id), done
@@ -1064,20 +1074,6 @@ def _newer(candidate: Run, current: Run) -> bool:
     if candidate.modified_at is None or current.modified_at is None:
         return candidate.status != current.status
     return candidate.modified_at >= current.modified_at
-
-
-def usable_deployments(raw: object) -> list[dict[str, Any]]:
-    """The deployment list's entries that have an id (else their runs would be polled at
-    `.../deployments/None/runs`)."""
-    if not isinstance(raw, list):
-        return []
-    return [
-        entry
-        for entry in raw
-        if isinstance(entry, dict)
-        and type(entry.get("deployment_id")) in (str, int)
-        and str(entry.get("deployment_id"))
-    ]
 
 
 def file_name(run_id: str) -> str:
