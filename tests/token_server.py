@@ -82,6 +82,14 @@ class TokenShapeServer:
     # -- what a test does ------------------------------------------------------------------
 
     @property
+    def credential(self) -> dict[str, str]:
+        return {"auth_token": self.token}
+
+    @property
+    def organization(self) -> str:
+        return self.organization_id
+
+    @property
     def env(self) -> dict[str, str]:
         return {
             "ABEJA_API_URL": self.url,

@@ -52,6 +52,12 @@ class BackwardPager:
         self.token = token
         self.at_start = at_start
 
+    @classmethod
+    def before_held(cls, source: LogSource, held: list[LogEvent]) -> BackwardPager:
+        """A pager for the lines before `held` (oldest first): a view that dropped lines from
+        its top to stay bounded pages back from what it still holds, by time."""
+        return cls(source, oldest_edge(held, None), at_start=not held)
+
     def note_front(self, events: list[LogEvent]) -> None:
         """The caller put `events` (oldest first) in front of what it held."""
         self.front = oldest_edge(events, self.front)

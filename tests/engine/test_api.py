@@ -193,7 +193,43 @@ def test_logs_paging_whole_log_in_order(engine: EngineProcess) -> None:
         assert TIME_RE.match(first["events"][0]["timestamp"])
 
 
-def test_recentlogs_tokens(engine: EngineProcess) -> None:
+@pytest.fixture
+def cloudwatch_engine(tmp_path: Path) -> Iterator[EngineProcess]:
+    proc = start_engine(tmp_path / "cw-engine", extra_args=["--log-tokens", "cloudwatch"])
+    try:
+        yield proc
+    finally:
+        proc.close()
+
+
+def test_recentlogs_seed_tokens(engine: EngineProcess) -> None:
+    """The default: [] whenever no more logs lie that way, on pages with events too."""
+    dep, run_id = finished_run(engine, 2500)
+    path = f"{base(engine)}/{dep}/runs/{run_id}/recentlogs"
+    with engine.client() as client:
+        newest = client.get(path).json()
+        assert len(newest["events"]) == 1000
+        assert newest["next_forward_token"] == [] and isinstance(newest["next_backward_token"], str)
+        older: list[str] = []
+        token = newest["next_backward_token"]
+        while token != []:
+            page = client.get(path, params={"next_backward_token": token}).json()
+            assert page["events"] and isinstance(page["next_forward_token"], str)
+            older.extend(e["message"] for e in page["events"])
+            token = page["next_backward_token"]
+        everything = ([e["message"] for e in newest["events"]] + older)[::-1]
+        assert everything == engine.all_log_messages(dep, run_id)
+        # A forward page that reaches the end says so with [] too, on a page with events.
+        back = client.get(path, params={"next_backward_token": newest["next_backward_token"]})
+        forward = client.get(path, params={"next_forward_token": back.json()["next_forward_token"]})
+        assert len(forward.json()["events"]) == 1000 and forward.json()["next_forward_token"] == []
+        # Within start_time..end_time, "no more" is about that window.
+        window = client.get(path, params={"start_time": "2999-01-01T00:00:00"}).json()
+        assert window == {"events": [], "next_backward_token": [], "next_forward_token": []}
+
+
+def test_recentlogs_tokens(cloudwatch_engine: EngineProcess) -> None:
+    engine = cloudwatch_engine
     dep, run_id = finished_run(engine, 2500)
     path = f"{base(engine)}/{dep}/runs/{run_id}/recentlogs"
     with engine.client() as client:
@@ -221,7 +257,8 @@ def test_recentlogs_tokens(engine: EngineProcess) -> None:
         assert everything == engine.all_log_messages(dep, run_id)
 
 
-def test_forward_token_returns_oldest_first_chosen(engine: EngineProcess) -> None:
+def test_forward_token_returns_oldest_first_chosen(cloudwatch_engine: EngineProcess) -> None:
+    engine = cloudwatch_engine
     dep, run_id = finished_run(engine, 10)
     path = f"{base(engine)}/{dep}/runs/{run_id}/recentlogs"
     with engine.client() as client:
@@ -251,7 +288,7 @@ def test_time_filters(engine: EngineProcess) -> None:
             f"{base(engine)}/{dep}/runs/{run_id}/recentlogs",
             params={"start_time": "2999-01-01T00:00:00"},
         ).json()
-        assert recent["events"] == [] and recent["next_forward_token"]
+        assert recent["events"] == [] and recent["next_forward_token"] == []
 
 
 BAD_CREATE_BODIES: list[tuple[dict[str, Any], str]] = [

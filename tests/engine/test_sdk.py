@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EngineProcess
+from tests.conftest import EngineProcess, start_engine
 
 pytest.importorskip("abeja.runs")
 
@@ -48,23 +48,33 @@ SDK_SCRIPT = textwrap.dedent(
     run_id = run["run_id"]
     result["created"] = run
 
-    # Tail while it runs: newest page first, then the forward token until the run is over
-    # and a poll comes back empty.
-    first = client.get_run_recent_logs(org, dep, run_id)
-    tailed = [e["message"] for e in reversed(first["events"])]
-    token = first["next_forward_token"]
-    backward_from_first = first["next_backward_token"]
-    terminal = False
-    while True:
-        page = client.get_run_recent_logs(org, dep, run_id, next_forward_token=token)
-        tailed += [e["message"] for e in reversed(page["events"])]
-        if not page["events"]:
-            assert page["next_forward_token"] == token
-            if terminal:
-                break
-            terminal = client.get_run(org, dep, run_id)["status"] in ("SUCCEEDED", "FAILED")
+    mode = sys.argv[3]
+    if mode == "cloudwatch":
+        # Tail while it runs: newest page first, then the forward token until the run is
+        # over and a poll comes back empty with the same token.
+        first = client.get_run_recent_logs(org, dep, run_id)
+        tailed = [e["message"] for e in reversed(first["events"])]
+        token = first["next_forward_token"]
+        backward_from_first = first["next_backward_token"]
+        terminal = False
+        while True:
+            page = client.get_run_recent_logs(org, dep, run_id, next_forward_token=token)
+            tailed += [e["message"] for e in reversed(page["events"])]
+            if not page["events"]:
+                assert page["next_forward_token"] == token
+                if terminal:
+                    break
+                terminal = client.get_run(org, dep, run_id)["status"] in ("SUCCEEDED", "FAILED")
+                time.sleep(0.05)
+            token = page["next_forward_token"]
+    else:
+        # The seed's way: the newest page's forward token is [] (no more logs that way).
+        while client.get_run(org, dep, run_id)["status"] not in ("SUCCEEDED", "FAILED"):
             time.sleep(0.05)
-        token = page["next_forward_token"]
+        first = client.get_run_recent_logs(org, dep, run_id)
+        result["newest_forward"] = first["next_forward_token"]
+        tailed = [e["message"] for e in reversed(first["events"])]
+        backward_from_first = first["next_backward_token"]
     # Scroll back from the very first page to the start of the stream.
     older = []
     back = backward_from_first
@@ -75,6 +85,9 @@ SDK_SCRIPT = textwrap.dedent(
             break
         older += [e["message"] for e in page["events"]]
         back = page["next_backward_token"]
+        if back == []:
+            result["backward_end_same_token"] = "[]"
+            break
     result["tailed"] = older[::-1] + tailed
 
     result["final"] = client.get_run(org, dep, run_id)
@@ -91,7 +104,7 @@ SDK_SCRIPT = textwrap.dedent(
     # The whole log newest-first with recentlogs backward paging from the newest page.
     page = client.get_run_recent_logs(org, dep, run_id)
     backward = [e["message"] for e in page["events"]]
-    while True:
+    while page["next_backward_token"] != []:
         page = client.get_run_recent_logs(
             org, dep, run_id, next_backward_token=page["next_backward_token"])
         if not page["events"]:
@@ -114,7 +127,16 @@ SDK_SCRIPT = textwrap.dedent(
 )
 
 
-def test_official_sdk_end_to_end(engine: EngineProcess, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["seed", "cloudwatch"])
+def test_official_sdk_end_to_end(tmp_path: Path, mode: str) -> None:
+    engine = start_engine(tmp_path / "engine", extra_args=["--log-tokens", mode])
+    try:
+        _sdk_end_to_end(engine, tmp_path, mode)
+    finally:
+        engine.close()
+
+
+def _sdk_end_to_end(engine: EngineProcess, tmp_path: Path, mode: str) -> None:
     code = tmp_path / "code"
     code.mkdir()
     (code / "main.py").write_text(HANDLER)
@@ -141,7 +163,7 @@ def test_official_sdk_end_to_end(engine: EngineProcess, tmp_path: Path) -> None:
     for key in ("ABEJA_PLATFORM_USER_ID", "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN"):
         env.pop(key, None)
     proc = subprocess.run(
-        [sys.executable, "-c", SDK_SCRIPT, ids["deployment_id"], ids["version_id"]],
+        [sys.executable, "-c", SDK_SCRIPT, ids["deployment_id"], ids["version_id"], mode],
         capture_output=True,
         text=True,
         env=env,
@@ -158,7 +180,10 @@ def test_official_sdk_end_to_end(engine: EngineProcess, tmp_path: Path) -> None:
     assert logs[0].startswith("[engine] attempt 1 of 1 starting")
     assert result["log_pages"] == 3
     assert result["tailed"] == logs
-    assert result["backward_end_same_token"] is True
+    if mode == "cloudwatch":
+        assert result["backward_end_same_token"] is True
+    else:
+        assert result["newest_forward"] == [] and result["backward_end_same_token"] == "[]"
     assert result["backward"] == logs[::-1]
     assert result["runs"] == [run_id] == result["runs_forward"]
     assert result["not_found"] == 404
