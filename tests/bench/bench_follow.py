@@ -257,7 +257,11 @@ def main() -> None:
         code.mkdir()
         (code / "main.py").write_text(FLOOD)
         data_dir = tmp / "engine"
-        engine = ensure_engine(data_dir, extra_args=["--no-demo", "--queues", "4"])
+        # The SDK's usual tail loop (below) follows the forward token CloudWatch's way; the
+        # seed's `[]` shapes are measured by bench_token_shapes.py.
+        engine = ensure_engine(
+            data_dir, extra_args=["--no-demo", "--queues", "4", "--log-tokens", "cloudwatch"]
+        )
         try:
             deployed = deploy(data_dir, code, name="flood", handler="main:handler")
             deployment, version = deployed.deployment_id, deployed.version_id
