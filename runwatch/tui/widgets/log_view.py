@@ -8,13 +8,16 @@ flood of lines costs one refresh, not one per line.
 from __future__ import annotations
 
 import bisect
+import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Protocol
 
 from rich.cells import cell_len
+from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -55,15 +58,128 @@ def overwritten(message: str) -> str:
     return f"{states[-1]}  [{earlier:,} earlier state{plural} overwritten by \\r]"
 
 
-def shown_message(message: str) -> str:
-    """The message as the pane shows it: the last state of a redrawn line, inert, and cut at
-    MAX_SHOWN_CHARS."""
+Span = tuple[int, int, Style]
+
+# CSI (7- and 8-bit: parameters, intermediates, final byte), OSC (ended by BEL or ST), the
+# DCS/SOS/PM/APC strings, and the two-byte escapes.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)([0-?]*)([ -/]*)([@-~])"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+)
+_SGR_PARAMS = re.compile(r"[0-9;]{0,64}")
+
+
+def styled_message(message: str) -> tuple[str, list[Span]]:
+    """The message as the pane shows it, and the colours its SGR sequences asked for.
+
+    The last state of a redrawn line (see `overwritten`); SGR colours (16, 256 and 24-bit,
+    foreground and background) and bold become styles; every other escape sequence (cursor
+    moves, screen clears, titles, hyperlinks, clipboard writes) is removed whole, and what is
+    left of control characters is dropped (`inert`). Cut at MAX_SHOWN_CHARS.
+    """
     if "\r" in message:
         message = overwritten(message)
-    if len(message) <= MAX_SHOWN_CHARS:
-        return inert(message)
-    rest = len(message) - MAX_SHOWN_CHARS
-    return inert(message[:MAX_SHOWN_CHARS]) + f" … [{rest:,} more characters: e exports the log]"
+    if "\x1b" not in message and "\x9b" not in message:
+        if len(message) <= MAX_SHOWN_CHARS:
+            return inert(message), []
+        rest = len(message) - MAX_SHOWN_CHARS
+        return inert(message[:MAX_SHOWN_CHARS]) + _cut_note(rest), []
+    parts: list[str] = []
+    spans: list[Span] = []
+    length = 0
+    position = 0
+    state = _Sgr()
+    for match in _ESCAPE.finditer(message):
+        length = _add_chunk(message[position : match.start()], state, parts, spans, length)
+        position = match.end()
+        if match.group(3) == "m" and not match.group(2):
+            state.apply(match.group(1))
+    length = _add_chunk(message[position:], state, parts, spans, length)
+    text = "".join(parts)
+    if length > MAX_SHOWN_CHARS:
+        text = text[:MAX_SHOWN_CHARS] + _cut_note(length - MAX_SHOWN_CHARS)
+        spans = [(a, min(b, MAX_SHOWN_CHARS), st) for a, b, st in spans if a < MAX_SHOWN_CHARS]
+    return text, spans
+
+
+def shown_message(message: str) -> str:
+    """The message's text as the pane shows it (see `styled_message`)."""
+    return styled_message(message)[0]
+
+
+def _cut_note(rest: int) -> str:
+    return f" … [{rest:,} more characters: e exports the log]"
+
+
+def _add_chunk(raw: str, state: _Sgr, parts: list[str], spans: list[Span], length: int) -> int:
+    chunk = inert(raw)
+    if not chunk:
+        return length
+    parts.append(chunk)
+    style = state.style()
+    if style is not None:
+        spans.append((length, length + len(chunk), style))
+    return length + len(chunk)
+
+
+class _Sgr:
+    """The colours and boldness SGR parameters have set so far; nothing else is honoured."""
+
+    def __init__(self) -> None:
+        self.fg: Color | None = None
+        self.bg: Color | None = None
+        self.bold = False
+
+    def style(self) -> Style | None:
+        if self.fg is None and self.bg is None and not self.bold:
+            return None
+        return Style(color=self.fg, bgcolor=self.bg, bold=self.bold or None)
+
+    def apply(self, params: str) -> None:
+        if not _SGR_PARAMS.fullmatch(params):
+            return  # private (`?`, `<`) or overlong parameters: not a colour
+        codes = [int(code) if code else 0 for code in params.split(";")]
+        index = 0
+        while index < len(codes):
+            code = codes[index]
+            index += 1
+            if code == 0:
+                self.fg = self.bg = None
+                self.bold = False
+            elif code == 1:
+                self.bold = True
+            elif code == 22:
+                self.bold = False
+            elif 30 <= code <= 37 or 90 <= code <= 97:
+                self.fg = Color.from_ansi(code - 30 if code < 90 else code - 82)
+            elif 40 <= code <= 47 or 100 <= code <= 107:
+                self.bg = Color.from_ansi(code - 40 if code < 100 else code - 92)
+            elif code == 39:
+                self.fg = None
+            elif code == 49:
+                self.bg = None
+            elif code in (38, 48):
+                color, index = _extended_color(codes, index)
+                if color is not None and code == 38:
+                    self.fg = color
+                elif color is not None:
+                    self.bg = color
+
+
+def _extended_color(codes: list[int], index: int) -> tuple[Color | None, int]:
+    """`5;N` (256 colours) or `2;R;G;B` after a 38/48; (None, where to go on) otherwise."""
+    kind = codes[index] if index < len(codes) else None
+    if kind == 5 and index + 1 < len(codes):
+        number = codes[index + 1]
+        return (Color.from_ansi(number) if number <= 255 else None), index + 2
+    if kind == 2 and index + 3 < len(codes):
+        red, green, blue = codes[index + 1 : index + 4]
+        if max(red, green, blue) <= 255:
+            return Color.from_rgb(red, green, blue), index + 4
+        return None, index + 4
+    return None, len(codes)
 
 
 class LogEventLike(Protocol):
@@ -144,6 +260,8 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.max_lines = max_lines
         self._lines: deque[tuple[str, str]] = deque(maxlen=max_lines)
+        # The colours of the lines that have any, by absolute index (most lines have none).
+        self._styles: dict[int, list[Span]] = {}
         # Absolute index (in the log as loaded) of _lines[0]: cache keys and matches use it,
         # so they survive prepends and drops.
         self._base = 0
@@ -181,6 +299,7 @@ class LogView(ScrollView, can_focus=True):
 
     def reset(self) -> None:
         self._lines.clear()
+        self._styles.clear()
         self._base = 0
         self._max_width = 0
         self._cache.clear()
@@ -199,12 +318,28 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         self._state_changed()
 
+    def _prepare(self, events: Iterable[LogEventLike], first: int) -> list[tuple[str, str]]:
+        """The events as held lines; the colours of those that have any go in `_styles`
+        under their absolute index, `first` being the first event's."""
+        new: list[tuple[str, str]] = []
+        for index, event in enumerate(events, first):
+            text, spans = styled_message(event.message)
+            if spans:
+                self._styles[index] = spans
+            new.append((inert(event.raw_timestamp), text))
+        return new
+
+    def _forget_styles(self, keep: range) -> None:
+        if self._styles:
+            self._styles = {i: spans for i, spans in self._styles.items() if i in keep}
+
     def append(self, events: Iterable[LogEventLike]) -> None:
         """Add newer lines at the bottom; cheap: the refresh happens once per frame."""
-        new = [(inert(event.raw_timestamp), shown_message(event.message)) for event in events]
+        lines = self._lines
+        first = self._base + len(lines)
+        new = self._prepare(events, first)
         if not new:
             return
-        lines = self._lines
         if not self.following and (self.dropped_tail or len(lines) + len(new) > self.max_lines):
             # The user is reading further up: making room would evict the lines under their
             # eyes (or the line a page being loaded above must join), and lines after a
@@ -212,8 +347,17 @@ class LogView(ScrollView, can_focus=True):
             # the newest page.
             self.dropped_tail = True
             self.pending += len(new)
+            self._forget_styles(range(self._base, first))
             self._state_changed()
             return
+        skipped = max(0, len(new) - self.max_lines)
+        if skipped:
+            # One batch larger than the pane holds: its own first lines go at once (the
+            # search and the wrap table count on every new line being held).
+            new = new[skipped:]
+            self._base += skipped
+            self.dropped_front += skipped
+            self.at_start = False
         overflow = len(lines) + len(new) - self.max_lines
         dropped_rows = 0
         if overflow > 0:
@@ -226,6 +370,8 @@ class LogView(ScrollView, can_focus=True):
             self._wrap_valid = False
             self.at_start = False
         lines.extend(new)
+        if overflow > 0 or skipped:
+            self._forget_styles(range(self._base, self._base + len(lines)))
         width = max(map(_cells, [message for _, message in new]))
         if width > self._max_width:
             self._max_width = width
@@ -242,7 +388,8 @@ class LogView(ScrollView, can_focus=True):
 
     def prepend(self, events: Sequence[LogEventLike]) -> None:
         """Add older lines at the top, keeping the line being read at the same place."""
-        new = [(inert(event.raw_timestamp), shown_message(event.message)) for event in events]
+        events = events[-self.max_lines :] if len(events) > self.max_lines else events
+        new = self._prepare(events, self._base - len(events))
         if not new:
             return
         lines = self._lines
@@ -255,6 +402,8 @@ class LogView(ScrollView, can_focus=True):
             self.following = False
         lines.extendleft(reversed(new))
         self._base -= len(new)
+        if len(new) > room:
+            self._forget_styles(range(self._base, self._base + len(lines)))
         width = max(map(_cells, [message for _, message in new]))
         if width > self._max_width:
             self._max_width = width
@@ -283,8 +432,16 @@ class LogView(ScrollView, can_focus=True):
         self._update_virtual_size()
         if self.following:
             self._scroll_y_to(self.max_scroll_y)
+            # A line wider than the pane brings the horizontal scrollbar, which takes a row
+            # from the viewport only once laid out: follow to the bottom again then, or the
+            # scrollbar covers the newest line.
+            self.call_after_refresh(self._stay_at_bottom)
         self.refresh()
         self._state_changed()
+
+    def _stay_at_bottom(self) -> None:
+        if self.following and self.scroll_y < self.max_scroll_y:
+            self._scroll_y_to(self.max_scroll_y)
 
     def _scroll_y_to(self, y: float) -> None:
         self._programmatic_scroll = True
@@ -362,8 +519,9 @@ class LogView(ScrollView, can_focus=True):
         if self.wrap:
             self._wrap_valid = False
             self._update_virtual_size()
-            if self.following:
-                self._scroll_y_to(self.max_scroll_y)
+        if self.following:
+            self._scroll_y_to(self.max_scroll_y)
+            self.call_after_refresh(self._stay_at_bottom)
 
     def _line_strip(self, index: int) -> Strip:
         absolute = self._base + index
@@ -381,16 +539,36 @@ class LogView(ScrollView, can_focus=True):
                     self.get_component_rich_style("logview--timestamp", partial=True),
                 )
             )
-        if self._search and self._search in message.lower():
-            highlight = self.get_component_rich_style(
+        found = bool(self._search) and self._search in message.lower()
+        highlight = (
+            self.get_component_rich_style(
                 "logview--current-match" if current else "logview--match", partial=True
             )
+            if found
+            else None
+        )
+        spans = self._styles.get(absolute)
+        if spans:
+            segments.extend(self._coloured(message, spans, highlight))
+        elif highlight is not None:
             segments.extend(_highlighted(message, self._search, highlight))
         else:
             segments.append(Segment(message))
         strip = Strip(segments)
         self._cache[key] = strip
         return strip
+
+    def _coloured(self, message: str, spans: list[Span], highlight: Style | None) -> list[Segment]:
+        text = Text(message, end="", no_wrap=True)
+        for start, end, style in spans:
+            text.stylize(style, start, end)
+        if highlight is not None:
+            lowered, term, start = message.lower(), self._search, 0
+            if len(lowered) == len(message):
+                while (found := lowered.find(term, start)) >= 0:
+                    text.stylize(highlight, found, found + len(term))
+                    start = found + len(term)
+        return list(text.render(self.app.console))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -421,7 +599,11 @@ class LogView(ScrollView, can_focus=True):
     def watch_following(self, following: bool) -> None:
         if following:
             self.pending = 0
-            self._scroll_y_to(self.max_scroll_y)
+            # Reached by scrolling down, the view is at the bottom already, and scrolling from
+            # inside the scroll animation's own step made Textual's animator fail (KeyError:
+            # the app exited on `k` then `j`).
+            if self.scroll_y < self.max_scroll_y:
+                self._scroll_y_to(self.max_scroll_y)
         self._state_changed()
 
     def watch_pending(self) -> None:
@@ -528,6 +710,7 @@ class LogView(ScrollView, can_focus=True):
             position = bisect.bisect_right(self._matches, bottom) - 1
             self._jump_to(self._matches[max(0, position)])
         self.refresh()
+        self.refresh_bindings()  # n / N now step through matches
         self._state_changed()
         return len(self._matches)
 
@@ -560,6 +743,8 @@ class LogView(ScrollView, can_focus=True):
         self._current_match = None
         self._cache.clear()
         self.refresh()
+        # n is the screen's again (new run): the footer must say so.
+        self.refresh_bindings()
         self._state_changed()
 
     def action_next_match(self) -> None:
