@@ -20,10 +20,15 @@ class SafeCommandPalette(CommandPalette):
     """Textual's palette, minus a crash: a double click on its background dismissed it twice,
     and the second dismissal popped the main screen (ScreenStackError, Textual 8.2.8)."""
 
+    _dismissing = False
+
     def _on_click(self, event: events.Click) -> None:  # type: ignore[override]
-        if not self.is_current:
+        # Textual calls this, then the base class's handler, unless the default is prevented.
+        if self._dismissing or not self.is_current:
+            event.prevent_default()
             return
-        super()._on_click(event)
+        if self.get_widget_at(event.screen_x, event.screen_y)[0] is self:
+            self._dismissing = True
 
 
 def main_commands(

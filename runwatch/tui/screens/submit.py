@@ -36,13 +36,30 @@ class SubmitResult:
 # -- validation: pure functions, (value, reason); reason "" means valid ---------------------
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (only Python accepts it)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a JSON number")
+    return value
+
+
 def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, str]:
+    """Standard JSON only: NaN, Infinity or a number too large to be finite could not be sent
+    (the request would fail before leaving), so they are a field error here."""
     if not text.strip():
         return None, ""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except json.JSONDecodeError as error:
         return None, f"invalid JSON at line {error.lineno} col {error.colno}: {error.msg}"
+    except ValueError as error:
+        return None, f"invalid JSON: {error}"
+    except RecursionError:
+        return None, "invalid JSON: nested too deeply"
     if not isinstance(value, dict):
         return None, f"{what} must be a JSON object {{...}}"
     return value, ""
@@ -257,12 +274,14 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self._set_reason("version", f"versions unavailable ({inert(str(error))}); type an id")
             return
         entries = data.get("entries") if isinstance(data, dict) else None
-        options: list[tuple[str, str]] = []
+        options: list[tuple[Text, str]] = []
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("version_id"), str):
                 version_id = entry["version_id"]
                 label = inert(str(entry.get("version") or "")) or version_id
-                options.append((f"{label} · {version_id}", version_id))
+                # Text, never str: a Select parses str prompts as markup, and whoever deploys
+                # a version must not control the UI (`[@click=app.quit]`).
+                options.append((Text(f"{label} · {inert(version_id)}"), version_id))
         wanted = self._wanted_version or (
             str(select.value) if select.value is not Select.NULL else None
         )
@@ -395,8 +414,13 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
         self.action_cancel()
 
     def action_cancel(self) -> None:
-        if not self._submitting:
-            self.dismiss(None)
+        if self._submitting:
+            # The request may have reached the server: its outcome is unknown, and it is
+            # never sent again (the caller says so and refreshes the runs list).
+            self.workers.cancel_group(self, "submit")
+            self.dismiss(SubmitResult(None))
+            return
+        self.dismiss(None)
 
     def action_submit(self) -> None:
         if self._submitting:
@@ -449,6 +473,13 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self.query_one("#submit", Button).disabled = False
             reason = error.error_description if isinstance(error, HttpError) else str(error)
             self._show_error(f"The server refused the run: {inert(reason or str(error))}")
+            return
+        except (TypeError, ValueError) as error:
+            # Not sent at all (a value the request could not be written with): say so and let
+            # the user fix it, rather than leave "Submitting…" on screen for ever.
+            self._submitting = False
+            self.query_one("#submit", Button).disabled = False
+            self._show_error(f"Could not send the run: {inert(str(error))}")
             return
         self.dismiss(SubmitResult(run))
 
