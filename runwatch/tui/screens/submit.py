@@ -411,7 +411,10 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.action_cancel()
+        # While a request is on its way, focus leaves the disabled Submit button for this
+        # one, and a second Enter meant for Submit must not close the form: Escape does.
+        if not self._submitting:
+            self.action_cancel()
 
     def action_cancel(self) -> None:
         if self._submitting:
