@@ -74,3 +74,52 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("def f():\n    from runwatch.tui.app import RunwatchApp\n")
     assert ("runwatch.tui.app", False) in _imports(bad)
+
+
+# Inside tui/: app -> screens -> panes -> widgets -> the base modules. A module may import
+# from its own level or the levels below it, never above (TYPE_CHECKING imports count: a
+# circle only for the type checker is still a circle for a reader).
+TUI_LEVELS: dict[str, int] = {
+    "app": 4,
+    "commands": 4,
+    "screens": 3,
+    "panes": 2,
+    "session": 2,
+    "widgets": 1,
+    "connection": 1,
+    "format": 0,
+    "state": 0,
+    "__init__": 0,
+}
+
+
+def _tui_level(relative: Path) -> int:
+    """The level of a module under runwatch/tui, from its path below tui/."""
+    return TUI_LEVELS[relative.parts[0].removesuffix(".py")]
+
+
+def _tui_module_level(module: str) -> int:
+    parts = module.split(".")[2:]  # runwatch.tui.<here>...
+    return TUI_LEVELS[parts[0]] if parts else 0
+
+
+TUI_FILES = [p for p in FILES if p.relative_to(PACKAGE).parts[0] == "tui"]
+
+
+@pytest.mark.parametrize("path", TUI_FILES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_tui_imports_flow_down(path: Path) -> None:
+    level = _tui_level(path.relative_to(PACKAGE / "tui"))
+    for module, _typing_only in _imports(path):
+        if module.startswith("runwatch.tui"):
+            there = _tui_module_level(module)
+            assert there <= level, f"{path.relative_to(PACKAGE)} imports {module}"
+
+
+def test_the_tui_check_sees_an_upward_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from runwatch.tui.screens.main import MainScreen\n"
+    )
+    (module, typing_only), *_ = _imports(bad)
+    assert typing_only and _tui_module_level(module) > TUI_LEVELS["panes"]

@@ -47,6 +47,20 @@ class ApiError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
+    # The wording of an error, once, for the command line and the dashboard alike.
+
+    @property
+    def short_reason(self) -> str:
+        """What went wrong in a few words, without the URL: for a one-line status."""
+        return _clip(self.message or type(self).__name__)
+
+    def describe(self) -> str:
+        """What went wrong and where: for a command's error line."""
+        text = self.message or type(self).__name__
+        if self.url and self.url not in text:
+            text += f" ({self.url})"
+        return text
+
 
 class HttpError(ApiError):
     """The server answered with a non-2xx status."""
@@ -84,6 +98,16 @@ class HttpError(ApiError):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self}>"
+
+    @property
+    def short_reason(self) -> str:
+        return _clip(f"{self.status_code or ''} {self.error_description or self.error}".strip())
+
+    def describe(self) -> str:
+        where = f"HTTP {self.status_code}" if self.status_code else "HTTP error"
+        if self.url:
+            where += f" from {self.url}"
+        return f"{self.error_description or self.error or 'error'} ({where})"
 
     def _asdict(self) -> dict[str, Any]:
         """Same shape as the SDK's `HttpError._asdict`."""
@@ -140,6 +164,11 @@ class ConnectionFailed(ApiError):
         super().__init__(message, url=url)
         self.reason = reason or "cannot connect"
 
+    @property
+    def short_reason(self) -> str:
+        # A few fixed words chosen by the client: never the transport's own text.
+        return self.reason
+
 
 class RequestTimeout(ApiError):
     """The server did not answer within the timeout (safe requests only). See `reason`."""
@@ -147,6 +176,10 @@ class RequestTimeout(ApiError):
     def __init__(self, message: str, *, url: str | None = None, reason: str = "") -> None:
         super().__init__(message, url=url)
         self.reason = reason or "request timed out"
+
+    @property
+    def short_reason(self) -> str:
+        return self.reason
 
 
 class OutcomeUnknown(ApiError):
@@ -158,6 +191,16 @@ class OutcomeUnknown(ApiError):
 
 class ResponseShapeError(ApiError):
     """A 2xx response whose body is not JSON, or not the shape the API documents."""
+
+    @property
+    def short_reason(self) -> str:
+        text = self.message.replace(f" from {self.url}", "") if self.url else self.message
+        return _clip(f"bad answer: {text}")
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    # A status line is one line: an error page's whole text would push out the rest.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class AmbiguousDeployment(ApiError):

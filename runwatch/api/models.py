@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from runwatch.api.errors import ResponseShapeError
 
 __all__ = [
+    "STATUS_STYLES",
     "TERMINAL_STATUSES",
     "Creator",
     "Deployment",
@@ -30,6 +31,7 @@ __all__ = [
     "format_time",
     "is_terminal",
     "parse_time",
+    "status_style",
 ]
 
 
@@ -246,6 +248,14 @@ class Run:
     def terminal(self) -> bool:
         return is_terminal(self.status)
 
+    def duration(self, now: datetime) -> float | None:
+        """Seconds from creation to the end (its last change) of a finished run, or to `now`
+        for one still moving; None when the times are not known."""
+        if self.created_at is None:
+            return None
+        end = self.modified_at if self.terminal else now
+        return None if end is None else (end - self.created_at).total_seconds()
+
     def __hash__(self) -> int:
         # The generated hash would fail on the mapping fields; these identify a run's state.
         return hash((self.run_id, self.status, self.modified_at))
@@ -402,3 +412,22 @@ class Version:
     def list_from_wire(cls, data: object) -> list[Version]:
         """The versions of a list answer; entries without a version_id are left out."""
         return _parse_entries(data, cls.from_wire, "versions")
+
+
+# How each status is shown, by the command line's colours and the dashboard alike: a glyph
+# (readable without colour) and a colour (Rich style words; the CLI maps them to ANSI).
+STATUS_STYLES: dict[str, tuple[str, str]] = {
+    "SUBMITTED": ("○", "dim"),
+    "PENDING": ("◌", "yellow"),
+    "RUNNABLE": ("◔", "yellow"),
+    "STARTING": ("◑", "cyan"),
+    "RUNNING": ("▶", "bold cyan"),
+    "SUCCEEDED": ("✔", "green"),
+    "FAILED": ("✘", "bold red"),
+}
+UNKNOWN_STATUS_STYLE = ("?", "magenta")
+
+
+def status_style(status: str) -> tuple[str, str]:
+    """(glyph, colour) of a status; an unknown one gets its own, never a known one's."""
+    return STATUS_STYLES.get(status, UNKNOWN_STATUS_STYLE)

@@ -292,20 +292,10 @@ async def find_deployment(
 
 def describe_error(exc: BaseException) -> str:
     """One line for stderr. The client's exceptions never hold a secret (see api.errors)."""
-    from runwatch.api.errors import ApiError, HttpError
+    from runwatch.api.errors import ApiError
 
-    if isinstance(exc, HttpError):
-        text = exc.error_description or exc.error or "error"
-        where = f"HTTP {exc.status_code}" if exc.status_code else "HTTP error"
-        if exc.url:
-            where += f" from {exc.url}"
-        return inert(f"{text} ({where})")
-    if isinstance(exc, ApiError):
-        text = exc.message
-        if exc.url and exc.url not in text:
-            text += f" ({exc.url})"
-        return inert(text)
-    return inert(str(exc) or type(exc).__name__)
+    # The wording is the error's own (`ApiError.describe`), shared with the dashboard.
+    return inert(exc.describe() if isinstance(exc, ApiError) else str(exc) or type(exc).__name__)
 
 
 def error_line(text: str) -> None:
@@ -398,19 +388,18 @@ def use_color(stream: IO[str] | None = None) -> bool:
         return False
 
 
-_STATUS_COLORS = {
-    "SUCCEEDED": "32",  # green
-    "FAILED": "31",  # red
-    "RUNNING": "36",  # cyan
-    "STARTING": "34",  # blue
-}
+# The colour words of the shared status table (api.models.STATUS_STYLES) as ANSI codes.
+_ANSI_COLORS = {"green": "32", "red": "31", "cyan": "36", "yellow": "33", "magenta": "35"}
 
 
 def paint_status(status: str, text: str | None = None, *, color: bool) -> str:
+    from runwatch.api.models import status_style
+
     shown = status if text is None else text
     if not color:
         return shown
-    code = _STATUS_COLORS.get(status, "33")  # the waiting statuses (and unknown ones): yellow
+    words = status_style(status)[1].split()
+    code = next((_ANSI_COLORS[word] for word in words if word in _ANSI_COLORS), "2")
     return f"\x1b[{code}m{shown}\x1b[0m"
 
 
@@ -535,13 +524,8 @@ def show_duration(seconds: float | None) -> str:
 
 
 def run_duration(run: Run, *, now: datetime | None = None) -> float | None:
-    """Created to finished (modified) for a finished run, created to now for one still moving."""
-    if run.created_at is None:
-        return None
-    end = run.modified_at if run.terminal else (now or datetime.now(UTC))
-    if end is None:
-        return None
-    return (end - run.created_at).total_seconds()
+    """The run's duration (`Run.duration`, the one rule), measured now unless told."""
+    return run.duration(now or datetime.now(UTC))
 
 
 def exit_status_for(status: str | None) -> int:

@@ -73,47 +73,26 @@ async def watch_run(
     `reconnect` (see `common.engine_reconnector`) is tried when the server cannot be reached.
     """
     from runwatch.api.errors import ApiError, ConnectionFailed
-    from runwatch.api.models import Run
-    from runwatch.follow.logs import is_fatal
-    from runwatch.follow.schedule import refused_connection
+    from runwatch.follow.run_watch import RunWatcher
 
     schedule = common.make_schedule(settings)
     writer = common.LineWriter(sanitize=False)
     color = common.use_color()
-    last: str | None = None
-    data = first
-    outage = OutageNotes("reconnected; watching again")
+    watcher = RunWatcher(client, organization, deployment_id, run_id, first=first)
     opened: list[AsyncAPIClient] = []
+    outage = OutageNotes("reconnected; watching again")
+
+    def on_error(exc: ApiError, delay: float) -> None:
+        outage.failed(exc, delay)
+        moved = reconnect() if reconnect is not None and isinstance(exc, ConnectionFailed) else None
+        if moved is not None:
+            opened.append(moved)
+            watcher.client = moved
+            common.note(f"the local engine now answers at {moved.base_url}")
+
+    last: str | None = None
     try:
-        while True:
-            try:
-                if data is None:
-                    data = await client.get_run(organization, deployment_id, run_id)
-                # A run the server sent in the wrong shape is waited out like an outage.
-                run = Run.from_wire(data)
-            except ApiError as exc:
-                data = None
-                if is_fatal(exc):
-                    raise
-                # A server that said when to come back (Retry-After) is not asked sooner; one
-                # that is not listening at all (restarting) is probed often, as `logs -f` does.
-                delay = schedule.failed(
-                    getattr(exc, "retry_after", None), refused=refused_connection(exc)
-                )
-                outage.failed(exc, delay)
-                moved = (
-                    reconnect()
-                    if reconnect is not None and isinstance(exc, ConnectionFailed)
-                    else None
-                )
-                if moved is not None:
-                    opened.append(moved)
-                    client = moved
-                    common.note(f"the local engine now answers at {moved.base_url}")
-                await schedule.wait(active=True)
-                continue
-            data = None
-            schedule.succeeded()
+        async for run in watcher.watch(schedule, on_error=on_error):
             outage.answered()
             if run.status != last:
                 last = run.status
@@ -121,9 +100,7 @@ async def watch_run(
                     writer.write_lines([common.dump_json(dict(run.raw))])
                 else:
                     writer.write_lines([status_line(run, color=color)])
-            if run.terminal:
-                return common.exit_status_for(run.status)
-            await schedule.wait(active=True)
+        return common.exit_status_for(last)
     finally:
         for extra in opened:
             await extra.aclose()

@@ -12,9 +12,11 @@ the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import takewhile
 
-from runwatch.api.models import LogEvent
+from runwatch.api.models import LogEvent, parse_time
 from runwatch.follow.log_edges import (
     Edge,
     TokenAnswer,
@@ -53,10 +55,16 @@ class BackwardPager:
         self.at_start = at_start
 
     @classmethod
-    def before_held(cls, source: LogSource, held: list[LogEvent]) -> BackwardPager:
-        """A pager for the lines before `held` (oldest first): a view that dropped lines from
-        its top to stay bounded pages back from what it still holds, by time."""
-        return cls(source, oldest_edge(held, None), at_start=not held)
+    def before_held(cls, source: LogSource, held: Sequence[tuple[str, str]]) -> BackwardPager:
+        """A pager for the lines before `held`, (timestamp, text) oldest first: a view that
+        dropped lines from its top to stay bounded pages back from what it still holds, by
+        time, knowing how many of its first lines share the first one's time."""
+        first = held[0][0] if held else None
+        when = parse_time(first) if first else None
+        if when is None:
+            return cls(source, None, at_start=True)
+        count = sum(1 for _ in takewhile(lambda line: line[0] == first, held))
+        return cls(source, Edge(when, count))
 
     def note_front(self, events: list[LogEvent]) -> None:
         """The caller put `events` (oldest first) in front of what it held."""

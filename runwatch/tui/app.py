@@ -9,36 +9,33 @@ from __future__ import annotations
 
 import gc
 import random
-import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 
-from runwatch.tui.state import StateStore, ViewState
+from runwatch.tui.commands import SafeCommandPalette, main_commands
+from runwatch.tui.format import inert
+from runwatch.tui.screens.main import MainScreen
+from runwatch.tui.session import ENGINE_RESTART_GAP, REUSED_ENGINE_GRACE, Session, utc_now
+from runwatch.tui.state import StateStore
 
 if TYPE_CHECKING:
-    from runwatch.api.client import AsyncAPIClient
-    from runwatch.api.models import Deployment
     from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
-    from runwatch.tui.screens.main import MainScreen
 
-
-# The least time between two attempts to bring back a local engine that went away.
-ENGINE_RESTART_GAP = 3.0
-# How long a reused engine (not our child) may be away before the app starts its own.
-REUSED_ENGINE_GRACE = 10.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = [
+    "ENGINE_RESTART_GAP",
+    "REUSED_ENGINE_GRACE",
+    "RunwatchApp",
+    "freeze_startup_objects",
+    "utc_now",
+]
 
 
 def freeze_startup_objects() -> None:
@@ -81,237 +78,73 @@ class RunwatchApp(App[None]):
         freeze_gc: bool = False,
     ) -> None:
         super().__init__()
-        self.settings = settings
-        self.read_only = bool(settings.read_only)
-        self.clock: Callable[[], datetime] = clock or utc_now
-        self.state_store = state_store or StateStore(None)
-        self.export_dir = export_dir or Path.cwd()
-        self._api_label = api_label
-        self.rng = rng
+        self.session = Session(
+            settings,
+            engine_starter=engine_starter,
+            settings_loader=settings_loader,
+            clock=clock,
+            state_store=state_store,
+            export_dir=export_dir,
+            api_label=api_label,
+            rng=rng,
+            client_timeout=client_timeout,
+        )
         self.max_log_lines = max_log_lines
         self.notify_status_changes = notify_status_changes
-        self.client_timeout = client_timeout
         # Off by default: tests run many apps in one process, and frozen cycles would pile up.
         self.freeze_gc = freeze_gc
-        self.engine_starter = engine_starter
-        self.settings_loader = settings_loader
-        self.engine_handle: EngineHandle | None = None
-        self._engine_tried = float("-inf")
-        self.client: AsyncAPIClient | None = None
-        # Clients replaced when the local engine came back on another port. Closed at exit,
-        # not at once: an open form or export may still hold one for its last request.
-        self._retired_clients: list[AsyncAPIClient] = []
-        self.api_url: str = settings.api_url
-        self.organization_id: str | None = settings.organization_id
-        self.deployments: list[Deployment] = []
-        self.view_state = self.state_store.load(settings.state_key)
 
     @property
-    def api_label(self) -> str:
-        return self._api_label or self.api_url
+    def settings(self) -> Settings:
+        return self.session.settings
+
+    @property
+    def api_url(self) -> str:
+        return self.session.api_url
 
     @property
     def main(self) -> MainScreen:
-        from runwatch.tui.screens.main import MainScreen
-
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 return screen
         raise LookupError("main screen not mounted")
 
     def get_default_screen(self) -> Screen[Any]:
-        from runwatch.tui.screens.main import MainScreen
-
-        return MainScreen()
-
-    def main_ready(self) -> None:
-        """The main screen is mounted: start the engine or connect (first frame is already up)."""
-        if self.freeze_gc:
-            self.call_after_refresh(freeze_startup_objects)
-        if self.engine_starter is not None and self.settings.local_engine:
-            self.main.show_starting("starting the local engine…")
-            self._start_engine()
-        else:
-            self.call_later(
-                self._connect,
-                self.settings.api_url,
-                self.settings.organization_id,
-                dict(self.settings.credential),
-            )
-
-    def retry_start(self) -> None:
-        """ctrl+r before any connection: start the engine again after a failed start, or look
-        the organization up again after a failed look-up."""
-        if self.client is not None:
-            return
-        if self.engine_starter is None:
-            if self.settings.needs_organization_lookup:
-                self._look_up_organization(self.settings.api_url, dict(self.settings.credential))
-            return
-        if any(w.group == "engine" and w.is_running for w in self.workers):
-            return
-        self.main.show_starting("starting the local engine…")
-        self._start_engine()
-
-    @work(
-        thread=True,
-        group="engine",
-        exclusive=True,
-        exit_on_error=False,
-        description="start the local engine",
-    )
-    def _start_engine(self) -> EngineHandle:
-        assert self.engine_starter is not None
-        return self.engine_starter()
-
-    def engine_unreachable(self) -> None:
-        """A poll found nothing listening: if the local engine has gone, bring it back.
-
-        A dashboard kept open all day outlives its engine (killed, crashed, out of memory).
-        Rather than probe a dead port for ever, do what start-up did: reuse a live engine of
-        the data dir (say, a `runwatch serve` restarted on another port) or start one, then
-        switch to it. The pollers keep their place, so nothing shown is lost or repeated.
-        """
-        handle = self.engine_handle
-        if self.engine_starter is None or handle is None or self.client is None:
-            return
-        if handle.process is not None and handle.process.poll() is None:
-            return  # our child is still running: it will answer again
-        if handle.process is None:
-            # An engine someone else started (`runwatch serve`) may just be restarting: give
-            # it time before taking its data dir over with one of ours.
-            last_ok = self.main.last_ok
-            away = (self.clock() - last_ok).total_seconds() if last_ok else float("inf")
-            if away < REUSED_ENGINE_GRACE:
-                return
-        if any(w.group == "engine" and w.is_running for w in self.workers):
-            return
-        now = time.monotonic()
-        if now - self._engine_tried < ENGINE_RESTART_GAP:
-            return
-        self._engine_tried = now
-        self._start_engine()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group != "engine":
-            return
-        restarting = self.client is not None
-        if event.state == WorkerState.SUCCESS:
-            handle = worker.result
-            assert handle is not None
-            self.engine_handle = handle
-            if restarting:
-                self._switch_engine(handle)
-            else:
-                self.call_later(
-                    self._connect, handle.url, handle.organization_id, {"auth_token": handle.token}
-                )
-        elif event.state == WorkerState.ERROR:
-            if restarting:
-                self.notify(
-                    f"could not start the local engine again: {worker.error}",
-                    severity="warning",
-                )
-            else:
-                self.main.show_failed(f"could not start the local engine: {worker.error}")
-
-    def _switch_engine(self, handle: EngineHandle) -> None:
-        client = self.client
-        assert client is not None
-        if handle.url != self.api_url:
-            self._retired_clients.append(client)
-            self.api_url = handle.url
-            client = self.client = self._make_client(handle.url, {"auth_token": handle.token})
-        self.main.replace_client(client)
-
-    def _make_client(self, url: str, credential: dict[str, str]) -> AsyncAPIClient:
-        from runwatch.api.client import AsyncAPIClient
-
-        # The follow layer's schedule owns retrying (with a visible countdown), so the client
-        # makes one attempt per poll instead of retrying silently behind the status bar.
-        timeout = self.settings.timeout
-        return AsyncAPIClient(
-            credential=credential or None,
-            timeout=timeout if timeout else self.client_timeout,
-            max_retry_count=0,
-            base_url=url,
+        return MainScreen(
+            self.session,
+            max_log_lines=self.max_log_lines,
+            announce=lambda: self.notify_status_changes,
         )
 
-    async def _connect(
-        self, url: str, organization_id: str | None, credential: dict[str, str]
+    def on_mount(self) -> None:
+        if self.freeze_gc:
+            self.call_after_refresh(freeze_startup_objects)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
     ) -> None:
-        self.api_url = url
-        if not organization_id and self.settings.needs_organization_lookup:
-            self.main.show_starting("looking up the organization's id…")
-            self._look_up_organization(url, credential)
-            return
-        if not organization_id:
-            self.main.show_failed(
-                "no organization id: set ABEJA_ORGANIZATION_ID or organization_id in the profile"
-            )
-            return
-        self.organization_id = organization_id
-        self.client = self._make_client(url, credential)
-        self.main.start(self.client, organization_id, self.view_state)
+        """Every toast, from any widget. Its text often quotes a user or the server (a search
+        term, a run id, an error holding a path), so it is never parsed as markup and its
+        control characters are dropped; its own line breaks are kept."""
+        text = "\n".join(inert(line) for line in message.split("\n"))
+        super().notify(text, title=inert(title), severity=severity, timeout=timeout, markup=False)
 
-    @work(
-        group="organization",
-        exclusive=True,
-        exit_on_error=False,
-        description="look up the organization's id",
-    )
-    async def _look_up_organization(self, url: str, credential: dict[str, str]) -> None:
-        """The abeja CLI's configuration names the organization: ask the API for its id."""
-        from runwatch.api.errors import ApiError
-        from runwatch.api.organizations import resolve_organization_id
+    def action_help_quit(self) -> None:
+        # Textual's own hint is written in markup, which toasts here never parse.
+        self.notify("Press q to quit the app", title="Do you want to quit?")
 
-        name = self.settings.organization_name or ""
-        client = self._make_client(url, credential)
-        try:
-            organization_id = await resolve_organization_id(client, name)
-        except ApiError as error:
-            self.main.show_failed(f"could not look up the organization's id: {error}")
-            return
-        finally:
-            await client.aclose()
-        self.settings = self.settings.with_organization(organization_id)
-        await self._connect(url, organization_id, credential)
-
-    async def reload_settings(self) -> None:
-        """After a 401/403: read the profile again (the user fixed the token) and reconnect."""
-        if self.settings_loader is None:
-            return
-        try:
-            settings = self.settings_loader()
-        except Exception as error:  # a broken config file must not take the app down
-            self.main.show_failed(f"could not read the settings: {error}")
-            return
-        old, self.client = self.client, None
-        if old is not None:
-            await old.aclose()
-        if settings.local_engine and self.engine_handle is not None:
-            handle = self.engine_handle
-            self.settings = settings
-            await self._connect(handle.url, handle.organization_id, {"auth_token": handle.token})
-            return
-        self.settings = settings
-        self.read_only = bool(settings.read_only)
-        await self._connect(settings.api_url, settings.organization_id, dict(settings.credential))
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     async def on_unmount(self) -> None:
-        for client in [*self._retired_clients, self.client]:
-            if client is not None:
-                await client.aclose()
-
-    def save_view_state(self, state: ViewState) -> None:
-        self.view_state = state
-        self.state_store.save(self.settings.state_key, state)
-
-    def remember_log_view(self, *, show_timestamps: bool, wrap: bool) -> None:
-        self.view_state.show_timestamps = show_timestamps
-        self.view_state.wrap = wrap
-        self.save_view_state(self.view_state)
+        await self.session.close()
 
     def action_help(self) -> None:
         from runwatch.tui.screens.help import HelpScreen
@@ -320,9 +153,6 @@ class RunwatchApp(App[None]):
             self.push_screen(HelpScreen())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        from runwatch.tui.commands import main_commands
-        from runwatch.tui.screens.main import MainScreen
-
         if isinstance(screen, MainScreen):
-            yield from main_commands(screen, read_only=self.read_only)
+            yield from main_commands(screen, self.action_help, read_only=self.session.read_only)
         yield from super().get_system_commands(screen)

@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import SystemCommand
+from textual.command import CommandPalette
 
 from runwatch.tui.format import ALL_STATUSES
 
@@ -14,7 +16,24 @@ if TYPE_CHECKING:
     from runwatch.tui.screens.main import MainScreen
 
 
-def main_commands(screen: MainScreen, *, read_only: bool) -> Iterable[SystemCommand]:
+class SafeCommandPalette(CommandPalette):
+    """Textual's palette, minus a crash: a double click on its background dismissed it twice,
+    and the second dismissal popped the main screen (ScreenStackError, Textual 8.2.8)."""
+
+    _dismissing = False
+
+    def _on_click(self, event: events.Click) -> None:  # type: ignore[override]
+        # Textual calls this, then the base class's handler, unless the default is prevented.
+        if self._dismissing or not self.is_current:
+            event.prevent_default()
+            return
+        if self.get_widget_at(event.screen_x, event.screen_y)[0] is self:
+            self._dismissing = True
+
+
+def main_commands(
+    screen: MainScreen, show_help: Callable[[], None], *, read_only: bool
+) -> Iterable[SystemCommand]:
     view = screen.log_view
     entries: list[tuple[str, str, Callable[[], object]]] = []
     if not read_only:
@@ -40,7 +59,7 @@ def main_commands(screen: MainScreen, *, read_only: bool) -> Iterable[SystemComm
             "By status names and/or part of a run id (/ in the table)",
             screen.table.action_filter,
         ),
-        ("Clear runs filter", "Show every run", lambda: screen._apply_filter("")),
+        ("Clear runs filter", "Show every run", lambda: screen.runs_pane.apply_filter("")),
         ("Follow log", "Resume following the newest lines (f)", view.action_follow),
         ("Toggle timestamps", "Show or hide log timestamps (t)", view.action_toggle_timestamps),
         ("Toggle wrap", "Wrap long log lines (w)", view.action_toggle_wrap),
@@ -50,14 +69,14 @@ def main_commands(screen: MainScreen, *, read_only: bool) -> Iterable[SystemComm
         ("Focus log", "Move focus to the log pane (l)", screen.action_focus_logs),
         ("Focus runs", "Move focus to the runs table (r)", screen.action_focus_runs),
         ("Copy run id", "The selected run's id to the clipboard (y)", screen.action_copy_run_id),
-        ("Help", "Every key (?)", lambda: screen.app.action_help()),  # type: ignore[attr-defined]
+        ("Help", "Every key (?)", show_help),
     ]
     for status in ALL_STATUSES:
         entries.append(
             (
                 f"Show only {status} runs",
                 "Filter the runs table by status",
-                partial(screen._apply_filter, status.lower()),
+                partial(screen.runs_pane.apply_filter, status.lower()),
             )
         )
     for title, help_text, callback in entries:

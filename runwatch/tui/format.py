@@ -6,17 +6,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-# Glyphs make the status readable without colour (screen readers, monochrome terminals).
-STATUS_STYLE: dict[str, tuple[str, str]] = {
-    "SUBMITTED": ("○", "dim"),
-    "PENDING": ("◌", "yellow"),
-    "RUNNABLE": ("◔", "yellow"),
-    "STARTING": ("◑", "cyan"),
-    "RUNNING": ("▶", "bold cyan"),
-    "SUCCEEDED": ("✔", "green"),
-    "FAILED": ("✘", "bold red"),
-}
-UNKNOWN_STATUS = ("?", "magenta")
+from runwatch.api.models import STATUS_STYLES, status_style
+
+# Glyphs make the status readable without colour (screen readers, monochrome terminals);
+# the table is the CLI's too.
+STATUS_STYLE = STATUS_STYLES
 
 ALL_STATUSES = tuple(STATUS_STYLE)
 
@@ -41,7 +35,7 @@ def inert(text: str) -> str:
 
 
 def status_glyph(status: str) -> tuple[str, str]:
-    return STATUS_STYLE.get(status, UNKNOWN_STATUS)
+    return status_style(status)
 
 
 def human_duration(seconds: float) -> str:
@@ -94,3 +88,16 @@ def pretty_json(value: Any) -> str:
         return text if text is not None else "(nested too deeply to show)"
     except (TypeError, ValueError):
         return repr(value)
+
+
+def short_age(when: datetime | None, now: datetime) -> str:
+    """How long ago, in one unit (12s, 5m, 3h, 2d): the runs table's narrow created column."""
+    if when is None:
+        return "-"
+    seconds = int((now - when).total_seconds())
+    if seconds < 1:
+        return "now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"

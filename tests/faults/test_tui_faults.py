@@ -18,8 +18,8 @@ from urllib.parse import quote, unquote
 from textual.widgets import Select
 
 from runwatch.tui.app import RunwatchApp
+from runwatch.tui.panes.log_export import file_name
 from runwatch.tui.screens.deployments import DeploymentsScreen
-from runwatch.tui.screens.main import file_name
 from runwatch.tui.screens.submit import SubmitScreen
 from tests.conftest import EngineProcess
 from tests.faults.conftest import finished_gated_run, start_gated_run
@@ -108,14 +108,14 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
             assert "reconnecting" in bar and "stale" in bar, bar
             if fault in ("429", "503"):
                 # Retry-After: 1 is a floor for the next attempt.
-                failing = [main.schedules[source] for source in main.errors]
+                failing = [main.session.schedules[s] for s in main.session.connection.outages]
                 assert failing and all(f.next_delay(active=True) >= 1.0 for f in failing), fault
             # The last good data stays on screen, marked stale.
             assert main.table.shown_ids() == good_rows, fault
             assert main.table.has_class("-stale"), fault
             assert main.selected_run is not None and main.selected_run.run_id == run_id
             assert main.log_view.messages() == good_lines, fault
-            if "logs" in main.errors:
+            if main.session.connection.outage("logs"):
                 assert "stale" in str(main.log_view.border_subtitle), fault
             text = screen_text(app)
             assert run_id in text and "before 4" in text and "(stale)" in text, fault
@@ -311,7 +311,7 @@ async def test_a_created_run_whose_answer_cannot_be_read_is_not_offered_again(
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         main = app.main
         # Not "live": the rewrite also mangles the detail of a selected earlier run.
-        await wait_for(pilot, lambda: main._runs_loaded, what="the runs list")
+        await wait_for(pilot, lambda: main.runs_pane.loaded, what="the runs list")
         await pilot.press("n")
         await wait_for(pilot, showing(app, SubmitScreen), what="the form")
         form = app.screen
@@ -351,6 +351,6 @@ async def test_an_export_that_never_ends_can_be_stopped(
         assert "(e stops)" in str(main.log_view.border_subtitle)
         await pilot.press("e")
         await wait_for(pilot, lambda: "Export stopped" in screen_text(app), what="stopped")
-        assert not main.workers_running("export")
+        assert not main.log_pane.exporting()
         assert "exporting" not in str(main.log_view.border_subtitle)
     assert (tmp_path / f"{run_id}.log").read_text().count("\n") > 20

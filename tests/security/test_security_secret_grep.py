@@ -242,7 +242,7 @@ async def _tui_and_client(
         captured.add_svg("tui run-again form", app.export_screenshot())
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is main, what="submitted")
-        await wait_for(pilot, lambda: len(main.poller.runs) == 2, what="the second run")
+        await wait_for(pilot, lambda: len(main.runs_pane.poller.runs) == 2, what="the second run")
         # A 500 on every read: the status bar and the toasts say so.
         proxy.fail = lambda method, path: 500
         await wait_for(pilot, lambda: "500" in main.status_bar.describe(), what="the 500")
@@ -269,7 +269,7 @@ async def _tui_and_client(
     )
     app = make_app(engine, tmp_path, settings=wrong)
     async with app.run_test(size=(160, 48)) as pilot:
-        await wait_for(pilot, lambda: app.main.blocked is not None, what="401")
+        await wait_for(pilot, lambda: app.main.session.connection.block is not None, what="401")
         captured.add_svg("tui 401", app.export_screenshot())
         captured.add("tui status 401", app.main.status_bar.describe())
         captured.add("tui toasts 401", "\n".join(n.message for n in app._notifications))

@@ -54,7 +54,8 @@ def run_ids(engine: EngineProcess, deployment_id: str) -> list[str]:
 
 async def _open_form(pilot: Any, app: Any, version_id: str) -> SubmitScreen:
     main = app.main
-    await wait_for(pilot, lambda: main.deployment_id is not None and main.last_ok, what="live")
+    connection = main.session.connection
+    await wait_for(pilot, lambda: main.deployment_id and connection.last_ok, what="live")
     await pilot.press("n")
     await wait_for(pilot, lambda: isinstance(app.screen, SubmitScreen), what="the form")
     form = app.screen
@@ -84,9 +85,10 @@ async def test_tui_timeout_after_sending_is_outcome_unknown_and_refreshes(
             what="the outcome-unknown toast",
         )
         # The run was created behind the timeout: the refreshed list shows it.
-        await wait_for(pilot, lambda: len(main.poller.runs) == 1, within=HOLD + 10, what="run")
+        pane = main.runs_pane
+        await wait_for(pilot, lambda: len(pane.poller.runs) == 1, within=HOLD + 10, what="run")
         created = run_ids(engine, deployment_id)
-        assert list(main.poller.runs) == created
+        assert list(main.runs_pane.poller.runs) == created
         await pilot.pause(HOLD)  # let any (wrong) retry reach the proxy
     assert len(proxy.creates()) == 1
     assert len(run_ids(engine, deployment_id)) == 1
@@ -126,7 +128,7 @@ async def test_tui_double_submit_sends_one_create_run(
         proxy.gate.set()
         main = app.main
         await wait_for(pilot, lambda: app.screen is main, what="the form closed")
-        await wait_for(pilot, lambda: len(main.poller.runs) == 1, what="the run listed")
+        await wait_for(pilot, lambda: len(main.runs_pane.poller.runs) == 1, what="the run listed")
         # Keys pressed after the form closed go to the main screen, not to a second submit.
         await pilot.press("ctrl+s", "enter")
         await pilot.pause(0.6)
@@ -173,3 +175,30 @@ def test_cli_submit_timeout_is_outcome_unknown_and_lists_the_runs(
     time.sleep(HOLD)
     assert len(proxy.creates()) == 1
     assert [s.method for s in proxy.seen].count("POST") == 1
+
+
+async def test_tui_escape_while_submitting_closes_the_form_and_sends_nothing_again(
+    engine: EngineProcess,
+    gated: tuple[str, str],
+    proxied: tuple[str, ProxyState],
+    tmp_path: Path,
+) -> None:
+    deployment_id, version_id = gated
+    url, proxy = proxied
+    proxy.gate = threading.Event()
+    settings = settings_for(engine, api_url=url, deployment_id=deployment_id)
+    app = make_app(engine, tmp_path, settings=settings)
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            await _open_form(pilot, app, version_id)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: len(proxy.creates()) == 1, what="the create_run sent")
+            await pilot.press("escape")
+            main = app.main
+            await wait_for(pilot, lambda: app.screen is main, what="the form closed")
+            assert any("Outcome unknown" in str(t.message) for t in app._notifications)
+            proxy.gate.set()
+            await pilot.pause(0.6)
+    finally:
+        proxy.gate.set()
+    assert len(proxy.creates()) == 1

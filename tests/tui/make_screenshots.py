@@ -109,7 +109,7 @@ async def _form_error(pilot: Any, app: RunwatchApp) -> None:
 def _offline(engine: EngineProcess) -> Callable[[Any, RunwatchApp], Awaitable[None]]:
     async def steps(pilot: Any, app: RunwatchApp) -> None:
         engine.stop()
-        await _until(pilot, lambda: "runs" in app.main.errors)
+        await _until(pilot, lambda: app.main.session.connection.outage("runs"))
         await pilot.pause(1.5)
 
     return steps

@@ -23,7 +23,7 @@ async def test_table_picks_up_new_run_and_status_change(
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main
-        await wait_for(pilot, lambda: main._runs_loaded, what="first runs poll")
+        await wait_for(pilot, lambda: main.runs_pane.loaded, what="first runs poll")
         assert main.table.row_count == 0
         gate = tmp_path / "gate"
         run_id = engine.create_run(deployment_id, version_id, input_data={"gate": str(gate)})[
@@ -110,7 +110,7 @@ async def test_form_refuses_bad_retry_count_then_submits_and_selects(
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
     async with app.run_test(size=(120, 40)) as pilot:
         main = app.main
-        await wait_for(pilot, lambda: main._runs_loaded, what="runs")
+        await wait_for(pilot, lambda: main.runs_pane.loaded, what="runs")
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, SubmitScreen), what="form")
         form = app.screen
@@ -259,7 +259,7 @@ async def test_more_runs_load_as_the_cursor_nears_the_end(
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.table.row_count == 50, what="first page")
-        assert main.poller is not None and main.poller.has_more
+        assert main.runs_pane.poller is not None and main.runs_pane.poller.has_more
         main.table.focus()
         await pilot.press("end")
         await wait_for(pilot, lambda: main.table.row_count == 60, what="second page")

@@ -76,9 +76,9 @@ async def test_unauthorized_stops_polling_and_says_why(engine: Any, tmp_path: Pa
     app = make_app(engine, tmp_path, settings=settings, settings_loader=lambda: fixed)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main
-        await wait_for(pilot, lambda: main.blocked is not None, what="blocked")
+        await wait_for(pilot, lambda: main.session.connection.block is not None, what="blocked")
         assert "401 Unauthorized: check the token of profile prod" in main.status_bar.describe()
-        assert all(schedule.paused for schedule in main.schedules.values())
+        assert all(schedule.paused for schedule in main.session.schedules.values())
         # The user fixes the token in the config and presses ctrl+r: polling starts again.
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
@@ -175,12 +175,12 @@ async def test_a_burst_of_status_changes_is_one_toast_with_a_line_per_run(
     app = make_app(engine, tmp_path, notify_status_changes=True)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
-        await wait_for(pilot, lambda: main._runs_loaded, what="first runs poll")
+        await wait_for(pilot, lambda: main.runs_pane.loaded, what="first runs poll")
         moves = [
             (Run.from_wire({"run_id": "run-a", "status": "RUNNING"}), "PENDING"),
             (Run.from_wire({"run_id": "run-b", "status": "FAILED\x1b[2J"}), "RUNNING"),
         ]
-        main._announce_many(moves)
+        main.runs_pane.announce(moves)
         await pilot.pause()
         toast = list(app._notifications)[-1]
         assert toast.message == "run-a: PENDING → RUNNING\nrun-b: RUNNING → FAILED[2J"
@@ -195,7 +195,7 @@ async def test_a_terminal_squeezed_to_almost_nothing_crashes_no_screen(
     app = make_app(engine, tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         main = app.main
-        await wait_for(pilot, lambda: main.selected_run_id is not None or main._runs_loaded)
+        await wait_for(pilot, lambda: main.selected_run_id is not None or main.runs_pane.loaded)
         for opener in ("d", "n", "question_mark", "ctrl+p", "l"):
             await pilot.press(opener)
             await pilot.pause(0.2)

@@ -159,15 +159,3 @@ async def test_lines_arriving_while_reading_further_up_do_not_evict_the_top() ->
         assert view.dropped_front == 0 and view.dropped_tail and view.pending == 3
         view.append([Event("later", TS)])
         assert view.pending == 4 and "later" not in view.messages()
-
-
-def test_a_page_joins_where_all_of_its_rest_reads_as_the_held_lines() -> None:
-    from runwatch.tui.backfill import _search_join
-
-    t = "2026-01-01T00:00:00.000000Z"
-    page = [(t, "a"), (t, ""), (t, "x"), (t, ""), (t, "")]
-    held = [(t, ""), (t, "x"), (t, ""), (t, ""), (t, "newer")]
-    # The last blank lines read as the top of what is held too, as far as the page goes;
-    # joined there, "x" and a blank would be shown twice.
-    assert _search_join(page, held) == 1
-    assert _search_join([(t, "a"), (t, "b")], held) is None

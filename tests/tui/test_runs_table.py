@@ -150,9 +150,9 @@ async def test_long_versions_get_the_room_a_wide_terminal_has() -> None:
         )
         await pilot.pause()
         assert long_version in table.render_line(2).text
-        await pilot.resize_terminal(80, 10)  # no room to spare: back to the base width
+        await pilot.resize_terminal(80, 10)  # little room to spare: the version is cut
         await pilot.pause()
-        assert table.columns[ColumnKey("version")].width == 10
+        assert table.columns[ColumnKey("version")].width < len(long_version)
         assert long_version not in table.render_line(2).text
         await pilot.resize_terminal(160, 10)
         await pilot.pause()

@@ -109,7 +109,9 @@ def test_offline_state(snap_compare: Any, frozen_engine: Any, tmp_path: Path) ->
         await wait_for(
             pilot, lambda: "reconnecting" in main.status_bar.describe(), what="reconnecting"
         )
-        await wait_for(pilot, lambda: "runs" in main.errors, what="runs poll failed")
+        await wait_for(
+            pilot, lambda: main.session.connection.outage("runs"), what="runs poll failed"
+        )
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)

@@ -160,7 +160,9 @@ async def test_log_pane_through_engine_sigkills_shows_every_line_once(
                 within=60,
                 what=f"the last line ({context})",
             )
-            await wait_for(pilot, lambda: main.follower is not None and main.follower.done)
+            await wait_for(
+                pilot, lambda: main.log_pane.follower is not None and main.log_pane.follower.done
+            )
         finally:
             await monitor.stop()
         assert view.dropped_front == 0 and not view.dropped_tail

@@ -6,6 +6,7 @@ the only deployment with that name; an ambiguous name says which ids carry it.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -31,6 +32,16 @@ class DeploymentList(OptionList):
         # padding, and OptionList cannot lay out at width 0 (ValueError deep in Rich): measure
         # as if there were a few columns; what does not fit is clipped.
         return super().get_content_height(container, viewport, max(width, 8))
+
+    # Textual 8.2.8 looks a page up in lines it has not laid out yet when the terminal is
+    # too small to show any (KeyError): there is no page to move by then.
+    def action_page_up(self) -> None:
+        with contextlib.suppress(KeyError, IndexError):
+            super().action_page_up()
+
+    def action_page_down(self) -> None:
+        with contextlib.suppress(KeyError, IndexError):
+            super().action_page_down()
 
 
 class DeploymentsScreen(ModalScreen["Deployment | None"]):

@@ -37,11 +37,11 @@ class SubmitResult:
 
 
 def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, str]:
+    """Standard JSON only: NaN, 1e999, lone surrogates and deep nesting are field errors here,
+    before anything is sent (the CLI's --input uses the same rule)."""
     if not text.strip():
         return None, ""
     try:
-        # The CLI's --input uses the same rule: NaN, 1e999, lone surrogates and deep nesting
-        # are field errors here, before anything is sent.
         value = parse_strict_json(text)
     except JsonTextError as error:
         return None, str(error)
@@ -259,12 +259,14 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self._set_reason("version", f"versions unavailable ({inert(str(error))}); type an id")
             return
         entries = data.get("entries") if isinstance(data, dict) else None
-        options: list[tuple[str, str]] = []
+        options: list[tuple[Text, str]] = []
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("version_id"), str):
                 version_id = entry["version_id"]
                 label = inert(str(entry.get("version") or "")) or version_id
-                options.append((f"{label} · {version_id}", version_id))
+                # Text, never str: a Select parses str prompts as markup, and whoever deploys
+                # a version must not control the UI (`[@click=app.quit]`).
+                options.append((Text(f"{label} · {inert(version_id)}"), version_id))
         wanted = self._wanted_version or (
             str(select.value) if select.value is not Select.NULL else None
         )
@@ -394,11 +396,19 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.action_cancel()
+        # While a request is on its way, focus leaves the disabled Submit button for this
+        # one, and a second Enter meant for Submit must not close the form: Escape does.
+        if not self._submitting:
+            self.action_cancel()
 
     def action_cancel(self) -> None:
-        if not self._submitting:
-            self.dismiss(None)
+        if self._submitting:
+            # The request may have reached the server: its outcome is unknown, and it is
+            # never sent again (the caller says so and refreshes the runs list).
+            self.workers.cancel_group(self, "submit")
+            self.dismiss(SubmitResult(None))
+            return
+        self.dismiss(None)
 
     def action_submit(self) -> None:
         if self._submitting:
@@ -451,6 +461,13 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self.query_one("#submit", Button).disabled = False
             reason = error.error_description if isinstance(error, HttpError) else str(error)
             self._show_error(f"The server refused the run: {inert(reason or str(error))}")
+            return
+        except (TypeError, ValueError) as error:
+            # Not sent at all (a value the request could not be written with): say so and let
+            # the user fix it, rather than leave "Submitting…" on screen for ever.
+            self._submitting = False
+            self.query_one("#submit", Button).disabled = False
+            self._show_error(f"Could not send the run: {inert(str(error))}")
             return
         self.dismiss(SubmitResult(run))
 

@@ -15,6 +15,7 @@ from typing import ClassVar, Protocol
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -25,45 +26,30 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from runwatch.tui.format import inert
+from runwatch.tui.widgets.log_text import (
+    MAX_SHOWN_CHARS,
+    Span,
+    overwritten,
+    shown_message,
+    styled_message,
+)
+
+__all__ = [
+    "DEFAULT_MAX_LINES",
+    "MAX_SHOWN_CHARS",
+    "LogView",
+    "overwritten",
+    "shown_message",
+    "styled_message",
+]
 
 DEFAULT_MAX_LINES = 100_000
 TIMESTAMP_WIDTH = 25  # "2026-01-01 00:00:00.000Z "
-# A line longer than this is shown cut, with a note: every frame, search and wrap measures
-# the lines on screen, and one 3 MB line made each key press take seconds. `e` (export)
-# still writes the whole line.
-MAX_SHOWN_CHARS = 10_000
 
 
 def _cells(message: str) -> int:
     """Columns `message` takes on screen: wide (CJK, emoji) characters take two."""
     return len(message) if message.isascii() else cell_len(message)
-
-
-def overwritten(message: str) -> str:
-    """What a terminal leaves of a line rewritten with carriage returns, and how often.
-
-    A progress bar (tqdm and the like) redraws one line with `\r` until it ends it with a
-    newline, so the log gets every state of the bar in one line; shown whole, that is a
-    screenful of repeats. The pane shows the last state and says how many came before
-    (`e` exports them all). A trailing `\r` (CRLF line ends) is no redraw at all.
-    """
-    states = [state for state in message.split("\r") if state]
-    if len(states) <= 1:
-        return states[0] if states else ""
-    earlier = len(states) - 1
-    plural = "s" if earlier > 1 else ""
-    return f"{states[-1]}  [{earlier:,} earlier state{plural} overwritten by \\r]"
-
-
-def shown_message(message: str) -> str:
-    """The message as the pane shows it: the last state of a redrawn line, inert, and cut at
-    MAX_SHOWN_CHARS."""
-    if "\r" in message:
-        message = overwritten(message)
-    if len(message) <= MAX_SHOWN_CHARS:
-        return inert(message)
-    rest = len(message) - MAX_SHOWN_CHARS
-    return inert(message[:MAX_SHOWN_CHARS]) + f" … [{rest:,} more characters: e exports the log]"
 
 
 class LogEventLike(Protocol):
@@ -144,6 +130,8 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.max_lines = max_lines
         self._lines: deque[tuple[str, str]] = deque(maxlen=max_lines)
+        # The colours of the lines that have any, by absolute index (most lines have none).
+        self._styles: dict[int, list[Span]] = {}
         # Absolute index (in the log as loaded) of _lines[0]: cache keys and matches use it,
         # so they survive prepends and drops.
         self._base = 0
@@ -181,6 +169,7 @@ class LogView(ScrollView, can_focus=True):
 
     def reset(self) -> None:
         self._lines.clear()
+        self._styles.clear()
         self._base = 0
         self._max_width = 0
         self._cache.clear()
@@ -199,12 +188,28 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         self._state_changed()
 
+    def _prepare(self, events: Iterable[LogEventLike], first: int) -> list[tuple[str, str]]:
+        """The events as held lines; the colours of those that have any go in `_styles`
+        under their absolute index, `first` being the first event's."""
+        new: list[tuple[str, str]] = []
+        for index, event in enumerate(events, first):
+            text, spans = styled_message(event.message)
+            if spans:
+                self._styles[index] = spans
+            new.append((inert(event.raw_timestamp), text))
+        return new
+
+    def _forget_styles(self, keep: range) -> None:
+        if self._styles:
+            self._styles = {i: spans for i, spans in self._styles.items() if i in keep}
+
     def append(self, events: Iterable[LogEventLike]) -> None:
         """Add newer lines at the bottom; cheap: the refresh happens once per frame."""
-        new = [(inert(event.raw_timestamp), shown_message(event.message)) for event in events]
+        lines = self._lines
+        first = self._base + len(lines)
+        new = self._prepare(events, first)
         if not new:
             return
-        lines = self._lines
         if not self.following and (self.dropped_tail or len(lines) + len(new) > self.max_lines):
             # The user is reading further up: making room would evict the lines under their
             # eyes (or the line a page being loaded above must join), and lines after a
@@ -212,8 +217,17 @@ class LogView(ScrollView, can_focus=True):
             # the newest page.
             self.dropped_tail = True
             self.pending += len(new)
+            self._forget_styles(range(self._base, first))
             self._state_changed()
             return
+        skipped = max(0, len(new) - self.max_lines)
+        if skipped:
+            # One batch larger than the pane holds: its own first lines go at once (the
+            # search and the wrap table count on every new line being held).
+            new = new[skipped:]
+            self._base += skipped
+            self.dropped_front += skipped
+            self.at_start = False
         overflow = len(lines) + len(new) - self.max_lines
         dropped_rows = 0
         if overflow > 0:
@@ -226,6 +240,8 @@ class LogView(ScrollView, can_focus=True):
             self._wrap_valid = False
             self.at_start = False
         lines.extend(new)
+        if overflow > 0 or skipped:
+            self._forget_styles(range(self._base, self._base + len(lines)))
         width = max(map(_cells, [message for _, message in new]))
         if width > self._max_width:
             self._max_width = width
@@ -242,7 +258,8 @@ class LogView(ScrollView, can_focus=True):
 
     def prepend(self, events: Sequence[LogEventLike]) -> None:
         """Add older lines at the top, keeping the line being read at the same place."""
-        new = [(inert(event.raw_timestamp), shown_message(event.message)) for event in events]
+        events = events[-self.max_lines :] if len(events) > self.max_lines else events
+        new = self._prepare(events, self._base - len(events))
         if not new:
             return
         lines = self._lines
@@ -255,6 +272,8 @@ class LogView(ScrollView, can_focus=True):
             self.following = False
         lines.extendleft(reversed(new))
         self._base -= len(new)
+        if len(new) > room:
+            self._forget_styles(range(self._base, self._base + len(lines)))
         width = max(map(_cells, [message for _, message in new]))
         if width > self._max_width:
             self._max_width = width
@@ -283,8 +302,16 @@ class LogView(ScrollView, can_focus=True):
         self._update_virtual_size()
         if self.following:
             self._scroll_y_to(self.max_scroll_y)
+            # A line wider than the pane brings the horizontal scrollbar, which takes a row
+            # from the viewport only once laid out: follow to the bottom again then, or the
+            # scrollbar covers the newest line.
+            self.call_after_refresh(self._stay_at_bottom)
         self.refresh()
         self._state_changed()
+
+    def _stay_at_bottom(self) -> None:
+        if self.following and self.scroll_y < self.max_scroll_y:
+            self._scroll_y_to(self.max_scroll_y)
 
     def _scroll_y_to(self, y: float) -> None:
         self._programmatic_scroll = True
@@ -362,8 +389,9 @@ class LogView(ScrollView, can_focus=True):
         if self.wrap:
             self._wrap_valid = False
             self._update_virtual_size()
-            if self.following:
-                self._scroll_y_to(self.max_scroll_y)
+        if self.following:
+            self._scroll_y_to(self.max_scroll_y)
+            self.call_after_refresh(self._stay_at_bottom)
 
     def _line_strip(self, index: int) -> Strip:
         absolute = self._base + index
@@ -381,16 +409,36 @@ class LogView(ScrollView, can_focus=True):
                     self.get_component_rich_style("logview--timestamp", partial=True),
                 )
             )
-        if self._search and self._search in message.lower():
-            highlight = self.get_component_rich_style(
+        found = bool(self._search) and self._search in message.lower()
+        highlight = (
+            self.get_component_rich_style(
                 "logview--current-match" if current else "logview--match", partial=True
             )
+            if found
+            else None
+        )
+        spans = self._styles.get(absolute)
+        if spans:
+            segments.extend(self._coloured(message, spans, highlight))
+        elif highlight is not None:
             segments.extend(_highlighted(message, self._search, highlight))
         else:
             segments.append(Segment(message))
         strip = Strip(segments)
         self._cache[key] = strip
         return strip
+
+    def _coloured(self, message: str, spans: list[Span], highlight: Style | None) -> list[Segment]:
+        text = Text(message, end="", no_wrap=True)
+        for start, end, style in spans:
+            text.stylize(style, start, end)
+        if highlight is not None:
+            lowered, term, start = message.lower(), self._search, 0
+            if len(lowered) == len(message):
+                while (found := lowered.find(term, start)) >= 0:
+                    text.stylize(highlight, found, found + len(term))
+                    start = found + len(term)
+        return list(text.render(self.app.console))
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -421,7 +469,11 @@ class LogView(ScrollView, can_focus=True):
     def watch_following(self, following: bool) -> None:
         if following:
             self.pending = 0
-            self._scroll_y_to(self.max_scroll_y)
+            # Reached by scrolling down, the view is at the bottom already, and scrolling from
+            # inside the scroll animation's own step made Textual's animator fail (KeyError:
+            # the app exited on `k` then `j`).
+            if self.scroll_y < self.max_scroll_y:
+                self._scroll_y_to(self.max_scroll_y)
         self._state_changed()
 
     def watch_pending(self) -> None:
@@ -528,6 +580,7 @@ class LogView(ScrollView, can_focus=True):
             position = bisect.bisect_right(self._matches, bottom) - 1
             self._jump_to(self._matches[max(0, position)])
         self.refresh()
+        self.refresh_bindings()  # n / N now step through matches
         self._state_changed()
         return len(self._matches)
 
@@ -560,6 +613,8 @@ class LogView(ScrollView, can_focus=True):
         self._current_match = None
         self._cache.clear()
         self.refresh()
+        # n is the screen's again (new run): the footer must say so.
+        self.refresh_bindings()
         self._state_changed()
 
     def action_next_match(self) -> None:

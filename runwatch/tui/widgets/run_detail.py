@@ -1,24 +1,70 @@
-"""The run detail pane: every field of the selected run, its status history, elapsed time."""
+"""The run detail view: every field of the selected run, its status history, elapsed time.
+
+Two parts: a short head (status, elapsed, history: redrawn every second while the run moves)
+and the run's data (input, output template, environment: redrawn only when the run changed).
+A running run with 600 KB of input data used to be laid out again every second, and each key
+then waited seconds for it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from runwatch.tui.format import exact_time, human_duration, inert, pretty_json, status_glyph
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from runwatch.api.models import Run
 
+# How many status changes of one run are remembered.
+HISTORY_LIMIT = 50
 
-def masked_env(env: dict[str, str] | object) -> list[tuple[str, str]]:
+
+class Seen(NamedTuple):
+    status: str
+    when: datetime
+    # True when `when` is the time the dashboard noticed the status (the run had no time of
+    # its own): shown as "seen", never as the time the run changed.
+    noticed: bool = False
+
+
+class StatusHistory:
+    """The statuses each run was seen in, with the run's own time of each change."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, list[Seen]] = {}
+
+    def observe(self, run: Run, now: datetime) -> str | None:
+        """Note the run's status; the previous one when it changed, else None."""
+        seen = self._runs.setdefault(run.run_id, [])
+        if seen and seen[-1].status == run.status:
+            return None
+        previous = seen[-1].status if seen else None
+        # A run's modified_at is the time of its last change: the time of this status.
+        when = run.modified_at
+        seen.append(Seen(run.status, when or now, when is None))
+        if len(seen) > HISTORY_LIMIT:
+            del seen[:-HISTORY_LIMIT]
+        return previous
+
+    def of(self, run_id: str) -> list[Seen]:
+        return self._runs.get(run_id, [])
+
+    def clear(self) -> None:
+        self._runs.clear()
+
+
+def masked_env(env: Mapping[str, str] | object) -> list[tuple[str, str]]:
     from runwatch.config import looks_secret, mask_secret
 
     if not isinstance(env, dict):
@@ -34,12 +80,12 @@ _NOT_STARTED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
 
 
 def elapsed_text(run: Run, now: datetime) -> str:
-    if run.created_at is None:
+    seconds = run.duration(now)
+    if seconds is None:
         return "-"
+    so_far = human_duration(seconds)
     if run.terminal:
-        end = run.modified_at or run.created_at
-        return human_duration((end - run.created_at).total_seconds())
-    so_far = human_duration((now - run.created_at).total_seconds())
+        return so_far
     if run.status == "RUNNING":
         return so_far + " (running)"
     if run.status in _NOT_STARTED:
@@ -47,7 +93,7 @@ def elapsed_text(run: Run, now: datetime) -> str:
     return so_far + " (so far)"  # a status this version does not know: say no more than that
 
 
-def render_run(
+def render_head(
     run: Run, history: Sequence[tuple[str, datetime]], now: datetime, *, stale: bool = False
 ) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
@@ -67,27 +113,39 @@ def render_run(
     grid.add_row("models", models)
     grid.add_row("created", exact_time(run.created_at))
     grid.add_row("modified", exact_time(run.modified_at))
-    grid.add_row("retry count", "-" if run.retry_count is None else str(run.retry_count))
+    # The API's retry_count is how many retries the run may have, not how many it used.
+    grid.add_row("retries allowed", "-" if run.retry_count is None else str(run.retry_count))
     grid.add_row("distribution", "-" if run.distribution is None else str(run.distribution))
-    env_rows = masked_env(dict(run.user_env_vars))
-    env = Text("\n".join(f"{k}={v}" for k, v in env_rows) or "-")
-    grid.add_row("environment", env)
-
     history_text = Text()
-    for index, (seen, when) in enumerate(history):
+    for index, entry in enumerate(history):
+        seen, when = entry[0], entry[1]
+        noticed = len(entry) > 2 and bool(entry[2])  # type: ignore[misc]
         glyph, style = status_glyph(seen)
         if index:
             history_text.append("\n")
-        history_text.append(when.strftime("%H:%M:%S "), style="dim")
+        history_text.append(("seen " if noticed else "") + when.strftime("%H:%M:%S "), style="dim")
         history_text.append(f"{glyph} {inert(seen)}", style=style)
     grid.add_row("history", history_text if history else Text("-"))
+    return grid
 
-    sections: list[RenderableType] = [grid]
-    sections.append(Text("\ninput data", style="bold"))
-    sections.append(Text(inert_block(pretty_json(run.input_data))))
-    sections.append(Text("\noutput template", style="bold"))
-    sections.append(Text(inert_block(pretty_json(run.output_template))))
-    return Group(*sections)
+
+def render_data(run: Run) -> RenderableType:
+    env_rows = masked_env(dict(run.user_env_vars))
+    return Group(
+        Text("\nenvironment", style="bold"),
+        Text("\n".join(f"{k}={v}" for k, v in env_rows) or "-"),
+        Text("\ninput data", style="bold"),
+        Text(inert_block(pretty_json(run.input_data))),
+        Text("\noutput template", style="bold"),
+        Text(inert_block(pretty_json(run.output_template))),
+    )
+
+
+def render_run(
+    run: Run, history: Sequence[tuple[str, datetime]], now: datetime, *, stale: bool = False
+) -> RenderableType:
+    """The whole detail of a run, as the view shows it."""
+    return Group(render_head(run, history, now, stale=stale), render_data(run))
 
 
 def inert_block(text: str) -> str:
@@ -99,8 +157,15 @@ class RunDetail(VerticalScroll):
     RunDetail > Static { width: 1fr; }
     """
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(Text("Select a run to see its details.", style="dim"), id="detail-body")
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        # The run whose data is shown (its wire dict): the data part is redrawn only when
+        # another run, or a changed one, comes.
+        self._data_of: Mapping[str, object] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Select a run to see its details.", style="dim"), id="detail-head")
+        yield Static("", id="detail-data")
 
     def show(
         self,
@@ -110,8 +175,14 @@ class RunDetail(VerticalScroll):
         *,
         stale: bool = False,
     ) -> None:
-        body = self.query_one("#detail-body", Static)
+        head = self.query_one("#detail-head", Static)
+        data = self.query_one("#detail-data", Static)
         if run is None:
-            body.update(Text("Select a run to see its details.", style="dim"))
+            self._data_of = None
+            head.update(Text("Select a run to see its details.", style="dim"))
+            data.update("")
             return
-        body.update(render_run(run, history, now, stale=stale))
+        head.update(render_head(run, history, now, stale=stale))
+        if self._data_of is None or self._data_of != run.raw:
+            self._data_of = run.raw
+            data.update(render_data(run))

@@ -20,13 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
-from runwatch.tui.format import (
-    ALL_STATUSES,
-    human_duration,
-    inert,
-    relative_time,
-    status_glyph,
-)
+from runwatch.tui.format import ALL_STATUSES, human_duration, inert, short_age, status_glyph
 
 if TYPE_CHECKING:
     from runwatch.api.models import Run
@@ -37,11 +31,15 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("status", "status", 11),
     ("version", "version", 10),
     ("model", "model", 10),
-    ("created", "created", 10),  # "59m59s ago"
+    ("created", "created", 7),  # "59m ago"
     ("duration", "duration", 8),
-    ("retry", "retry", 5),
+    # The API's retry_count: how many retries the run may have, not how many it used.
+    ("retry", "max retries", 11),
     ("dist", "dist", 4),
 )
+# Columns left out, in this order, while the table is too narrow for them all: a column cut
+# at the edge shows half a word.
+DROP_ORDER = ("dist", "retry", "model", "duration", "version")
 
 # Columns that take the room a wide terminal has to spare (version names and model aliases
 # are often longer than 10 characters), up to this many cells each.
@@ -67,14 +65,8 @@ def status_cell(status: str) -> Text:
 
 
 def duration_cell(run: Run, now: datetime) -> str:
-    """Total duration of a finished run; time in its current status otherwise."""
-    if run.created_at is None:
-        return "-"
-    if run.terminal:
-        end = run.modified_at or run.created_at
-        return human_duration((end - run.created_at).total_seconds())
-    since = run.modified_at or run.created_at
-    return human_duration((now - since).total_seconds())
+    seconds = run.duration(now)
+    return "-" if seconds is None else human_duration(seconds)
 
 
 def _cell(text: str) -> Text:
@@ -90,7 +82,7 @@ def run_cells(run: Run, now: datetime) -> dict[str, Text]:
         "status": status_cell(run.status),
         "version": _cell(str(version)),
         "model": _cell(",".join(run.models) or "-"),
-        "created": _cell(relative_time(run.created_at, now)),
+        "created": _cell(short_age(run.created_at, now)),
         "duration": _cell(duration_cell(run, now)),
         "retry": _cell("-" if run.retry_count is None else str(run.retry_count)),
         "dist": _cell("-" if run.distribution is None else str(run.distribution)),
@@ -160,10 +152,48 @@ class RunsTable(DataTable[object]):
         # The widest value seen in each flexible column (it never shrinks until a rebuild).
         self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
         self._fit_wanted = False
+        self._visible: tuple[str, ...] = tuple(key for key, _, _ in COLUMNS)
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
+
+    def clear(self, columns: bool = False) -> RunsTable:
+        """Every row goes, and with them what the table knew of them: rows kept in the
+        bookkeeping after a clear were never added again (`o`, a deployment seen before)."""
+        super().clear(columns)
+        self._shown.clear()
+        self._cells.clear()
+        self._pending_cells.clear()
+        self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
+        return self
+
+    @property
+    def visible_columns(self) -> tuple[str, ...]:
+        return self._visible
+
+    def _choose_columns(self, room: int) -> tuple[str, ...]:
+        base = {key: width for key, _, width in COLUMNS}
+        visible = [key for key, _, _ in COLUMNS]
+        for key in DROP_ORDER:
+            if sum(base[k] + 2 * self.cell_padding for k in visible) <= room:
+                break
+            visible.remove(key)
+        return tuple(visible)
+
+    def _show_columns(self, visible: tuple[str, ...]) -> None:
+        """Lay the table out again with these columns, keeping rows, order and cursor."""
+        keep = self.selected_run_id
+        ids = self.shown_ids()
+        DataTable.clear(self, columns=True)
+        self._visible = visible
+        for key, label, width in COLUMNS:
+            if key in visible:
+                self.add_column(label, key=key, width=width)
+        for run_id in ids:
+            cells = self._cells[run_id]
+            self.add_row(*(cells[key] for key in visible), key=run_id)
+        self._restore_cursor(keep, scroll=True)
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -176,13 +206,22 @@ class RunsTable(DataTable[object]):
     def _fit_columns(self) -> None:
         """Widen the version and model columns to their longest value, as far as the terminal
         has room to spare (and FLEX_MAX): never narrower than their base width."""
-        base = {key: width for key, _, width in COLUMNS}
-        padding = 2 * self.cell_padding * len(COLUMNS)
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return
+        visible = self._choose_columns(width)
+        if visible != self._visible:
+            self._show_columns(visible)
+        base = {key: width for key, _, width in COLUMNS if key in visible}
+        flex = [key for key in FLEX_COLUMNS if key in visible]
+        if not flex:
+            return
+        padding = 2 * self.cell_padding * len(visible)
         fixed = sum(width for key, width in base.items() if key not in FLEX_COLUMNS)
-        room = self.scrollable_content_region.width - fixed - padding
-        needs = {key: max(base[key], min(FLEX_MAX, self._widest[key])) for key in FLEX_COLUMNS}
+        room = width - fixed - padding
+        needs = {key: max(base[key], min(FLEX_MAX, self._widest[key])) for key in flex}
         # Each gets up to an even share; what one leaves unused goes to the other.
-        share = room // len(FLEX_COLUMNS)
+        share = room // len(flex)
         widths = {key: max(base[key], min(need, share)) for key, need in needs.items()}
         for key, need in needs.items():
             left = room - sum(widths.values())
@@ -221,9 +260,6 @@ class RunsTable(DataTable[object]):
         """Show exactly `order` (filtered), keeping the cursor on the same run if still there."""
         keep = self.selected_run_id
         self.clear()
-        self._shown.clear()
-        self._cells.clear()
-        self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
         now = self._clock()
         for run_id in order:
             run = runs.get(run_id)
@@ -278,7 +314,7 @@ class RunsTable(DataTable[object]):
             run = self._shown.get(str(row_key.value))
             if run is None:
                 continue
-            self._set(run.run_id, "created", _cell(relative_time(run.created_at, now)))
+            self._set(run.run_id, "created", _cell(short_age(run.created_at, now)))
             self._set(run.run_id, "duration", _cell(duration_cell(run, now)))
         self._commit()
 
@@ -295,7 +331,7 @@ class RunsTable(DataTable[object]):
         cells = run_cells(run, now)
         self._shown[run.run_id] = run
         self._cells[run.run_id] = cells
-        self.add_row(*(cells[key] for key, _, _ in COLUMNS), key=run.run_id)
+        self.add_row(*(cells[key] for key in self._visible), key=run.run_id)
         for key in FLEX_COLUMNS:
             self._note_width(key, cells[key])
 
@@ -351,7 +387,8 @@ class RunsTable(DataTable[object]):
             if data is None or index is None:
                 continue
             for column, value in columns.items():
-                data[ColumnKey(column)] = value
+                if column in self._visible:
+                    data[ColumnKey(column)] = value
             indices.add(index)
         rows = set(pending)
         header = self.header_height if self.show_header else 0

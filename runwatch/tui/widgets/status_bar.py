@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from runwatch.tui.connection import Connection, Mode
 from runwatch.tui.format import inert
 
-Mode = Literal["starting", "loading", "live", "paused", "reconnecting", "auth", "failed"]
-
-
-@dataclass(frozen=True)
-class Connection:
-    mode: Mode = "starting"
-    reason: str = ""
-    last_ok: datetime | None = None
-    retry_at: datetime | None = None
-
+__all__ = ["MODE_STYLE", "Connection", "Mode", "StatusBar"]
 
 MODE_STYLE: dict[str, tuple[str, str]] = {
     "starting": ("◌", "yellow"),
@@ -31,6 +21,7 @@ MODE_STYLE: dict[str, tuple[str, str]] = {
     "paused": ("‖", "yellow"),
     "reconnecting": ("↻", "bold red"),
     "auth": ("✘", "bold red"),
+    "not_found": ("✘", "bold red"),
     "failed": ("✘", "bold red"),
 }
 
@@ -58,6 +49,8 @@ class StatusBar(Widget):
 
     connection: reactive[Connection] = reactive(Connection, layout=False)
     source: reactive[str] = reactive("")
+    # What of `source` must stay when the line is too narrow for all of it (the deployment).
+    short_source: reactive[str] = reactive("")
 
     def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:
         super().__init__(id=id)
@@ -93,16 +86,20 @@ class StatusBar(Widget):
                 wait = f" in {_ago((state.retry_at - now).total_seconds())}"
             text.append(f"reconnecting{wait}: {inert(state.reason)}", style=style)
             text.append(" · stale" + (f", {updated}" if updated else ""), style="yellow")
-        elif state.mode in ("auth", "failed"):
+        elif state.mode in ("auth", "not_found", "failed"):
             text.append(inert(state.reason), style=style)
             text.append(" · polling stopped, ctrl+r retries", style="yellow")
         elif state.mode == "starting":
             text.append(state.reason or "starting the local engine…", style=style)
         else:
             text.append(state.reason or "loading…", style=style)
-        if self.source:
+        source = self.source
+        room = self.size.width - text.cell_len - 5
+        if self.short_source and room < len(source):
+            source = self.short_source
+        if source:
             text.append("  │  ", style="dim")
-            text.append(self.source, style="dim")
+            text.append(source, style="dim")
         return text
 
     def render(self) -> Text:
