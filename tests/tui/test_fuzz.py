@@ -12,22 +12,20 @@ episode and shows the last inputs; the test goes on with the next episode and fa
 end with every distinct problem found.
 
 CI runs RUNWATCH_FUZZ_EPISODES (default 2) episodes for each of two fixed seeds and a fresh
-one (printed). By hand, e.g. `RUNWATCH_FUZZ_EPISODES=130 pytest tests/tui/test_fuzz.py -s
--k fresh --timeout 0` (about 10,000 inputs; the count is printed); RUNWATCH_FUZZ_SEED=S runs
-seed S only, RUNWATCH_FUZZ_SEED=S:E only its episode E.
+one (printed). By hand, e.g. `RUNWATCH_FUZZ_INPUTS=10000 pytest tests/tui/test_fuzz.py -s
+-k fresh --timeout 0` feeds episodes until 10,000 inputs were fed (the count is printed);
+RUNWATCH_FUZZ_SEED=S runs seed S only, RUNWATCH_FUZZ_SEED=S:E only its episode E (timing
+differs between runs, so a replay takes the same choices but may not meet the same states).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import itertools
 import os
 import random
-import re
-import signal
 import time
-import traceback
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,216 +33,32 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rich.errors import MarkupError
-from rich.text import Text
 from textual import events
-from textual.message import Message
-from textual.notifications import Notify
 from textual.pilot import OutOfBounds
 from textual.screen import ModalScreen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
+from textual.worker import WorkerState
 
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.state import StateStore
 from tests.conftest import EngineProcess
 from tests.tui.conftest import make_app, settings_for
+from tests.tui.fuzz_checks import Finding, Watcher, logged_errors, where_raised
 from tests.tui.fuzz_inputs import InputMaker, Step, quit_keys, text_focused
+from tests.tui.fuzz_world import EngineFaults, World, build_world
 
 FIXED_SEEDS = (20260101, 7)
 EPISODES = max(1, int(os.environ.get("RUNWATCH_FUZZ_EPISODES", "2")))
-SHOWN_INPUTS = 30
+# When set, episodes go on until this many inputs were fed (EPISODES is then ignored).
+TOTAL_INPUTS = int(os.environ.get("RUNWATCH_FUZZ_INPUTS", "0"))
 # A step that takes this long means the UI is blocked (pilot waits for the app to be idle).
 STEP_TIMEOUT = 30.0
-# A run of the fuzz deployment keeps the engine's two queues busy for ever, so the runs
-# submitted from the form (and the "many" deployment's) stay queued and cost no CPU.
-FUZZ_HANDLER = r"""
-import sys, time
-
-SAMPLES = [
-    "plain line {i}",
-    "\x1b[31mred {i}\x1b[0m and \x1b[1mbold\x1b[0m \x1b[38;5;200mindexed\x1b[0m \x1b[2J",
-    "[b]markup {i}[/b] [/] [@click=app.quit]quit[/] [link=x]l",
-    "regex (.*) [a-z]+ \\ {{0}} %s $ ^ {i}",
-    "wide " + "x" * 400 + " {i}",
-    "日本語 🙂 é\ttab {i}",
-    "",
-    '{{"json": [1, 2, {{"a": null}}], "i": {i}}}',
-]
-
-def handler(input_data, context):
-    data = input_data or {}
-    for i in range(int(data.get("lines", 20))):
-        print(SAMPLES[i % len(SAMPLES)].format(i=i))
-    sys.stdout.flush()
-    i = 0
-    while data.get("forever"):
-        for _ in range(int(data.get("burst", 1))):
-            print(SAMPLES[i % len(SAMPLES)].format(i=i))
-            i += 1
-        sys.stdout.flush()
-        time.sleep(float(data.get("pace", 0.5)))
-    if data.get("fail"):
-        raise SystemExit(3)
-    return {"ok": True, "echo": data.get("echo")}
-"""
-VERSION_LABELS = ("1.0", "v[/]", "[@click=app.quit]quit[/]", "[b]bold")
 
 
 @pytest.fixture
 def engine(restartable_engine: EngineProcess) -> EngineProcess:
     """The engine restarts on its own port: the app is not told of a new address."""
     return restartable_engine
-
-
-@dataclass
-class World:
-    """The engine's deployments: runs of every kind, markup version labels, many, none."""
-
-    engine: EngineProcess
-    fuzz: str
-    many: str
-    empty: str
-
-
-def build_world(engine: EngineProcess, tmp_path: Path) -> World:
-    from runwatch.engine.deploy import deploy
-
-    code = tmp_path / "fuzz-code"
-    code.mkdir()
-    (code / "main.py").write_text(FUZZ_HANDLER)
-    fuzz = ""
-    versions: list[str] = []
-    for label in VERSION_LABELS:
-        result = deploy(
-            engine.data_dir, code, name="fuzz [b]", deployment_id=fuzz or None, version=label
-        )
-        fuzz = result.deployment_id
-        versions.append(result.version_id)
-    many_result = deploy(engine.data_dir, code, name="many", version="1")
-    env = {f"VAR_{i}": "[b]" + "v" * 50 for i in range(20)}
-    finished = [
-        engine.create_run(fuzz, versions[0], input_data={"lines": 400}),
-        engine.create_run(fuzz, versions[1], input_data={"lines": 5, "fail": True}, retry_count=0),
-        engine.create_run(fuzz, versions[2], input_data={"lines": 0}),
-        engine.create_run(
-            fuzz, versions[3], input_data={"lines": 30, "echo": "[/]" * 2000}, environment=env
-        ),
-    ]
-    for run in finished:
-        engine.wait_for_status(fuzz, run["run_id"], {"SUCCEEDED", "FAILED"}, timeout=60)
-    engine.create_run(fuzz, versions[0], input_data={"forever": True, "pace": 0.4})
-    engine.create_run(
-        fuzz, versions[1], input_data={"lines": 600, "forever": True, "burst": 300, "pace": 3}
-    )
-    many = many_result.deployment_id
-    for i in range(55):
-        engine.create_run(many, many_result.version_id, input_data={"i": i})
-    return World(engine, fuzz, many, engine.demo_deployment_id)
-
-
-# -- what is found --------------------------------------------------------------------------
-
-
-@dataclass
-class Finding:
-    what: str
-    detail: str
-    where: str
-    seed: str
-    inputs: list[str]
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.what, self.where)
-
-    def report(self) -> str:
-        shown = "\n".join(f"    {line}" for line in self.inputs[-SHOWN_INPUTS:])
-        return (
-            f"{self.what}: {self.detail}\n  at {self.where}"
-            f"\n  replay: RUNWATCH_FUZZ_SEED={self.seed}"
-            f"\n  last {min(len(self.inputs), SHOWN_INPUTS)} of {len(self.inputs)} inputs:\n{shown}"
-        )
-
-
-def where_raised(error: BaseException) -> str:
-    """The innermost frames of the traceback: in runwatch if it passes there, else the last."""
-    frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if "/runwatch/" in f.filename and "/tests/" not in f.filename]
-    pick = ours[-1:] + frames[-1:] if ours else frames[-2:]
-    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(pick))
-
-
-TRACEBACK_LIKE = re.compile(r"Traceback|File \"|\b\w*(Error|Exception)\b(: |\(|$)")
-
-
-@dataclass
-class Watcher:
-    """Collects problems reported by the app between two checks."""
-
-    typed: set[str] = field(default_factory=set)
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def hook(self, message: Message) -> None:
-        if isinstance(message, Worker.StateChanged) and message.state == WorkerState.ERROR:
-            error = message.worker.error
-            assert error is not None
-            self.problems.append(
-                (
-                    "worker failed",
-                    f"{message.worker.description!r}: {type(error).__name__}: {error}"[:300],
-                    where_raised(error),
-                )
-            )
-        elif isinstance(message, Notify):
-            self.check_toast(
-                message.notification.title,
-                message.notification.message,
-                message.notification.markup,
-            )
-
-    def check_toast(self, title: str, text: str, markup: bool) -> None:
-        shown = f"{title}: {text}" if title else text
-        if TRACEBACK_LIKE.search(shown) or "internal error" in title.lower():
-            self.problems.append(("traceback-like toast", shown[:300], f"toast {title!r}"))
-        if markup:
-            typed = [t for t in self.typed if any(c in t for c in "[]\\") and t in text]
-            if typed:
-                try:
-                    plain = Text.from_markup(text).plain
-                except MarkupError as error:
-                    plain = f"MarkupError {error}"
-                self.problems.append(
-                    (
-                        "typed text parsed as markup in a toast",
-                        f"{text[:150]!r} shows {plain[:150]!r}",
-                        f"toast {title!r}",
-                    )
-                )
-
-
-class ErrorLog(logging.Handler):
-    """Errors the app logs (a failed worker is logged by the screen before its toast)."""
-
-    def __init__(self, watcher: Watcher) -> None:
-        super().__init__(logging.ERROR)
-        self.watcher = watcher
-
-    def emit(self, record: logging.LogRecord) -> None:
-        error = record.exc_info[1] if record.exc_info else None
-        where = where_raised(error) if error else f"{record.name} {record.pathname}:{record.lineno}"
-        self.watcher.problems.append(("error logged", record.getMessage()[:300], where))
-
-
-@contextlib.contextmanager
-def logged_errors(watcher: Watcher) -> Iterator[None]:
-    handler = ErrorLog(watcher)
-    logger = logging.getLogger("runwatch")
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
 
 
 # -- one episode ----------------------------------------------------------------------------
@@ -263,44 +77,6 @@ class Tally:
             f"{self.episodes} episodes, {sum(self.inputs.values())} inputs ({kinds});"
             f" {self.quits} quits; slowest input {self.slowest:.2f}s"
         )
-
-
-class EngineFaults:
-    """Stop/continue and kill/restart of the engine at chosen steps of an episode."""
-
-    def __init__(self, engine: EngineProcess, rng: random.Random, steps: int) -> None:
-        self.engine = engine
-        self.plan: dict[int, str] = {}
-        if rng.random() < 0.4:
-            start = rng.randrange(steps)
-            end = min(steps, start + rng.randint(1, 25))
-            first, second = ("stop", "cont") if rng.random() < 0.5 else ("kill", "restart")
-            self.plan = {start: first, end: second}
-        self.stopped = False
-
-    def run(self, what: str) -> None:
-        process = self.engine.process
-        if what == "stop" and process is not None and process.poll() is None:
-            process.send_signal(signal.SIGSTOP)
-            self.stopped = True
-        elif what == "cont":
-            self.resume()
-        elif what == "kill":
-            self.engine.kill()
-        elif what == "restart":
-            self.heal()
-
-    def resume(self) -> None:
-        if self.stopped and self.engine.process is not None:
-            self.engine.process.send_signal(signal.SIGCONT)
-        self.stopped = False
-
-    def heal(self) -> None:
-        """The engine running and answering again, whatever the episode left."""
-        self.resume()
-        process = self.engine.process
-        if process is None or process.poll() is not None:
-            self.engine.start()
 
 
 async def perform(app: RunwatchApp, pilot: Any, step: Step) -> None:
@@ -479,21 +255,22 @@ class Episode:
 # -- the test -------------------------------------------------------------------------------
 
 
-def seeds_for(which: str) -> tuple[int, list[int]]:
+def seeds_for(which: str) -> tuple[int, Iterator[int]]:
     """(seed, episode indexes) for this parametrization, honouring RUNWATCH_FUZZ_SEED."""
+    episodes: Iterator[int] = itertools.count() if TOTAL_INPUTS else iter(range(EPISODES))
     chosen = os.environ.get("RUNWATCH_FUZZ_SEED", "").strip()
     if chosen:
         if which != "fresh":
             pytest.skip("RUNWATCH_FUZZ_SEED runs the chosen seed only (as the fresh one)")
         seed_text, _, episode = chosen.partition(":")
-        return int(seed_text), [int(episode)] if episode else list(range(EPISODES))
+        return int(seed_text), iter([int(episode)]) if episode else episodes
     if which == "fresh":
-        return random.SystemRandom().randrange(1 << 30), list(range(EPISODES))
-    return FIXED_SEEDS[int(which[-1]) - 1], list(range(EPISODES))
+        return random.SystemRandom().randrange(1 << 30), episodes
+    return FIXED_SEEDS[int(which[-1]) - 1], episodes
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120 + 90 * EPISODES)
+@pytest.mark.timeout(120 + max(90 * EPISODES, 2 * TOTAL_INPUTS))
 @pytest.mark.parametrize("which", ["fixed-1", "fixed-2", "fresh"])
 async def test_random_user_input_never_breaks_the_dashboard(
     engine: EngineProcess, tmp_path: Path, which: str
@@ -506,6 +283,8 @@ async def test_random_user_input_never_breaks_the_dashboard(
     repeats: Counter[tuple[str, str]] = Counter()
     began = time.monotonic()
     for index in episodes:
+        if TOTAL_INPUTS and sum(tally.inputs.values()) >= TOTAL_INPUTS:
+            break
         episode = Episode(world, tmp_path, seed, index, tally)
         await episode.run()
         for finding in episode.findings:
