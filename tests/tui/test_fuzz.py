@@ -167,6 +167,7 @@ class Episode:
                     await pilot.pause(rng.choice([0.0, 0.3, 1.0]))
                     await self.drive(app, pilot, faults, steps)
         except Exception as error:  # the app's unhandled exception, re-raised by run_test
+            self.watcher.problems.clear()  # its toasts and logs, if any, are the crash's
             self.found(
                 "app crashed", f"{type(error).__name__}: {str(error)[:300]}", where_raised(error)
             )
@@ -218,9 +219,14 @@ class Episode:
         return Footer.__name__ in step.note or "FooterKey" in step.note
 
     def collect_watched(self) -> None:
-        for what, detail, where in self.watcher.problems:
-            self.found(what, detail, where)
-        self.watcher.problems.clear()
+        # One failure shows up several ways (a failed worker is also logged and toasted, a
+        # crash may follow): the first seen is the cause, the rest are counted with it.
+        problems = self.watcher.problems
+        if problems and not self.findings:
+            what, detail, where = problems[0]
+            more = f" (+{len(problems) - 1} more reports at the same time)" if problems[1:] else ""
+            self.found(what, detail + more, where)
+        problems.clear()
 
     def check(self, app: RunwatchApp) -> bool:
         """After an input: True if the app is fine and the episode goes on."""
