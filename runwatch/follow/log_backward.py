@@ -72,7 +72,10 @@ class BackwardPager:
 
     async def older(self) -> list[LogEvent]:
         """The page before the oldest event held, oldest first; [] once at the start."""
-        if self.at_start or self.front is None:
+        if self.front is None:
+            # Nothing held, or nothing with a time to page back from: no way further back.
+            self.at_start = True
+        if self.at_start:
             return []
         events = await (self._by_token() if self.token else self._by_time())
         if events:

@@ -234,8 +234,9 @@ class LogFollower:
         if not self._started:
             await self._start()
         while self._backfilling:
-            self._backfill.append(await self._back.older())
-            if self._backfill_complete():
+            page = await self._back.older()
+            self._backfill.append(page)
+            if not page or self._backfill_complete():
                 self._backfilling = False
                 self._pending.extend(self._assemble_start())
         for _ in range(self.max_pages_per_poll):

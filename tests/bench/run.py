@@ -230,7 +230,11 @@ def bench_follow_and_burst(root: Path, sizes: Sizes) -> list[Result]:
     flood = deploy(data_dir, code, name="flood", handler="main:handler")
     (code / "main.py").write_text(bench_follow.TICKER)
     ticker = deploy(data_dir, code, name="ticker", handler="main:handler")
-    engine = ensure_engine(data_dir, extra_args=["--no-demo", "--queues", "4"])
+    # The SDK's usual tail loop follows the forward token CloudWatch's way (it loops on the
+    # seed's []); bench_token_shapes.py measures the other shapes.
+    engine = ensure_engine(
+        data_dir, extra_args=["--no-demo", "--queues", "4", "--log-tokens", "cloudwatch"]
+    )
     try:
         env = bench_follow.cli_env(engine, root)
         with APIClient({"auth_token": engine.token}, base_url=engine.url) as client:
