@@ -17,6 +17,7 @@ Shapes (how "no more logs that way" is said, on any page, events or not):
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -46,9 +47,11 @@ class TokenShapeServer:
     """Serves one organization, one deployment and its runs; `add` grows a run's log."""
 
     organization_id = "1234567890123"
+    organization_name = "acme-ml"
     deployment_id = "2345678901234"
     deployment_name = "mnist-train"
     token = "test-token-not-a-secret"
+    user_id = "1122334455667"
 
     def __init__(
         self,
@@ -95,6 +98,21 @@ class TokenShapeServer:
             "ABEJA_API_URL": self.url,
             "ABEJA_ORGANIZATION_ID": self.organization_id,
             "PLATFORM_AUTH_TOKEN": self.token,
+        }
+
+    @property
+    def accepted_auth(self) -> tuple[str, str]:
+        """An auth token as Bearer, or a user's personal access token as Basic, as hosted."""
+        basic = base64.b64encode(f"user-{self.user_id}:{self.token}".encode()).decode()
+        return f"Bearer {self.token}", f"Basic {basic}"
+
+    def abeja_config(self) -> dict[str, str]:
+        """The abeja CLI's ~/.abeja/config for this server: the organization by name."""
+        return {
+            "abeja-platform-user": self.user_id,
+            "personal-access-token": self.token,
+            "organization-name": self.organization_name,
+            "abeja-api-url": self.url,
         }
 
     def add_run(self, run_id: str = "run-1", status: str = "RUNNING") -> str:
@@ -148,7 +166,7 @@ class TokenShapeServer:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 server.requests.append(self.path)
-                if self.headers.get("Authorization") != f"Bearer {server.token}":
+                if self.headers.get("Authorization") not in server.accepted_auth:
                     self._send(401, {"error": "unauthorized", "error_description": "bad token"})
                     return
                 with server.lock:
@@ -166,6 +184,11 @@ class TokenShapeServer:
         return Handler
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        if path in (
+            f"/organizations/{self.organization_name}",
+            f"/organizations/{self.organization_id}",
+        ):
+            return 200, {"id": self.organization_id, "name": self.organization_name}
         org = f"/organizations/{self.organization_id}"
         deployments = f"{org}/deployments"
         deployment = {

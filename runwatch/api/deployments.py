@@ -92,6 +92,7 @@ async def resolve_deployment(
             # A credential may be allowed to read a deployment it cannot list: ids still work.
             listing_refused = error
             known = ()
+
     found = match_deployment(known, wanted)
     if found is not None:
         return found

@@ -259,6 +259,10 @@ async def find_deployment(
 
     organization = organization_of(settings)
     if settings.deployment_id:
+        if settings.deployment_id.isdigit():
+            # The platform's ids are digits and names rarely are: an id is used as given,
+            # with no request (a wrong one is a 404 where it is used); a name is looked up.
+            return settings.deployment_id, None
         chosen = await resolve_deployment(client, organization, settings.deployment_id)
         return chosen.deployment_id, None
     deployments = await list_deployments(client, organization)

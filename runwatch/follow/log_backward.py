@@ -30,6 +30,8 @@ from runwatch.follow.log_source import LogSource
 
 __all__ = ["BackwardPager"]
 
+# The most events `older` hands out at once (a server's page is up to 1,000 here).
+MAX_PAGE = 1000
 # Two seconds of a flood can be tens of thousands of lines: enough pages to read them whole.
 MAX_SECOND_PAGES = 200
 
@@ -52,7 +54,18 @@ class BackwardPager:
         self.source = source
         self.front = front
         self.token = token
-        self.at_start = at_start
+        self.reached_start = at_start
+        # Older events read but not handed out yet: a dense second can be read whole, and
+        # a caller gets at most a page at a time, so what it holds stays joined to the front.
+        self._leftover: list[LogEvent] = []
+
+    @property
+    def at_start(self) -> bool:
+        return self.reached_start and not self._leftover
+
+    @at_start.setter
+    def at_start(self, value: bool) -> None:
+        self.reached_start = value
 
     @classmethod
     def before_held(cls, source: LogSource, held: Sequence[tuple[str, str]]) -> BackwardPager:
@@ -72,12 +85,19 @@ class BackwardPager:
 
     async def older(self) -> list[LogEvent]:
         """The page before the oldest event held, oldest first; [] once at the start."""
-        if self.front is None:
-            # Nothing held, or nothing with a time to page back from: no way further back.
-            self.at_start = True
-        if self.at_start:
-            return []
-        events = await (self._by_token() if self.token else self._by_time())
+        if self._leftover:
+            events = self._leftover[-MAX_PAGE:]
+            del self._leftover[-MAX_PAGE:]
+        else:
+            if self.front is None:
+                # Nothing held, or nothing with a time to page back from: no way further back.
+                self.reached_start = True
+            if self.reached_start:
+                return []
+            events = await (self._by_token() if self.token else self._by_time())
+            if len(events) > MAX_PAGE:
+                self._leftover = events[:-MAX_PAGE]
+                events = events[-MAX_PAGE:]
         if events:
             self.note_front(events)
         return events
@@ -89,7 +109,10 @@ class BackwardPager:
         if not page.events:
             self.at_start = True
             return []
-        # A token sent back with a page of events would give that page again: go by time.
+        if answer is TokenAnswer.SAME:
+            # The token sent back with events: they may be the held ones again. By time.
+            self.token = None
+            return await self._by_time()
         self.token = page.backward if answer is TokenAnswer.USABLE else None
         if answer is TokenAnswer.NO_MORE:
             self.at_start = True

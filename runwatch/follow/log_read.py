@@ -45,6 +45,8 @@ async def read_log(
             from_start=since is None and tail is None,
             since=since,
             tail=tail,
+            # A batch a request: an export shows its progress, and stops at once when asked.
+            max_pages_per_poll=1,
         )
     while True:
         batch = await follower.poll()

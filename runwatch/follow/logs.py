@@ -13,7 +13,7 @@ page left it, and the next poll carries on from there.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -283,6 +283,12 @@ class LogFollower:
     async def _token_step(self, sent: str) -> None:
         page = await self.source.recent(forward=sent)
         answer = classify_token(page.forward, sent)
+        if answer is TokenAnswer.SAME and page.events:
+            # Events with the token that was sent: asking with it again would give them
+            # again, and nothing tells them apart from events already delivered (a server
+            # that answers one page to everything). Going by time delivers exactly the new.
+            self._forward = None
+            return
         self._deliver(page.events)
         if not page.events:
             self.caught_up = True
@@ -291,7 +297,6 @@ class LogFollower:
             if answer is not TokenAnswer.SAME:
                 self._forward = page.forward if answer is TokenAnswer.USABLE else None
             return
-        # A token sent back with a page of events would give that page again: go by time.
         self._forward = page.forward if answer is TokenAnswer.USABLE else None
         if answer is TokenAnswer.NO_MORE:
             self.caught_up = True
@@ -337,8 +342,11 @@ class LogFollower:
             events = read.skip(events)
         self._deliver(events)
         answer = classify_token(page.forward, read.token)
-        if answer is TokenAnswer.USABLE and page.events and isinstance(page.forward, str):
-            read.token = page.forward
+        token = page.forward
+        if answer is TokenAnswer.USABLE and page.events and token not in read.used:
+            # A token given before would page in a circle for ever.
+            read.used.add(token)
+            read.token = token
             return
         # The end of what `logs` had. A catch-up read is then caught up; after the first read
         # of a log the next step asks `recentlogs` by time whether there is more (a server
@@ -434,3 +442,4 @@ class _Ascending:
     overlaps: bool = False
     catch_up: bool = False
     skip: AfterEdge | None = None
+    used: set[str] = field(default_factory=set)

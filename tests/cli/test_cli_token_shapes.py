@@ -139,3 +139,31 @@ def test_runs_lists_every_run_on_a_hosted_shape(hosted: TokenShapeServer, tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert all(f"run-{number}" in result.stdout for number in range(3))
+
+
+def test_a_platform_user_with_only_an_abeja_config(tmp_path: Path) -> None:
+    """A clean HOME holding only ~/.abeja/config, a deployment known by name, tokens as []."""
+    import json
+
+    server = TokenShapeServer("seed", page_size=50, precision="ms")
+    try:
+        run = server.add_run("run-1111")
+        server.add(run, [f"epoch {i}" for i in range(180)], step=0.01)
+        server.add(run, ["Traceback (most recent call last):", "RuntimeError: boom"], step=0.0)
+        server.set_status(run, "FAILED")
+        env = client_env(tmp_path, {})
+        config = Path(env["HOME"]) / ".abeja" / "config"
+        config.parent.mkdir()
+        config.write_text(json.dumps(server.abeja_config()))
+        runs = runwatch("runs", "--deployment", server.deployment_name, env=env)
+        assert (runs.returncode, runs.stderr) == (0, ""), runs.stderr
+        assert run in runs.stdout
+        for args in (["logs", "-f", run], ["logs", run]):
+            result = runwatch(*args, "--deployment", server.deployment_name, env=env)
+            assert (result.returncode, result.stderr) == (1, "")
+            assert result.stdout.splitlines() == server.messages(run)
+        # No --deployment: the run is looked up across the deployments.
+        found = runwatch("logs", run, env=env)
+        assert found.stdout.splitlines() == server.messages(run), found.stderr
+    finally:
+        server.close()

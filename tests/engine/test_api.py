@@ -361,7 +361,9 @@ def test_unknown_ids_are_404(engine: EngineProcess) -> None:
         assert_error(post, 404)
 
 
-def test_bad_tokens_and_params_are_400(engine: EngineProcess) -> None:
+def test_bad_tokens_and_params_are_400(cloudwatch_engine: EngineProcess) -> None:
+    # The CloudWatch style, so that every answer carries position tokens to misuse.
+    engine = cloudwatch_engine
     dep, run_id = finished_run(engine, 3)
     other_dep, other_run = finished_run(engine, 3)
     runs = f"{base(engine)}/{dep}/runs"

@@ -74,6 +74,7 @@ def _url(seeded: Seeded, path: str) -> str:
     return seeded.engine.url + path.format(
         organization_id=seeded.engine.organization_id,
         deployment_id=seeded.deployment_id,
+        version_id=seeded.version_id,
         run_id=seeded.run_id,
     )
 

@@ -116,6 +116,7 @@ def _valid(seeded: Seeded) -> dict[str, str]:
     return {
         "organization_id": seeded.engine.organization_id,
         "deployment_id": seeded.deployment_id,
+        "version_id": seeded.version_id,
         "run_id": seeded.run_id,
     }
 
