@@ -97,6 +97,9 @@ def short_age(when: datetime | None, now: datetime) -> str:
     seconds = int((now - when).total_seconds())
     if seconds < 1:
         return "now"
+    if seconds >= 100 * 86400:
+        # "274d ago" would not fit the column's 7 cells: the date says it better.
+        return when.strftime("%b %d" if seconds < 300 * 86400 else "%Y-%m")
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit} ago"

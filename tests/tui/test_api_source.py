@@ -50,7 +50,7 @@ async def test_an_organization_name_is_looked_up_before_polling(
     async with app.run_test(size=(160, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.table.row_count == 1, what="the run")
-        assert app.organization_id == engine.organization_id
+        assert app.session.organization_id == engine.organization_id
         assert main.selected_run_id == run_id
         assert "abeja config default" in main.status_bar.describe()
 
@@ -62,4 +62,4 @@ async def test_an_unknown_organization_name_says_so(engine: Any, tmp_path: Path)
         bar = app.main.status_bar
         await wait_for(pilot, lambda: "not found" in bar.describe(), what="the failure")
         assert "organization 'nope' not found" in bar.describe()
-        assert app.client is None
+        assert app.session.client is None

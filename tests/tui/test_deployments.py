@@ -105,9 +105,10 @@ def hosted(request: Recorded, index: int) -> tuple[int, dict[str, str], bytes]:
 
 
 def detail_text(app: Any) -> str:
-    body = app.main.query_one(RunDetail).query_one("#detail-body", Static)
+    detail = app.main.query_one(RunDetail)
     console = Console(file=io.StringIO(), width=100, color_system=None)
-    console.print(body.content)
+    for part in ("#detail-head", "#detail-data"):
+        console.print(detail.query_one(part, Static).content)
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
@@ -127,7 +128,7 @@ async def test_hosted_objects_open_by_name_and_show_without_failing(tmp_path: Pa
         app = make_app(None, tmp_path, settings=settings)
         async with app.run_test(size=(140, 40), notifications=True) as pilot:
             main = app.main
-            await wait_for(pilot, lambda: main._runs_loaded, what="the runs")
+            await wait_for(pilot, lambda: main.runs_pane.loaded, what="the runs")
             assert (main.deployment_id, main.deployment_name) == ("1111111111111", "mnist-train")
             assert "deployment mnist-train (1111111111111)" in main.status_bar.describe()
             shown: dict[str, str] = {}

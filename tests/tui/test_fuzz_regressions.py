@@ -98,7 +98,7 @@ async def test_deeply_nested_json_in_the_form_is_a_field_error(
         area.insert("[" * 100_000)  # a paste: one Changed event
         await pilot.pause(0.3)
         assert app.is_running
-        assert form.reasons()["input"] == "invalid JSON: nested too deeply"
+        assert form.reasons()["input"] == "invalid JSON: nested deeper than 64 levels"
 
 
 async def test_a_toast_quoting_a_path_is_shown_as_typed(engine: Any, tmp_path: Path) -> None:
