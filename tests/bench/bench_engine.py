@@ -29,7 +29,7 @@ import httpx
 from runwatch.engine import store
 from runwatch.engine.common import Clock
 from runwatch.engine.deploy import deploy
-from runwatch.engine.server import encode_token
+from runwatch.engine.request_parsing import encode_token
 
 CHATTY = """
 def handler(input_data, context):
