@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from runwatch.engine import store
+from runwatch.engine import log_blocks
 from runwatch.engine.request_parsing import decode_token, encode_token
 from runwatch.engine.responses import cut_to_size, events_page
 from runwatch.engine.route_checks import (
@@ -46,7 +46,7 @@ def add_log_routes(app: FastAPI, service: Service, lookups: Lookups, *, seed_tok
 
         def query(conn: Any) -> list[tuple[int, str, str]]:
             rseq = lookups.lookup_run(conn, deployment_id, run_id)
-            return store.log_page(
+            return log_blocks.log_page(
                 conn, rseq, after=after, start_us=start_us, end_us=end_us, limit=LOGS_PAGE + 1
             )
 
@@ -90,13 +90,15 @@ def add_log_routes(app: FastAPI, service: Service, lookups: Lookups, *, seed_tok
             rseq = lookups.lookup_run(conn, deployment_id, run_id)
 
             def page(**where: int | None) -> list[tuple[int, str, str]]:
-                return store.log_page(
+                return log_blocks.log_page(
                     conn, rseq, start_us=start_us, end_us=end_us, limit=LOGS_PAGE, **where
                 )
 
             def exists(**where: int | None) -> bool:
                 return bool(
-                    store.log_page(conn, rseq, start_us=start_us, end_us=end_us, limit=1, **where)
+                    log_blocks.log_page(
+                        conn, rseq, start_us=start_us, end_us=end_us, limit=1, **where
+                    )
                 )
 
             if forward_at is not None:
@@ -105,7 +107,7 @@ def add_log_routes(app: FastAPI, service: Service, lookups: Lookups, *, seed_tok
                 rows = cut_to_size(page(before=backward_at))
             last = 0
             if not rows and forward_at is None and backward_at is None:
-                last = store.last_log_seq(conn, rseq)
+                last = log_blocks.last_log_seq(conn, rseq)
             if not seed_tokens:
                 return rows, last, True, True
             # The seed's way: [] when no more logs lie that way (within start/end time).

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from runwatch.engine import store
+from runwatch.engine import db, log_blocks, store
 from runwatch.engine.common import Clock
 
 # Bytes ingested per attempt per tick: bounds how long one tick holds the writer thread (other
@@ -80,9 +80,9 @@ def _process_matches(pid: int, needle: str) -> bool:
         return False
 
 
-def split_events(data: bytes) -> tuple[list[store.LogGroup], int]:
+def split_events(data: bytes) -> tuple[list[log_blocks.LogGroup], int]:
     """Parse whole spool records from `data`: ((ts_us, lines) groups, bytes consumed)."""
-    events: list[store.LogGroup] = []
+    events: list[log_blocks.LogGroup] = []
     pos = 0
     size = len(data)
     while True:
@@ -120,7 +120,7 @@ class Scheduler:
     """Owns the writer connection. Only ever called from the writer thread."""
 
     def __init__(
-        self, data_dir: Path, conn: sqlite3.Connection, meta: store.Meta, clock: Clock, queues: int
+        self, data_dir: Path, conn: sqlite3.Connection, meta: db.Meta, clock: Clock, queues: int
     ) -> None:
         self.data_dir = data_dir
         self.conn = conn
@@ -153,7 +153,7 @@ class Scheduler:
         ).fetchall()
         for rseq, attempts, retry_count in orphans:
             if rseq not in attached:
-                with store.Transaction(self.conn):
+                with db.Transaction(self.conn):
                     self._log(rseq, f"attempt {attempts} was lost while the engine was stopped")
                     self._after_failure(rseq, attempts, retry_count)
 
@@ -163,7 +163,7 @@ class Scheduler:
         last = self.conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()[0]
         # A stored line never holds a newline (blocks join lines with it): split, e.g. an OSError.
         lines = [ENGINE_PREFIX + line for line in message.split("\n")]
-        store.append_logs(self.conn, rseq, [(self.clock.now_us(), lines)], last)
+        log_blocks.append_logs(self.conn, rseq, [(self.clock.now_us(), lines)], last)
 
     def _queue_of(self, queue_key: int) -> int:
         return queue_key % self.queues
@@ -184,7 +184,7 @@ class Scheduler:
 
     def _ingest(self, attempts: list[Attempt], *, drain: bool) -> bool:
         """Store new spool lines of `attempts`; one transaction for all. True if more remain."""
-        batches: list[tuple[Attempt, list[store.LogGroup], int]] = []
+        batches: list[tuple[Attempt, list[log_blocks.LogGroup], int]] = []
         more = False
         for att in attempts:
             if att.file is None:
@@ -211,12 +211,12 @@ class Scheduler:
                 more = True
         if not batches:
             return more
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             for att, events, used in batches:
                 last = self.conn.execute(
                     "SELECT log_seq FROM runs WHERE rseq = ?", (att.rseq,)
                 ).fetchone()[0]
-                store.append_logs(self.conn, att.rseq, events, last)
+                log_blocks.append_logs(self.conn, att.rseq, events, last)
                 self.conn.execute(
                     "UPDATE attempts SET spool_offset = ? WHERE rseq = ? AND attempt = ?",
                     (att.offset + used, att.rseq, att.attempt),
@@ -262,7 +262,7 @@ class Scheduler:
                 (att.dir / "runner.pid").exists() or any(a is att for a, _ in finished)
             ):
                 att.running_reported = True
-                with store.Transaction(self.conn):
+                with db.Transaction(self.conn):
                     status = self.conn.execute(
                         "SELECT status FROM runs WHERE rseq = ?", (att.rseq,)
                     ).fetchone()[0]
@@ -292,7 +292,7 @@ class Scheduler:
             code = int(record["exit_code"])
         else:
             self._kill_runner(att)
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             self.conn.execute(
                 "UPDATE attempts SET state = 'done', exit_code = ?, ended_us = ?"
                 " WHERE rseq = ? AND attempt = ?",
@@ -324,7 +324,7 @@ class Scheduler:
         never ran, so this is no failed attempt. Launch it again under the same number rather
         than spend the run's retry budget (or fail a run with no retries) on the engine's crash.
         """
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             self.conn.execute(
                 "UPDATE attempts SET state = 'done', ended_us = ? WHERE rseq = ? AND attempt = ?",
                 (now, att.rseq, att.attempt),
@@ -367,7 +367,7 @@ class Scheduler:
         busy = {self._queue_of(att.queue_key) for att in self.active.values()}
         submitted = [rseq for rseq, status, _ in rows if status == "SUBMITTED"]
         if submitted:
-            with store.Transaction(self.conn):
+            with db.Transaction(self.conn):
                 now = self.clock.now_us()
                 for rseq in submitted:
                     store.set_status(self.conn, rseq, "PENDING", now)
@@ -424,7 +424,7 @@ class Scheduler:
             },
         }
         (adir / "spec.json").write_text(json.dumps(spec))
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             now = self.clock.now_us()
             if status != "RUNNABLE":
                 store.set_status(self.conn, rseq, "RUNNABLE", now)
@@ -451,7 +451,7 @@ class Scheduler:
                     close_fds=True,
                 )
         except OSError as exc:
-            with store.Transaction(self.conn):
+            with db.Transaction(self.conn):
                 self._log(rseq, f"could not start the supervisor: {exc}")
             (adir / "exit.json").write_text(json.dumps({"exit_code": 127}))
             return

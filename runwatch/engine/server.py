@@ -21,7 +21,7 @@ from pydantic import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from runwatch.engine import store
+from runwatch.engine import db, store
 from runwatch.engine.common import (
     LOG_TOKEN_STYLES,
     ORGANIZATION_NAME,
@@ -235,7 +235,7 @@ def create_app(service: Service, *, log_tokens: str = "seed") -> FastAPI:
             version = store.get_version_for_run(conn, deployment_id, version_id)
             if version is None:
                 raise bad_request("version_id", f"no version {version_id!r} in this deployment")
-            with store.Transaction(conn):
+            with db.Transaction(conn):
                 row = store.insert_run(
                     conn,
                     ids_mode=meta.ids_mode,
