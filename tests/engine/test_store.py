@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from runwatch.engine import db, log_blocks, store_format
-from runwatch.engine.scheduler import split_events
+from runwatch.engine.attempts import split_events
 
 
 def fill(tmp_path: Path) -> tuple[sqlite3.Connection, list[tuple[int, str]]]:
