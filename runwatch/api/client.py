@@ -22,17 +22,11 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from runwatch.api.connection_config import safe_url
 from runwatch.api.errors import ResponseShapeError
-from runwatch.api.wire import (
-    Core,
-    Exchange,
-    JsonDict,
-    RequestSpec,
-    Send,
-    path_segment,
-    safe_url,
-    sdk_time,
-)
+from runwatch.api.request_spec import RequestSpec, path_segment, sdk_time
+from runwatch.api.responses import JsonDict
+from runwatch.api.wire import Core, Exchange, Send
 
 __all__ = ["API_METHODS", "APIClient", "AsyncAPIClient", "Traffic", "counting"]
 
