@@ -24,9 +24,9 @@ from runwatch.api.errors import (
     ResponseShapeError,
     error_class_for_status,
 )
-from runwatch.api.models import MAX_JSON_DEPTH, json_type, nested_deeper_than
 from runwatch.api.request_spec import RequestSpec
 from runwatch.api.retries import parse_retry_after
+from runwatch.api.wire_values import MAX_JSON_DEPTH, json_type, nested_deeper_than
 
 # An error page is shown to a person; a proxy's 50 kB HTML page is not useful in a status bar.
 MAX_ERROR_TEXT = 500

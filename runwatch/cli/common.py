@@ -253,9 +253,9 @@ async def find_deployment(
     none configured: the one holding `run_id` (or `version_id`), else the only deployment of
     the organization.
     """
+    from runwatch.api.deployment_views import Version
     from runwatch.api.deployments import list_deployments, resolve_deployment
     from runwatch.api.errors import NotFound
-    from runwatch.api.models import Version
 
     organization = organization_of(settings)
     if settings.deployment_id:
@@ -487,7 +487,7 @@ def dump_json(value: Any) -> str:
 
 def parse_when(text: str, *, now: datetime | None = None) -> datetime:
     """`10m`, `2h`, `30s`, `1d` (ago), or an ISO 8601 time (no zone = UTC)."""
-    from runwatch.api.models import parse_time
+    from runwatch.api.wire_values import parse_time
 
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
     if match:

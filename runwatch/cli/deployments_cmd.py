@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from runwatch.cli import common
 
 if TYPE_CHECKING:
-    from runwatch.api.models import Creator, Deployment, Version
+    from runwatch.api.deployment_views import Creator, Deployment, Version
     from runwatch.config import Settings
 
 HEADER = ("NAME", "DEPLOYMENT ID", "CREATOR", "CREATED")
@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    from runwatch.api.deployment_views import Version
     from runwatch.api.deployments import list_deployments, resolve_deployment
-    from runwatch.api.models import Version
 
     as_json = bool(getattr(args, "json", False))
     organization = common.organization_of(settings)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.deployment_views import Deployment
     from runwatch.api.errors import ApiError
-    from runwatch.api.models import Deployment
     from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
 
