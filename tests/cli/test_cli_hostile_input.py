@@ -13,7 +13,7 @@ import pytest
 from follow_fakes import FakeRunApi
 
 from runwatch.cli import common, formats, main
-from runwatch.tui.screens.submit import parse_json_object
+from runwatch.tui.screens.submit_fields import parse_json_object
 from tests.conftest import CLIENT_ENV_VARS
 
 

@@ -43,8 +43,8 @@ from runwatch.config import Settings
 from runwatch.follow.logs import LogFollower
 from runwatch.follow.runs import RunsPoller
 from runwatch.tui.widgets.log_view import shown_message
+from runwatch.tui.widgets.run_cells import run_cells
 from runwatch.tui.widgets.run_detail import render_run
-from runwatch.tui.widgets.runs_table import run_cells
 
 EXAMPLES = max(1, int(os.environ.get("RUNWATCH_FUZZ_EXAMPLES", "100")))
 FUZZ = settings(
