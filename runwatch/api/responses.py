@@ -171,28 +171,29 @@ _TEXT_REASONS = (
 _FALLBACK_REASONS = ("cannot connect", "connection dropped")
 
 
+# Transport exceptions that say what happened by their type alone; the first match wins, so
+# the specific timeouts come before TimeoutException.
+_TYPE_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.ConnectTimeout, "timed out connecting"),
+    (httpx.PoolTimeout, "timed out waiting for a connection"),
+    (httpx.WriteTimeout, "timed out sending"),
+    (httpx.TimeoutException, "timed out waiting for an answer"),
+    (httpx.UnsupportedProtocol, "unsupported URL"),
+    (httpx.ProxyError, "proxy error"),
+    (httpx.DecodingError, "undecodable answer"),
+    (httpx.TooManyRedirects, "too many redirects"),
+)
+
+
 def transport_reason(error: Exception) -> str:
     """What went wrong with the transport, in a few fixed words that are safe to show anywhere.
 
     Built from the exception's type, the errno of anything in its cause chain and a list of
     known phrases; never from the transport's free text, which may echo a URL or a header.
     """
-    if isinstance(error, httpx.ConnectTimeout):
-        return "timed out connecting"
-    if isinstance(error, httpx.PoolTimeout):
-        return "timed out waiting for a connection"
-    if isinstance(error, httpx.WriteTimeout):
-        return "timed out sending"
-    if isinstance(error, httpx.TimeoutException):
-        return "timed out waiting for an answer"
-    if isinstance(error, httpx.UnsupportedProtocol):
-        return "unsupported URL"
-    if isinstance(error, httpx.ProxyError):
-        return "proxy error"
-    if isinstance(error, httpx.DecodingError):
-        return "undecodable answer"
-    if isinstance(error, httpx.TooManyRedirects):
-        return "too many redirects"
+    for kind, words in _TYPE_REASONS:
+        if isinstance(error, kind):
+            return words
     seen: set[int] = set()
     link: BaseException | None = error
     texts: list[str] = []

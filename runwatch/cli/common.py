@@ -35,6 +35,23 @@ class UsageError(Exception):
 # ---------------------------------------------------------------- flags
 
 
+# The connection flags that take a value: (flag, metavar, help).
+CONNECTION_FLAGS = (
+    ("--profile", "NAME", "profile of the config file, or an abeja CLI configuration's name"),
+    (
+        "--deployment",
+        "NAME",
+        "deployment name or id (default: $ABEJA_DEPLOYMENT_ID, the profile's, or the only one)",
+    ),
+    (
+        "--api-url",
+        "URL",
+        "Run API base URL (default: $ABEJA_API_URL, the profile's, or the local engine)",
+    ),
+    ("--organization", "ID", "organization id (default: $ABEJA_ORGANIZATION_ID or the profile's)"),
+)
+
+
 def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None = None) -> None:
     """The flags every headless command takes.
 
@@ -42,49 +59,20 @@ def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None =
     --profile prod runs`, parsed by the root parser) is not overwritten by the subparser.
     """
     group = parser.add_argument_group("connection")
-    group.add_argument(
-        "--profile",
-        metavar="NAME",
-        default=argparse.SUPPRESS,
-        help="profile of the config file, or an abeja CLI configuration's name",
-    )
-    group.add_argument(
-        "--deployment",
-        metavar="NAME",
-        default=argparse.SUPPRESS,
-        help="deployment name or id (default: $ABEJA_DEPLOYMENT_ID, the profile's, or the only "
-        "one)",
-    )
-    group.add_argument(
-        "--api-url",
-        metavar="URL",
-        default=argparse.SUPPRESS,
-        help="Run API base URL (default: $ABEJA_API_URL, the profile's, or the local engine)",
-    )
-    group.add_argument(
-        "--organization",
-        metavar="ID",
-        default=argparse.SUPPRESS,
-        help="organization id (default: $ABEJA_ORGANIZATION_ID or the profile's)",
-    )
+    for name, metavar, help_text in CONNECTION_FLAGS:
+        group.add_argument(name, metavar=metavar, default=argparse.SUPPRESS, help=help_text)
     group.add_argument(
         "--local",
         action="store_true",
         default=argparse.SUPPRESS,
         help="use the local engine, whatever the environment and the configs say",
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help=json_help or "print JSON instead of text",
+    switches = (
+        ("--json", json_help or "print JSON instead of text"),
+        ("--debug", "show tracebacks on errors"),
     )
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show tracebacks on errors",
-    )
+    for name, help_text in switches:
+        parser.add_argument(name, action="store_true", default=argparse.SUPPRESS, help=help_text)
 
 
 def run_id_arg(text: str) -> str:
