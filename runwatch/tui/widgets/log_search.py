@@ -12,12 +12,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
+    from textual.scroll_view import ScrollView
     from textual.strip import Strip
 
     from runwatch.tui.widgets.log_lines import LogLines
 
+    # For the type checker the mixin is the ScrollView it is mixed into.
+    _Base = ScrollView
+else:
+    _Base = object
 
-class LogSearch:
+
+class LogSearch(_Base):
     """Needs the viewer's model, strip cache, geometry helpers and state message."""
 
     if TYPE_CHECKING:
@@ -26,7 +32,6 @@ class LogSearch:
         _search: str
         _current_match: int | None
         following: bool
-        scroll_y: float
 
         def _locate(self, row: int) -> tuple[int, int]: ...
         def _row_of(self, index: int) -> int: ...
