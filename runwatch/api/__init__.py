@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runwatch.api.client import APIClient, AsyncAPIClient
+    from runwatch.api.deployment_views import Creator, Deployment, Version
     from runwatch.api.deployments import list_deployments, match_deployment, resolve_deployment
     from runwatch.api.errors import (
         AmbiguousDeployment,
@@ -30,18 +31,8 @@ if TYPE_CHECKING:
         Unauthorized,
         UnknownDeployment,
     )
-    from runwatch.api.models import (
-        TERMINAL_STATUSES,
-        Creator,
-        Deployment,
-        LogEvent,
-        Run,
-        RunStatus,
-        Version,
-        format_time,
-        is_terminal,
-        parse_time,
-    )
+    from runwatch.api.models import TERMINAL_STATUSES, LogEvent, Run, RunStatus, is_terminal
+    from runwatch.api.wire_values import format_time, parse_time
 
 _EXPORTS = {
     "APIClient": "client",
@@ -63,15 +54,15 @@ _EXPORTS = {
     "Unauthorized": "errors",
     "UnknownDeployment": "errors",
     "TERMINAL_STATUSES": "models",
-    "Creator": "models",
-    "Deployment": "models",
-    "Version": "models",
+    "Creator": "deployment_views",
+    "Deployment": "deployment_views",
+    "Version": "deployment_views",
     "LogEvent": "models",
     "Run": "models",
     "RunStatus": "models",
-    "format_time": "models",
+    "format_time": "wire_values",
     "is_terminal": "models",
-    "parse_time": "models",
+    "parse_time": "wire_values",
     "list_deployments": "deployments",
     "match_deployment": "deployments",
     "resolve_deployment": "deployments",

@@ -1,8 +1,8 @@
 """`APIClient` and `AsyncAPIClient`: the official SDK's `abeja.runs.APIClient`, over httpx.
 
-Every API method is written once, in `_RunApi`, with the SDK's exact signature and the SDK's
-exact request building; it returns `self._call(spec)`. The sync client's `_call` carries out
-the shared exchange (`wire.Core.exchange`) with a blocking `httpx.Client`, the async one with
+Every API method is written once, in `RunApiMethods` (run_api.py), with the SDK's exact
+signature and request building; it returns `self._call(spec)`. The sync client's `_call` carries
+out the shared exchange (`wire.Core.exchange`) with a blocking `httpx.Client`, the async one with
 an `httpx.AsyncClient`. One pooled connection per client instance, kept alive between calls.
 """
 
@@ -16,46 +16,23 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Self
 
 import httpx
 
+from runwatch.api.connection_config import safe_url
 from runwatch.api.errors import ResponseShapeError
-from runwatch.api.wire import (
-    Core,
-    Exchange,
-    JsonDict,
-    RequestSpec,
-    Send,
-    path_segment,
-    safe_url,
-    sdk_time,
-)
+from runwatch.api.request_spec import RequestSpec
+from runwatch.api.responses import JsonDict
+from runwatch.api.run_api import API_METHODS, RunApiMethods
+from runwatch.api.wire import Core, Exchange, Send
 
 __all__ = ["API_METHODS", "APIClient", "AsyncAPIClient", "Traffic", "counting"]
-
-R = TypeVar("R")
 
 # No page of the Run API comes near this (the engine's are ~1 MiB at most); anything larger
 # is a broken or hostile server, refused before it can exhaust memory.
 MAX_BODY_BYTES = 64 * 2**20
-
-# The public API methods, in the seed's order; the deployment reads come from the contract doc,
-# the organization read from the abeja CLI (abejacli.common.get_organization_id).
-API_METHODS = (
-    "create_run",
-    "get_run",
-    "get_run_logs",
-    "get_run_recent_logs",
-    "get_runs",
-    "get_organization",
-    "get_deployments",
-    "get_deployment",
-    "get_deployment_versions",
-    "get_deployment_version",
-)
 
 
 @dataclass
@@ -88,178 +65,7 @@ def _count(size: int) -> None:
         traffic.bytes += size
 
 
-def _deployment_path(organization_id: str, deployment_id: str) -> str:
-    return (
-        f"/organizations/{path_segment(organization_id)}/deployments/{path_segment(deployment_id)}"
-    )
-
-
-def _runs_path(organization_id: str, deployment_id: str) -> str:
-    return f"{_deployment_path(organization_id, deployment_id)}/runs"
-
-
-class _RunApi(Generic[R]):
-    """The Run API methods. `R` is `dict` for the sync client and a coroutine for the async one."""
-
-    _core: Core
-
-    def _call(self, spec: RequestSpec) -> R:
-        raise NotImplementedError
-
-    def create_run(
-        self,
-        organization_id: str,
-        deployment_id: str,
-        version_id: str,
-        input_data: dict[str, str] | None = None,
-        output_template: dict[str, str] | None = None,
-        distribution: int | None = None,
-        retry_count: int | None = None,
-        environment: dict[str, str] | None = None,
-        model_id: str | None = None,
-    ) -> R:
-        """Submit a run: POST /organizations/<org>/deployments/<deployment>/runs.
-
-        Never sent twice: when the request may have reached the server (timeout, dropped
-        connection) this raises `OutcomeUnknown` instead of retrying.
-        """
-        body: dict[str, Any] = {"version_id": version_id, "environment": environment or {}}
-        if input_data:
-            body["input_data"] = input_data
-        if model_id:
-            body["models"] = {"alias": model_id}
-        if output_template:
-            body["output_template"] = output_template
-        if retry_count is not None:
-            body["retry_count"] = retry_count
-        if distribution is not None:
-            body["distribution"] = distribution
-        return self._call(
-            RequestSpec(
-                "POST", _runs_path(organization_id, deployment_id), json=body, idempotent=False
-            )
-        )
-
-    def get_run(self, organization_id: str, deployment_id: str, run_id: str) -> R:
-        """One run: GET .../deployments/<deployment>/runs/<run_id>."""
-        path = f"{_runs_path(organization_id, deployment_id)}/{path_segment(run_id)}"
-        return self._call(RequestSpec("GET", path))
-
-    def get_run_logs(
-        self,
-        organization_id: str,
-        deployment_id: str,
-        run_id: str,
-        next_token: str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-    ) -> R:
-        """The whole log, oldest first, a page at a time: GET .../runs/<run_id>/logs."""
-        params: dict[str, str] = {}
-        if next_token:
-            params["next_token"] = str(next_token)
-        if start_time:
-            params["start_time"] = sdk_time(start_time)
-        if end_time:
-            params["end_time"] = sdk_time(end_time)
-        path = f"{_runs_path(organization_id, deployment_id)}/{path_segment(run_id)}/logs"
-        return self._call(RequestSpec("GET", path, params=params))
-
-    def get_run_recent_logs(
-        self,
-        organization_id: str,
-        deployment_id: str,
-        run_id: str,
-        next_forward_token: str | None = None,
-        next_backward_token: str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-    ) -> R:
-        """The newest events (newest first), or a page around a token: GET .../recentlogs."""
-        params: dict[str, str] = {}
-        if next_forward_token:
-            params["next_forward_token"] = str(next_forward_token)
-        if next_backward_token:
-            params["next_backward_token"] = str(next_backward_token)
-        if start_time:
-            params["start_time"] = sdk_time(start_time)
-        if end_time:
-            params["end_time"] = sdk_time(end_time)
-        path = f"{_runs_path(organization_id, deployment_id)}/{path_segment(run_id)}/recentlogs"
-        return self._call(RequestSpec("GET", path, params=params))
-
-    def get_runs(
-        self,
-        organization_id: str,
-        deployment_id: str,
-        next_page_token: str | None = None,
-        scan_forward: bool | None = None,
-    ) -> R:
-        """A page of runs, newest first unless scan_forward: GET .../deployments/<d>/runs."""
-        params: dict[str, str] = {}
-        # The SDK tests `is not None` here (not truthiness) and lets requests str() the bool,
-        # so the server sees `scan_forward=True` / `False`.
-        if scan_forward is not None:
-            params["scan_forward"] = str(scan_forward)
-        if next_page_token is not None:
-            params["next_page_token"] = str(next_page_token)
-        return self._call(
-            RequestSpec("GET", _runs_path(organization_id, deployment_id), params=params)
-        )
-
-    def get_organization(self, organization: str) -> R:
-        """GET /organizations/<id or name>, as the abeja CLI asks for its organization's id."""
-        return self._call(RequestSpec("GET", f"/organizations/{path_segment(organization)}"))
-
-    def get_deployments(self, organization_id: str, *, next_page_token: str | None = None) -> R:
-        """GET /organizations/<org>/deployments (as `abeja.deployments.APIClient` sends it).
-
-        The SDK sends no paging parameter and reads one answer; `next_page_token` is only
-        sent back when an answer carried one (`api.deployments.list_deployments` does that).
-        """
-        params = {} if next_page_token is None else {"next_page_token": str(next_page_token)}
-        return self._call(
-            RequestSpec(
-                "GET", f"/organizations/{path_segment(organization_id)}/deployments", params=params
-            )
-        )
-
-    def get_deployment(self, organization_id: str, deployment_id: str) -> R:
-        """GET /organizations/<org>/deployments/<deployment>."""
-        return self._call(RequestSpec("GET", _deployment_path(organization_id, deployment_id)))
-
-    def get_deployment_versions(self, organization_id: str, deployment_id: str) -> R:
-        """GET /organizations/<org>/deployments/<deployment>/versions."""
-        path = f"{_deployment_path(organization_id, deployment_id)}/versions"
-        return self._call(RequestSpec("GET", path))
-
-    def get_deployment_version(
-        self, organization_id: str, deployment_id: str, version_id: str
-    ) -> R:
-        """GET /organizations/<org>/deployments/<deployment>/versions/<version_id>."""
-        path = (
-            f"{_deployment_path(organization_id, deployment_id)}"
-            f"/versions/{path_segment(version_id)}"
-        )
-        return self._call(RequestSpec("GET", path))
-
-    @property
-    def base_url(self) -> str:
-        return self._core.base_url
-
-    @property
-    def timeout(self) -> float:
-        return self._core.timeout
-
-    @property
-    def max_retry_count(self) -> int:
-        return self._core.policy.max_retries
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._core.base_url}>"
-
-
-class APIClient(_RunApi[JsonDict]):
+class APIClient(RunApiMethods[JsonDict]):
     """A low-level, blocking client for the Run API (`abeja.runs.APIClient`'s signatures).
 
     `credential` is the SDK's dict (`{"auth_token": ...}` or `{"user_id": ...,
@@ -324,7 +130,7 @@ class APIClient(_RunApi[JsonDict]):
         self.close()
 
 
-class AsyncAPIClient(_RunApi[Coroutine[Any, Any, JsonDict]]):
+class AsyncAPIClient(RunApiMethods[Coroutine[Any, Any, JsonDict]]):
     """The same methods as coroutines, for the TUI. `sleep` is an async callable."""
 
     def __init__(
@@ -479,5 +285,5 @@ def _as_coroutine_function(
 
 
 for _name in API_METHODS:
-    setattr(AsyncAPIClient, _name, _as_coroutine_function(getattr(_RunApi, _name)))
+    setattr(AsyncAPIClient, _name, _as_coroutine_function(getattr(RunApiMethods, _name)))
 del _name

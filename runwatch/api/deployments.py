@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from runwatch.api.deployment_views import Deployment
 from runwatch.api.errors import (
     AmbiguousDeployment,
     Forbidden,
@@ -19,7 +20,6 @@ from runwatch.api.errors import (
     NotFound,
     UnknownDeployment,
 )
-from runwatch.api.models import Deployment
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient

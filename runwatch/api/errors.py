@@ -27,6 +27,7 @@ __all__ = [
     "RequestTimeout",
     "ResponseShapeError",
     "TooManyRequests",
+    "TransportError",
     "Unauthorized",
     "UnknownDeployment",
     "error_class_for_status",
@@ -153,33 +154,32 @@ class InternalServerError(HttpError):
     """500."""
 
 
-class ConnectionFailed(ApiError):
+class TransportError(ApiError):
+    """No HTTP answer: `reason` says what happened in a few fixed words chosen by the client,
+    never the transport's own text, so it is safe to show as is."""
+
+    default_reason = "cannot connect"
+
+    def __init__(self, message: str, *, url: str | None = None, reason: str = "") -> None:
+        super().__init__(message, url=url)
+        self.reason = reason or self.default_reason
+
+    @property
+    def short_reason(self) -> str:
+        return self.reason
+
+
+class ConnectionFailed(TransportError):
     """Could not reach the server, or the connection dropped mid-request (safe requests only).
 
-    `reason` says what happened in a few fixed words ("connection refused", "host not found",
-    "connection dropped", ...): never the transport's own text, so it is safe to show as is.
+    `reason`: "connection refused", "host not found", "connection dropped", ...
     """
 
-    def __init__(self, message: str, *, url: str | None = None, reason: str = "") -> None:
-        super().__init__(message, url=url)
-        self.reason = reason or "cannot connect"
 
-    @property
-    def short_reason(self) -> str:
-        # A few fixed words chosen by the client: never the transport's own text.
-        return self.reason
-
-
-class RequestTimeout(ApiError):
+class RequestTimeout(TransportError):
     """The server did not answer within the timeout (safe requests only). See `reason`."""
 
-    def __init__(self, message: str, *, url: str | None = None, reason: str = "") -> None:
-        super().__init__(message, url=url)
-        self.reason = reason or "request timed out"
-
-    @property
-    def short_reason(self) -> str:
-        return self.reason
+    default_reason = "request timed out"
 
 
 class OutcomeUnknown(ApiError):

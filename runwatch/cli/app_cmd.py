@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     data_dir = Path(data_dir_arg).expanduser() if data_dir_arg else config.engine_data_dir()
     starter = None
     if settings.local_engine:
-        from runwatch.cli.common import UsageError, check_data_dir
+        from runwatch.cli.command_setup import check_data_dir
+        from runwatch.cli.common import UsageError
 
         # Before the dashboard takes the screen. Writing matters only when an engine must be
         # started (no engine.env yet): a running engine in a dir this user may only read is used.

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from runwatch.cli import common
+from runwatch.cli import command_setup, common, formats, terminal_output
 
 if TYPE_CHECKING:
-    from runwatch.api.models import Creator, Deployment, Version
+    from runwatch.api.deployment_views import Creator, Deployment, Version
     from runwatch.config import Settings
 
 HEADER = ("NAME", "DEPLOYMENT ID", "CREATOR", "CREATED")
@@ -32,21 +32,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_command(args, lambda settings: _main(args, settings))
+    return command_setup.run_command(args, lambda settings: _main(args, settings))
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
+    from runwatch.api.deployment_views import Version
     from runwatch.api.deployments import list_deployments, resolve_deployment
-    from runwatch.api.models import Version
 
     as_json = bool(getattr(args, "json", False))
-    organization = common.organization_of(settings)
-    writer = common.LineWriter(sanitize=False)
-    async with common.make_client(settings) as client:
+    organization = command_setup.organization_of(settings)
+    writer = terminal_output.LineWriter(sanitize=False)
+    async with command_setup.make_client(settings) as client:
         if not settings.deployment_id:
             deployments = await list_deployments(client, organization)
             if as_json:
-                writer.write_lines([common.dump_json(dict(d.raw)) for d in deployments])
+                writer.write_lines([terminal_output.dump_json(dict(d.raw)) for d in deployments])
             elif deployments:
                 writer.write_lines([table(deployments)])
             else:
@@ -57,7 +57,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     versions = Version.list_from_wire(data)
     if as_json:
         listed = [dict(v.raw) for v in versions]
-        writer.write_lines([common.dump_json({**chosen.raw, "versions": listed})])
+        writer.write_lines([terminal_output.dump_json({**chosen.raw, "versions": listed})])
         return common.EXIT_OK
     listing = version_table(versions) if versions else "no versions"
     writer.write_lines([table([chosen]), "", listing])
@@ -71,25 +71,25 @@ def creator_text(creator: Creator | None) -> str:
 def table(deployments: list[Deployment]) -> str:
     rows = [
         (
-            common.inert(d.name or "-"),
-            common.inert(d.deployment_id),
-            common.inert(creator_text(d.creator)),
-            common.show_time(d.created_at),
+            terminal_output.inert(d.name or "-"),
+            terminal_output.inert(d.deployment_id),
+            terminal_output.inert(creator_text(d.creator)),
+            formats.show_time(d.created_at),
         )
         for d in deployments
     ]
-    return common.format_table(rows, HEADER)
+    return formats.format_table(rows, HEADER)
 
 
 def version_table(versions: list[Version]) -> str:
     rows = [
         (
-            common.inert(v.version or "-"),
-            common.inert(v.version_id),
-            common.inert(v.handler or "-"),
-            common.inert(v.image or "-"),
-            common.show_time(v.created_at),
+            terminal_output.inert(v.version or "-"),
+            terminal_output.inert(v.version_id),
+            terminal_output.inert(v.handler or "-"),
+            terminal_output.inert(v.image or "-"),
+            formats.show_time(v.created_at),
         )
         for v in versions
     ]
-    return common.format_table(rows, VERSION_HEADER)
+    return formats.format_table(rows, VERSION_HEADER)

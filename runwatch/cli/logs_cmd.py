@@ -10,7 +10,7 @@ import argparse
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from runwatch.cli import common
+from runwatch.cli import command_setup, common, formats, terminal_output
 from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
@@ -47,26 +47,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_command(args, lambda settings: _main(args, settings))
+    return command_setup.run_command(args, lambda settings: _main(args, settings))
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
     from runwatch.api.models import Run
 
-    since = common.parse_when(args.since) if args.since else None
-    until = common.parse_when(args.until) if args.until else None
+    since = formats.parse_when(args.since) if args.since else None
+    until = formats.parse_when(args.until) if args.until else None
     if args.follow and until is not None:
         raise common.UsageError("--until cannot be combined with --follow")
     if args.tail is not None and args.tail < 0:
         raise common.UsageError("--tail must be >= 0")
     if args.tail is not None and since is not None:
         raise common.UsageError("--tail cannot be combined with --since")
-    organization = common.organization_of(settings)
+    organization = command_setup.organization_of(settings)
     # Following retries on its own schedule (with a note on stderr); the client's silent
     # retries would only make an outage look like a hang.
     retries = 0 if args.follow else None
-    async with common.make_client(settings, max_retry_count=retries) as client:
-        deployment_id, data = await common.find_deployment(client, settings, run_id=args.run_id)
+    async with command_setup.make_client(settings, max_retry_count=retries) as client:
+        deployment_id, data = await command_setup.find_deployment(
+            client, settings, run_id=args.run_id
+        )
         if args.follow:
             return await follow_logs(
                 client,
@@ -78,7 +80,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
                 since=since,
                 timestamps=args.timestamps,
                 as_json=bool(getattr(args, "json", False)),
-                reconnect=common.engine_reconnector(args, settings),
+                reconnect=command_setup.engine_reconnector(args, settings),
             )
         if data is None:
             data = await client.get_run(organization, deployment_id, args.run_id)
@@ -94,7 +96,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             timestamps=args.timestamps,
             as_json=bool(getattr(args, "json", False)),
         )
-        return common.exit_status_for(run.status)
+        return formats.exit_status_for(run.status)
 
 
 async def _print_all(
@@ -111,7 +113,7 @@ async def _print_all(
 ) -> None:
     from runwatch.follow.log_read import read_log
 
-    writer = common.LineWriter()
+    writer = terminal_output.LineWriter()
     async for batch in read_log(
         client, organization, deployment_id, run_id, since=since, until=until, tail=tail
     ):
@@ -132,11 +134,11 @@ async def follow_logs(
     since: datetime | None = None,
     timestamps: bool = False,
     as_json: bool = False,
-    reconnect: common.Reconnect | None = None,
+    reconnect: command_setup.Reconnect | None = None,
 ) -> int:
     """Print the log from the start (or `tail`/`since`) and follow it until the run is done.
 
-    `reconnect` (see `common.engine_reconnector`) is tried when the server cannot be reached.
+    `reconnect` (see `command_setup.engine_reconnector`) is tried when the server cannot be reached.
     """
     from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.follow.logs import LogFollower
@@ -150,8 +152,8 @@ async def follow_logs(
         tail=tail,
         since=since,
     )
-    schedule = common.make_schedule(settings)
-    writer = common.LineWriter()
+    schedule = command_setup.make_schedule(settings)
+    writer = terminal_output.LineWriter()
     outage = OutageNotes("reconnected; following again")
     opened: list[AsyncAPIClient] = []
 
@@ -176,8 +178,8 @@ async def follow_logs(
     finally:
         for extra in opened:
             await extra.aclose()
-    return common.exit_status_for(follower.status)
+    return formats.exit_status_for(follower.status)
 
 
 def _event_json(event: LogEvent) -> str:
-    return common.dump_json({"message": event.message, "timestamp": event.raw_timestamp})
+    return terminal_output.dump_json({"message": event.message, "timestamp": event.raw_timestamp})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runwatch.cli import common
+from runwatch.cli import common, formats
 
 if TYPE_CHECKING:
     from runwatch.api.errors import ApiError
@@ -27,7 +27,7 @@ class OutageNotes:
         described = common.describe_error(exc)
         if described != self._said:
             self._said = described
-            common.note(common.retry_note(exc, delay))
+            common.note(formats.retry_note(exc, delay))
 
     def answered(self) -> None:
         if self.failing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from runwatch.cli import common
+from runwatch.cli import command_setup, common, formats, terminal_output
 
 if TYPE_CHECKING:
     from runwatch.api.models import Run
@@ -38,18 +38,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     if args.runs_action == "get":
-        return common.run_command(args, lambda settings: _get(args, settings))
-    return common.run_command(args, lambda settings: _list(args, settings))
+        return command_setup.run_command(args, lambda settings: _get(args, settings))
+    return command_setup.run_command(args, lambda settings: _list(args, settings))
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     from runwatch.follow.runs import RunsPoller
 
     as_json = bool(getattr(args, "json", False))
-    color = common.use_color()
-    organization = common.organization_of(settings)
-    async with common.make_client(settings) as client:
-        deployment_id, _ = await common.find_deployment(client, settings)
+    color = terminal_output.use_color()
+    organization = command_setup.organization_of(settings)
+    async with command_setup.make_client(settings) as client:
+        deployment_id, _ = await command_setup.find_deployment(client, settings)
         poller = RunsPoller(client, organization, deployment_id, scan_forward=args.oldest_first)
         await poller.poll()
         if as_json:
@@ -62,7 +62,7 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         while args.all and poller.has_more:
             await poller.load_more()
         runs = [poller.runs[run_id] for run_id in poller.order]
-    writer = common.LineWriter(sanitize=False)
+    writer = terminal_output.LineWriter(sanitize=False)
     if not runs:
         common.note(f"no runs in deployment {deployment_id}")
         return common.EXIT_OK
@@ -74,19 +74,19 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_json(poller: Any, start: int) -> int:
     order = poller.order
-    lines = [common.dump_json(dict(poller.runs[run_id].raw)) for run_id in order[start:]]
-    common.LineWriter(sanitize=False).write_lines(lines)
+    lines = [terminal_output.dump_json(dict(poller.runs[run_id].raw)) for run_id in order[start:]]
+    terminal_output.LineWriter(sanitize=False).write_lines(lines)
     return len(order)
 
 
 def table(runs: list[Run], *, color: bool) -> str:
     rows = [
         (
-            common.inert(run.run_id),
-            common.inert(run.status or "-"),
-            common.inert(run.model_version or run.version_id or "-"),
-            common.show_time(run.created_at),
-            common.show_duration(common.run_duration(run)),
+            terminal_output.inert(run.run_id),
+            terminal_output.inert(run.status or "-"),
+            terminal_output.inert(run.model_version or run.version_id or "-"),
+            formats.show_time(run.created_at),
+            formats.show_duration(formats.run_duration(run)),
             "-" if run.retry_count is None else str(run.retry_count),
         )
         for run in runs
@@ -95,9 +95,9 @@ def table(runs: list[Run], *, color: bool) -> str:
     def paint(column: int, cell: str, padded: str) -> str:
         if column != 1 or not color:
             return padded
-        return common.paint_status(cell, color=True) + padded[len(cell) :]
+        return terminal_output.paint_status(cell, color=True) + padded[len(cell) :]
 
-    return common.format_table(rows, HEADER, paint=paint)
+    return formats.format_table(rows, HEADER, paint=paint)
 
 
 def describe(run: Run, *, color: bool = False) -> str:
@@ -116,21 +116,21 @@ def describe(run: Run, *, color: bool = False) -> str:
         ("status", run.status or "-"),
         ("deployment", run.deployment_id or "-"),
         ("version", version),
-        ("created", common.show_time(run.created_at)),
-        ("modified", common.show_time(run.modified_at)),
-        ("duration", common.show_duration(common.run_duration(run))),
+        ("created", formats.show_time(run.created_at)),
+        ("modified", formats.show_time(run.modified_at)),
+        ("duration", formats.show_duration(formats.run_duration(run))),
         ("retry count", "-" if run.retry_count is None else str(run.retry_count)),
         ("distribution", "-" if run.distribution is None else str(run.distribution)),
         ("models", models),
-        ("input data", common.dump_json(run.input_data)),
-        ("output template", common.dump_json(run.output_template)),
+        ("input data", terminal_output.dump_json(run.input_data)),
+        ("output template", terminal_output.dump_json(run.output_template)),
         ("environment", env or "-"),
     ]
     width = max(len(name) for name, _ in fields)
-    lines = [f"{name.ljust(width)}  {common.inert(value)}" for name, value in fields]
+    lines = [f"{name.ljust(width)}  {terminal_output.inert(value)}" for name, value in fields]
     if color and run.status:
-        lines[1] = f"{'status'.ljust(width)}  " + common.paint_status(
-            run.status, common.inert(run.status), color=True
+        lines[1] = f"{'status'.ljust(width)}  " + terminal_output.paint_status(
+            run.status, terminal_output.inert(run.status), color=True
         )
     return "\n".join(lines)
 
@@ -138,20 +138,22 @@ def describe(run: Run, *, color: bool = False) -> str:
 async def _get(args: argparse.Namespace, settings: Settings) -> int:
     from runwatch.api.models import Run
 
-    organization = common.organization_of(settings)
-    async with common.make_client(settings) as client:
-        deployment_id, data = await common.find_deployment(client, settings, run_id=args.run_id)
+    organization = command_setup.organization_of(settings)
+    async with command_setup.make_client(settings) as client:
+        deployment_id, data = await command_setup.find_deployment(
+            client, settings, run_id=args.run_id
+        )
         if data is None:
             data = await client.get_run(organization, deployment_id, args.run_id)
-    writer = common.LineWriter(sanitize=False)
+    writer = terminal_output.LineWriter(sanitize=False)
     if getattr(args, "json", False):
-        writer.write_lines([common.dump_json(data)])
+        writer.write_lines([terminal_output.dump_json(data)])
         return common.EXIT_OK
     run = Run.from_wire(data)
     text = describe(run)
-    if common.use_color():
+    if terminal_output.use_color():
         text = text.replace(
-            f"  {run.status}\n", f"  {common.paint_status(run.status, color=True)}\n", 1
+            f"  {run.status}\n", f"  {terminal_output.paint_status(run.status, color=True)}\n", 1
         )
     writer.write_lines([text])
     return common.EXIT_OK

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runwatch.cli import common
+from runwatch.cli import command_setup, common, terminal_output
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -149,7 +149,7 @@ async def _show_newest_runs(client: AsyncAPIClient, organization: str, deploymen
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_command(args, lambda settings: _main(args, settings))
+    return command_setup.run_command(args, lambda settings: _main(args, settings))
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
@@ -171,9 +171,9 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         raise common.UsageError(
             f"profile {settings.profile or '?'} is read-only: submitting runs is disabled"
         )
-    organization = common.organization_of(settings)
-    async with common.make_client(settings) as client:
-        deployment_id, _ = await common.find_deployment(
+    organization = command_setup.organization_of(settings)
+    async with command_setup.make_client(settings) as client:
+        deployment_id, _ = await command_setup.find_deployment(
             client, settings, version_id=args.version_id
         )
         try:
@@ -198,19 +198,23 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         if not isinstance(run_id, str) or not run_id:
             await _show_newest_runs(client, organization, deployment_id)
             raise common.UsageError(f"the server's answer has no run_id; {OUTCOME_UNKNOWN}")
-        writer = common.LineWriter(sanitize=False)
+        writer = terminal_output.LineWriter(sanitize=False)
         # The id is the server's choice: made inert, a piped one too (a real id never changes).
-        shown = common.dump_json(data) if getattr(args, "json", False) else common.inert(run_id)
+        shown = (
+            terminal_output.dump_json(data)
+            if getattr(args, "json", False)
+            else terminal_output.inert(run_id)
+        )
         writer.write_lines([shown])
         if not args.follow:
             return common.EXIT_OK
     # The client of the submit keeps the SDK's retries; following uses its own schedule.
-    async with common.make_client(settings, max_retry_count=0) as client:
+    async with command_setup.make_client(settings, max_retry_count=0) as client:
         return await follow_logs(
             client,
             settings,
             organization,
             deployment_id,
             run_id,
-            reconnect=common.engine_reconnector(args, settings),
+            reconnect=command_setup.engine_reconnector(args, settings),
         )

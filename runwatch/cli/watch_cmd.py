@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from runwatch.cli import common
+from runwatch.cli import command_setup, common, formats, terminal_output
 from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
@@ -32,13 +32,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    return common.run_command(args, lambda settings: _main(args, settings))
+    return command_setup.run_command(args, lambda settings: _main(args, settings))
 
 
 async def _main(args: argparse.Namespace, settings: Settings) -> int:
-    organization = common.organization_of(settings)
-    async with common.make_client(settings, max_retry_count=0) as client:
-        deployment_id, data = await common.find_deployment(client, settings, run_id=args.run_id)
+    organization = command_setup.organization_of(settings)
+    async with command_setup.make_client(settings, max_retry_count=0) as client:
+        deployment_id, data = await command_setup.find_deployment(
+            client, settings, run_id=args.run_id
+        )
         return await watch_run(
             client,
             settings,
@@ -47,14 +49,14 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
             args.run_id,
             first=data,
             as_json=bool(getattr(args, "json", False)),
-            reconnect=common.engine_reconnector(args, settings),
+            reconnect=command_setup.engine_reconnector(args, settings),
         )
 
 
 def status_line(run: Run, *, color: bool) -> str:
-    when = common.show_time(run.modified_at or run.created_at)
-    status = common.inert(run.status or "-")
-    return f"{when}  {common.paint_status(run.status, status, color=color)}"
+    when = formats.show_time(run.modified_at or run.created_at)
+    status = terminal_output.inert(run.status or "-")
+    return f"{when}  {terminal_output.paint_status(run.status, status, color=color)}"
 
 
 async def watch_run(
@@ -66,18 +68,18 @@ async def watch_run(
     *,
     first: dict[str, object] | None = None,
     as_json: bool = False,
-    reconnect: common.Reconnect | None = None,
+    reconnect: command_setup.Reconnect | None = None,
 ) -> int:
     """Print the run's status at each change; retry with backoff while the server is away.
 
-    `reconnect` (see `common.engine_reconnector`) is tried when the server cannot be reached.
+    `reconnect` (see `command_setup.engine_reconnector`) is tried when the server cannot be reached.
     """
     from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.follow.run_watch import RunWatcher
 
-    schedule = common.make_schedule(settings)
-    writer = common.LineWriter(sanitize=False)
-    color = common.use_color()
+    schedule = command_setup.make_schedule(settings)
+    writer = terminal_output.LineWriter(sanitize=False)
+    color = terminal_output.use_color()
     watcher = RunWatcher(client, organization, deployment_id, run_id, first=first)
     opened: list[AsyncAPIClient] = []
     outage = OutageNotes("reconnected; watching again")
@@ -97,10 +99,10 @@ async def watch_run(
             if run.status != last:
                 last = run.status
                 if as_json:
-                    writer.write_lines([common.dump_json(dict(run.raw))])
+                    writer.write_lines([terminal_output.dump_json(dict(run.raw))])
                 else:
                     writer.write_lines([status_line(run, color=color)])
-        return common.exit_status_for(last)
+        return formats.exit_status_for(last)
     finally:
         for extra in opened:
             await extra.aclose()

@@ -110,7 +110,7 @@ def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
 def run_deploy(args: argparse.Namespace) -> int:
     from runwatch.engine.data_dir import DataDirError, writable_data_dir
     from runwatch.engine.deploy import DeployError, deploy
-    from runwatch.engine.store import StoreFormatError
+    from runwatch.engine.store_format import StoreFormatError
 
     if args.deployment is None and not args.name:
         print("runwatch deploy: --name is required for a new deployment", file=sys.stderr)
@@ -176,10 +176,10 @@ def write_env_file(data_dir: Path, url: str, organization_id: str, token: str) -
 
 def _install_demo(data_dir: Path, conn: Any) -> None:
     """The demo deployment, once per data dir (unless it was deployed already)."""
-    from runwatch.engine import store
+    from runwatch.engine import db
     from runwatch.engine.deploy import deploy
 
-    if store.get_meta(conn, "demo_deployed"):
+    if db.get_meta(conn, "demo_deployed"):
         return
     deployment_id: str | None = None
     for name in DEMO_VERSIONS:
@@ -192,18 +192,18 @@ def _install_demo(data_dir: Path, conn: Any) -> None:
             version=name,
         )
         deployment_id = result.deployment_id
-    with store.Transaction(conn):
-        store.set_meta(conn, "demo_deployed", deployment_id or "")
+    with db.Transaction(conn):
+        db.set_meta(conn, "demo_deployed", deployment_id or "")
 
 
 def _submit_demo_runs(conn: Any, meta: Any, clock: Any) -> None:
-    from runwatch.engine import store
+    from runwatch.engine import db, store
 
-    if store.get_meta(conn, "demo_runs_submitted"):
+    if db.get_meta(conn, "demo_runs_submitted"):
         return
-    deployment_id = store.get_meta(conn, "demo_deployed")
-    with store.Transaction(conn):
-        store.set_meta(conn, "demo_runs_submitted", "1")
+    deployment_id = db.get_meta(conn, "demo_deployed")
+    with db.Transaction(conn):
+        db.set_meta(conn, "demo_runs_submitted", "1")
         if not deployment_id:
             return
         versions = {row[2]: row[0] for row in store.list_versions(conn, deployment_id)}
@@ -267,13 +267,13 @@ def run_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     url = f"http://{_url_host(args.host)}:{port}"
 
-    from runwatch.engine import store
+    from runwatch.engine import db, store_format
     from runwatch.engine.common import Clock
 
     clock = Clock()
     try:
-        conn, meta = store.init_store(data_dir)
-    except store.StoreFormatError as exc:
+        conn, meta = store_format.init_store(data_dir)
+    except store_format.StoreFormatError as exc:
         print(f"runwatch serve: {exc}", file=sys.stderr)
         return 1
     if not args.no_demo:
@@ -282,8 +282,8 @@ def run_serve(args: argparse.Namespace) -> int:
         _submit_demo_runs(conn, meta, clock)
     else:
         # Demo runs belong to the first start only: a later start without the flag adds none.
-        with store.Transaction(conn):
-            store.set_meta(conn, "demo_runs_submitted", "1")
+        with db.Transaction(conn):
+            db.set_meta(conn, "demo_runs_submitted", "1")
     env_path = write_env_file(data_dir, url, meta.organization_id, meta.token)
     return _serve(sock, data_dir, conn, meta, clock, args.queues, url, env_path, args.log_tokens)
 

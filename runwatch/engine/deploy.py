@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runwatch.engine import store
+from runwatch.engine import db, store, store_format
 from runwatch.engine.common import HANDLER_RE, Clock
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", "venv", ".mypy_cache")
@@ -115,7 +115,7 @@ def deploy(
     if not name.strip() and deployment_id is None:
         raise DeployError("a deployment name is required")
     clock = clock or Clock()
-    conn, meta = store.init_store(data_dir)
+    conn, meta = store_format.init_store(data_dir)
     try:
         versions_root = data_dir / "versions"
         versions_root.mkdir(exist_ok=True)
@@ -126,7 +126,7 @@ def deploy(
         staging = Path(tempfile.mkdtemp(prefix=".deploy-", dir=versions_root))
         try:
             shutil.copytree(code_dir, staging / "code", ignore=ignore)
-            with store.Transaction(conn):
+            with db.Transaction(conn):
                 now = clock.now_us()
                 if deployment_id is None:
                     deployment_id = store.insert_deployment(conn, meta.ids_mode, name.strip(), now)

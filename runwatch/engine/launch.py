@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from runwatch.engine.attempts import process_matches, read_pid
 from runwatch.engine.commands import ENV_FILE
-from runwatch.engine.scheduler import _process_matches, _read_pid
 
 
 @dataclass
@@ -132,8 +132,8 @@ def kill_attempts(data_dir: Path) -> int:
         return 0
     for attempt_dir in runs.glob("*/attempt-*"):
         for name in ("supervisor.pid", "runner.pid"):
-            pid = _read_pid(attempt_dir / name)
-            if pid is not None and _process_matches(pid, str(attempt_dir)):
+            pid = read_pid(attempt_dir / name)
+            if pid is not None and process_matches(pid, str(attempt_dir)):
                 try:
                     # Both are process-group leaders: this takes their children along.
                     os.killpg(pid, signal.SIGKILL)

@@ -16,111 +16,32 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from runwatch.engine import store
+from runwatch.engine import db, log_blocks, store
+from runwatch.engine.attempts import (
+    ENGINE_PREFIX,
+    Attempt,
+    process_matches,
+    read_exit,
+    read_pid,
+    split_events,
+)
 from runwatch.engine.common import Clock
 
 # Bytes ingested per attempt per tick: bounds how long one tick holds the writer thread (other
 # writes such as create_run wait behind it) while staying big enough for large transactions.
 INGEST_CHUNK = 2 << 20
-# Longer lines are stored as several events so one event (and so one page) stays bounded.
-MAX_MESSAGE = 64 * 1024
-ENGINE_PREFIX = "[engine] "
 # A supervisor that has not written its pid file after this long never started.
 LAUNCH_GRACE_SECONDS = 10.0
-
-
-@dataclass
-class Attempt:
-    rseq: int
-    run_id: str
-    attempt: int
-    dir: Path
-    queue_key: int
-    retry_count: int
-    pid: int | None
-    offset: int
-    proc: subprocess.Popen[bytes] | None = None
-    running_reported: bool = False
-    file: IO[bytes] | None = field(default=None, repr=False)
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _process_matches(pid: int, needle: str) -> bool:
-    """Is `pid` alive, not a zombie, and (where /proc exists) running with `needle` in its argv?"""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False
-    proc = Path(f"/proc/{pid}")
-    if not proc.exists():
-        return True
-    try:
-        stat = (proc / "stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-            return False
-        return needle in (proc / "cmdline").read_bytes().decode("utf-8", "replace")
-    except (OSError, IndexError):
-        return False
-
-
-def split_events(data: bytes) -> tuple[list[store.LogGroup], int]:
-    """Parse whole spool records from `data`: ((ts_us, lines) groups, bytes consumed)."""
-    events: list[store.LogGroup] = []
-    pos = 0
-    size = len(data)
-    while True:
-        nl = data.find(b"\n", pos, pos + 48)
-        if nl < 0:
-            break
-        try:
-            ts_text, n_text = data[pos:nl].split(b" ")
-            ts, n = int(ts_text), int(n_text)
-        except ValueError:
-            # Records are written with single write() calls, so this means a damaged file:
-            # keep what can be read and say so rather than stalling the run forever.
-            events.append((0, [ENGINE_PREFIX + "spool damaged; the rest of this attempt is lost"]))
-            return events, size
-        end = nl + 1 + n
-        if end > size:
-            break
-        text = data[nl + 1 : end].decode("utf-8", "replace")
-        lines = text.split("\n")
-        lines.pop()
-        if "\r" in text:
-            lines = [line.removesuffix("\r") for line in lines]
-        if len(text) > MAX_MESSAGE and max(map(len, lines)) > MAX_MESSAGE:
-            lines = [
-                line[start : start + MAX_MESSAGE]
-                for line in lines
-                for start in range(0, max(len(line), 1), MAX_MESSAGE)
-            ]
-        events.append((ts, lines))
-        pos = end
-    return events, pos
 
 
 class Scheduler:
     """Owns the writer connection. Only ever called from the writer thread."""
 
     def __init__(
-        self, data_dir: Path, conn: sqlite3.Connection, meta: store.Meta, clock: Clock, queues: int
+        self, data_dir: Path, conn: sqlite3.Connection, meta: db.Meta, clock: Clock, queues: int
     ) -> None:
         self.data_dir = data_dir
         self.conn = conn
@@ -142,7 +63,7 @@ class Scheduler:
         ).fetchall()
         for rseq, run_id, attempt, adir, queue_key, retry_count, pid, offset in rows:
             if pid is None:
-                pid = _read_pid(Path(adir) / "supervisor.pid")
+                pid = read_pid(Path(adir) / "supervisor.pid")
             self.active[(rseq, attempt)] = Attempt(
                 rseq, run_id, attempt, Path(adir), queue_key, retry_count, pid, offset
             )
@@ -153,7 +74,7 @@ class Scheduler:
         ).fetchall()
         for rseq, attempts, retry_count in orphans:
             if rseq not in attached:
-                with store.Transaction(self.conn):
+                with db.Transaction(self.conn):
                     self._log(rseq, f"attempt {attempts} was lost while the engine was stopped")
                     self._after_failure(rseq, attempts, retry_count)
 
@@ -163,7 +84,7 @@ class Scheduler:
         last = self.conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()[0]
         # A stored line never holds a newline (blocks join lines with it): split, e.g. an OSError.
         lines = [ENGINE_PREFIX + line for line in message.split("\n")]
-        store.append_logs(self.conn, rseq, [(self.clock.now_us(), lines)], last)
+        log_blocks.append_logs(self.conn, rseq, [(self.clock.now_us(), lines)], last)
 
     def _queue_of(self, queue_key: int) -> int:
         return queue_key % self.queues
@@ -184,7 +105,7 @@ class Scheduler:
 
     def _ingest(self, attempts: list[Attempt], *, drain: bool) -> bool:
         """Store new spool lines of `attempts`; one transaction for all. True if more remain."""
-        batches: list[tuple[Attempt, list[store.LogGroup], int]] = []
+        batches: list[tuple[Attempt, list[log_blocks.LogGroup], int]] = []
         more = False
         for att in attempts:
             if att.file is None:
@@ -211,12 +132,12 @@ class Scheduler:
                 more = True
         if not batches:
             return more
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             for att, events, used in batches:
                 last = self.conn.execute(
                     "SELECT log_seq FROM runs WHERE rseq = ?", (att.rseq,)
                 ).fetchone()[0]
-                store.append_logs(self.conn, att.rseq, events, last)
+                log_blocks.append_logs(self.conn, att.rseq, events, last)
                 self.conn.execute(
                     "UPDATE attempts SET spool_offset = ? WHERE rseq = ? AND attempt = ?",
                     (att.offset + used, att.rseq, att.attempt),
@@ -229,14 +150,14 @@ class Scheduler:
         if att.proc is not None:
             return att.proc.poll() is None
         if att.pid is None:
-            att.pid = _read_pid(att.dir / "supervisor.pid")
+            att.pid = read_pid(att.dir / "supervisor.pid")
         if att.pid is None:
             try:
                 age = time.time() - (att.dir / "spec.json").stat().st_mtime
             except OSError:
                 return False
             return age < LAUNCH_GRACE_SECONDS
-        return _process_matches(att.pid, str(att.dir))
+        return process_matches(att.pid, str(att.dir))
 
     def _ingest_and_settle(self) -> bool:
         if not self.active:
@@ -248,10 +169,10 @@ class Scheduler:
         for att in attempts:
             exit_path = att.dir / "exit.json"
             if exit_path.exists():
-                finished.append((att, self._read_exit(exit_path)))
+                finished.append((att, read_exit(exit_path)))
             elif not self._alive(att):
                 if exit_path.exists():
-                    finished.append((att, self._read_exit(exit_path)))
+                    finished.append((att, read_exit(exit_path)))
                 else:
                     finished.append((att, None))
         more = self._ingest(attempts, drain=False)
@@ -262,7 +183,7 @@ class Scheduler:
                 (att.dir / "runner.pid").exists() or any(a is att for a, _ in finished)
             ):
                 att.running_reported = True
-                with store.Transaction(self.conn):
+                with db.Transaction(self.conn):
                     status = self.conn.execute(
                         "SELECT status FROM runs WHERE rseq = ?", (att.rseq,)
                     ).fetchone()[0]
@@ -271,14 +192,6 @@ class Scheduler:
         for att, record in finished:
             self._settle(att, record)
         return more
-
-    @staticmethod
-    def _read_exit(path: Path) -> dict[str, Any] | None:
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
 
     def _settle(self, att: Attempt, record: dict[str, Any] | None) -> None:
         att.close()
@@ -292,7 +205,7 @@ class Scheduler:
             code = int(record["exit_code"])
         else:
             self._kill_runner(att)
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             self.conn.execute(
                 "UPDATE attempts SET state = 'done', exit_code = ?, ended_us = ?"
                 " WHERE rseq = ? AND attempt = ?",
@@ -324,7 +237,7 @@ class Scheduler:
         never ran, so this is no failed attempt. Launch it again under the same number rather
         than spend the run's retry budget (or fail a run with no retries) on the engine's crash.
         """
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             self.conn.execute(
                 "UPDATE attempts SET state = 'done', ended_us = ? WHERE rseq = ? AND attempt = ?",
                 (now, att.rseq, att.attempt),
@@ -350,8 +263,8 @@ class Scheduler:
 
     def _kill_runner(self, att: Attempt) -> None:
         """A dead supervisor may leave its handler running (until its next write fails)."""
-        pid = _read_pid(att.dir / "runner.pid")
-        if pid is not None and _process_matches(pid, str(att.dir)):
+        pid = read_pid(att.dir / "runner.pid")
+        if pid is not None and process_matches(pid, str(att.dir)):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
 
@@ -367,7 +280,7 @@ class Scheduler:
         busy = {self._queue_of(att.queue_key) for att in self.active.values()}
         submitted = [rseq for rseq, status, _ in rows if status == "SUBMITTED"]
         if submitted:
-            with store.Transaction(self.conn):
+            with db.Transaction(self.conn):
                 now = self.clock.now_us()
                 for rseq in submitted:
                     store.set_status(self.conn, rseq, "PENDING", now)
@@ -424,7 +337,7 @@ class Scheduler:
             },
         }
         (adir / "spec.json").write_text(json.dumps(spec))
-        with store.Transaction(self.conn):
+        with db.Transaction(self.conn):
             now = self.clock.now_us()
             if status != "RUNNABLE":
                 store.set_status(self.conn, rseq, "RUNNABLE", now)
@@ -451,7 +364,7 @@ class Scheduler:
                     close_fds=True,
                 )
         except OSError as exc:
-            with store.Transaction(self.conn):
+            with db.Transaction(self.conn):
                 self._log(rseq, f"could not start the supervisor: {exc}")
             (adir / "exit.json").write_text(json.dumps({"exit_code": 127}))
             return

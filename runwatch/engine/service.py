@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from runwatch.engine import store
+from runwatch.engine import db
 from runwatch.engine.common import Clock
 from runwatch.engine.scheduler import Scheduler
 
@@ -104,12 +104,12 @@ class Service:
     """What the HTTP layer uses: async reads on reader threads, async writes on the writer."""
 
     def __init__(
-        self, data_dir: Path, conn: sqlite3.Connection, meta: store.Meta, clock: Clock, queues: int
+        self, data_dir: Path, conn: sqlite3.Connection, meta: db.Meta, clock: Clock, queues: int
     ) -> None:
         self.data_dir = data_dir
         self.meta = meta
         self.clock = clock
-        self.db_path = data_dir / store.DB_NAME
+        self.db_path = data_dir / db.DB_NAME
         self.scheduler = Scheduler(data_dir, conn, meta, clock, queues)
         self.writer = WriterThread(self.scheduler)
         self._local = threading.local()
@@ -132,7 +132,7 @@ class Service:
     def _reader_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = store.connect(self.db_path, readonly=True)
+            conn = db.connect(self.db_path, readonly=True)
             self._local.conn = conn
             with self._conns_lock:
                 self._reader_conns.append(conn)

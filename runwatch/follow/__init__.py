@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from runwatch.follow.logs import FATAL_ERRORS, LogFollower, is_fatal
+from runwatch.follow.backoff import FATAL_ERRORS, is_fatal
+from runwatch.follow.logs import LogFollower
 from runwatch.follow.runs import RunChange, RunsDiff, RunsPoller, changed_fields
 from runwatch.follow.schedule import Clock, PollSchedule, SystemClock
 

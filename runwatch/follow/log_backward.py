@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import takewhile
 
-from runwatch.api.models import LogEvent, parse_time
+from runwatch.api.models import LogEvent
+from runwatch.api.wire_values import parse_time
 from runwatch.follow.log_edges import (
     Edge,
     TokenAnswer,

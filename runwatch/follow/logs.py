@@ -12,7 +12,7 @@ page left it, and the next poll carries on from there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,13 +20,9 @@ from typing import TYPE_CHECKING
 from runwatch.api.client import Traffic, counting
 from runwatch.api.errors import (
     ApiError,
-    BadRequest,
-    Forbidden,
-    HttpError,
-    NotFound,
-    Unauthorized,
 )
 from runwatch.api.models import LogEvent, Run, is_terminal
+from runwatch.follow.backoff import ErrorHook, back_off
 from runwatch.follow.log_backward import BackwardPager
 from runwatch.follow.log_edges import (
     AfterEdge,
@@ -40,28 +36,12 @@ from runwatch.follow.log_edges import (
     reaches_before,
 )
 from runwatch.follow.log_source import LogSource, Page
-from runwatch.follow.schedule import PollSchedule, refused_connection
+from runwatch.follow.schedule import PollSchedule
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
 
-__all__ = ["FATAL_ERRORS", "LogFollower", "is_fatal"]
-
-# Errors that retrying cannot fix: the follower re-raises them instead of backing off.
-# BadRequest is here because the only 400 recentlogs gives is a token the server rejects,
-# and asking again with the same token would fail forever.
-FATAL_ERRORS: tuple[type[HttpError], ...] = (Unauthorized, Forbidden, NotFound, BadRequest)
-
-ErrorHook = Callable[[ApiError, float], None]
-
-
-def is_fatal(exc: ApiError) -> bool:
-    return isinstance(exc, FATAL_ERRORS)
-
-
-def _retry_after(exc: ApiError) -> float | None:
-    value = getattr(exc, "retry_after", None)
-    return float(value) if isinstance(value, int | float) else None
+__all__ = ["LogFollower"]
 
 
 class LogFollower:
@@ -380,9 +360,8 @@ class LogFollower:
         run's status itself when it has caught up with the log and the log is quiet (or
         at most once per interval while lines keep coming). Batches that end short of the
         log's end (`caught_up` false) are followed by the next poll at once, never by a
-        wait. Fatal errors
-        (see `FATAL_ERRORS`) are raised; any other `ApiError` is reported to `on_error`
-        with the chosen delay, and retried with the schedule's backoff.
+        wait. Failed requests follow `backoff.back_off`: fatal errors are raised, any other
+        `ApiError` is reported to `on_error` with the chosen delay and retried.
         """
         fetch = (not self._status_external) if fetch_status is None else fetch_status
         last_status = float("-inf")
@@ -390,7 +369,7 @@ class LogFollower:
             try:
                 batch = await self.poll()
             except ApiError as exc:
-                await self._back_off(exc, schedule, on_error)
+                await back_off(exc, schedule, on_error)
                 continue
             schedule.succeeded()
             yield batch
@@ -407,7 +386,7 @@ class LogFollower:
                 try:
                     await self.refresh_status()
                 except ApiError as exc:
-                    await self._back_off(exc, schedule, on_error)
+                    await back_off(exc, schedule, on_error)
                     continue
                 if self._terminal:
                     # One more poll now drains whatever was logged before the end.
@@ -415,16 +394,6 @@ class LogFollower:
             if self._terminal:
                 continue
             await schedule.wait(active=True, busy=bool(batch))
-
-    async def _back_off(
-        self, exc: ApiError, schedule: PollSchedule, on_error: ErrorHook | None
-    ) -> None:
-        if is_fatal(exc):
-            raise exc
-        delay = schedule.failed(_retry_after(exc), refused=refused_connection(exc))
-        if on_error is not None:
-            on_error(exc, delay)
-        await schedule.wait(active=True)
 
 
 # A page this small cannot have been cut short by a server's size limit (1 MiB here and on

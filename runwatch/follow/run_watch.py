@@ -8,20 +8,18 @@ schedule's backoff and waited out.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from runwatch.api.errors import ApiError
 from runwatch.api.models import Run
-from runwatch.follow.logs import is_fatal
-from runwatch.follow.schedule import PollSchedule, refused_connection
+from runwatch.follow.backoff import ErrorHook, back_off, is_fatal
+from runwatch.follow.schedule import PollSchedule
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
 
 __all__ = ["RunWatcher"]
-
-ErrorHook = Callable[[ApiError, float], None]
 
 
 class RunWatcher:
@@ -61,17 +59,9 @@ class RunWatcher:
             try:
                 run = await self.fetch()
             except ApiError as exc:
-                if is_fatal(exc):
-                    raise
-                self.failing = True
-                # A server that said when to come back (Retry-After) is not asked sooner; one
-                # that is not listening at all (restarting) is probed often.
-                delay = schedule.failed(
-                    getattr(exc, "retry_after", None), refused=refused_connection(exc)
-                )
-                if on_error is not None:
-                    on_error(exc, delay)
-                await schedule.wait(active=True)
+                if not is_fatal(exc):
+                    self.failing = True
+                await back_off(exc, schedule, on_error)
                 continue
             schedule.succeeded()
             yield run

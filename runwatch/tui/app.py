@@ -8,9 +8,7 @@ gets a client and starts its pollers.
 from __future__ import annotations
 
 import gc
-import random
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,11 +21,9 @@ from runwatch.tui.commands import SafeCommandPalette, main_commands
 from runwatch.tui.format import inert
 from runwatch.tui.screens.main import MainScreen
 from runwatch.tui.session import ENGINE_RESTART_GAP, REUSED_ENGINE_GRACE, Session, utc_now
-from runwatch.tui.state import StateStore
 
 if TYPE_CHECKING:
     from runwatch.config import Settings
-    from runwatch.engine.launch import EngineHandle
 
 __all__ = [
     "ENGINE_RESTART_GAP",
@@ -65,30 +61,15 @@ class RunwatchApp(App[None]):
         self,
         settings: Settings,
         *,
-        engine_starter: Callable[[], EngineHandle] | None = None,
-        settings_loader: Callable[[], Settings] | None = None,
-        clock: Callable[[], datetime] | None = None,
-        state_store: StateStore | None = None,
-        export_dir: Path | None = None,
-        api_label: str | None = None,
-        rng: random.Random | None = None,
         max_log_lines: int = 100_000,
         notify_status_changes: bool = True,
-        client_timeout: float = 10.0,
         freeze_gc: bool = False,
+        **session_options: Any,
     ) -> None:
+        """`session_options` are `Session`'s own (engine_starter, settings_loader, clock,
+        state_store, export_dir, api_label, rng, client_timeout), passed through as given."""
         super().__init__()
-        self.session = Session(
-            settings,
-            engine_starter=engine_starter,
-            settings_loader=settings_loader,
-            clock=clock,
-            state_store=state_store,
-            export_dir=export_dir,
-            api_label=api_label,
-            rng=rng,
-            client_timeout=client_timeout,
-        )
+        self.session = Session(settings, **session_options)
         self.max_log_lines = max_log_lines
         self.notify_status_changes = notify_status_changes
         # Off by default: tests run many apps in one process, and frozen cycles would pile up.

@@ -17,6 +17,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runwatch.follow.backoff import failure_delay
 from runwatch.follow.schedule import PollSchedule, refused_connection
 from runwatch.tui.connection import Block, ConnectionState
 from runwatch.tui.state import StateStore, ViewState
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.deployment_views import Deployment
     from runwatch.api.errors import ApiError
-    from runwatch.api.models import Deployment
     from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
 
@@ -316,9 +317,7 @@ class Session:
             return Verdict.GONE
         refused = refused_connection(error)
         if delay is None:
-            delay = self.schedules[source].failed(
-                getattr(error, "retry_after", None), refused=refused
-            )
+            delay = failure_delay(self.schedules[source], error)
         if refused:
             self.engine_unreachable()
         retry_at = self.clock() + timedelta(seconds=delay)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from runwatch.api.models import Deployment
+    from runwatch.api.deployment_views import Deployment
 
 
 @dataclass

@@ -9,17 +9,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from runwatch.api.wire import (
-    RetryPolicy,
-    auth_header,
-    credential_from_env,
-    is_loopback,
-    parse_retry_after,
-    retry_delay,
-    safe_url,
-    sdk_time,
-    text_excerpt,
-)
+from runwatch.api.connection_config import auth_header, credential_from_env, is_loopback, safe_url
+from runwatch.api.request_spec import sdk_time
+from runwatch.api.responses import text_excerpt
+from runwatch.api.retries import RetryPolicy, parse_retry_after, retry_delay
 
 POLICY = RetryPolicy(max_retries=5, base_delay=0.5, max_delay=30.0, max_retry_after=60.0)
 

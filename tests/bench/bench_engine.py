@@ -26,10 +26,10 @@ from pathlib import Path
 
 import httpx
 
-from runwatch.engine import store
+from runwatch.engine import db, log_blocks, store, store_format
 from runwatch.engine.common import Clock
 from runwatch.engine.deploy import deploy
-from runwatch.engine.server import encode_token
+from runwatch.engine.request_parsing import encode_token
 
 CHATTY = """
 def handler(input_data, context):
@@ -117,9 +117,9 @@ def _throughput_once(
     engine: Engine, data_dir: Path, deployment_id: str, version_id: str, lines: int
 ) -> dict[str, float]:
     path = f"/organizations/{engine.org}/deployments/{deployment_id}/runs"
-    db = sqlite3.connect(data_dir / store.DB_NAME)
+    conn_db = sqlite3.connect(data_dir / db.DB_NAME)
     try:
-        before = db.execute("SELECT coalesce(sum(log_seq), 0) FROM runs").fetchone()[0]
+        before = conn_db.execute("SELECT coalesce(sum(log_seq), 0) FROM runs").fetchone()[0]
         run_ids = []
         for _ in range(4):
             response = engine.client.post(
@@ -137,13 +137,13 @@ def _throughput_once(
         samples: list[tuple[float, int]] = []
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            count = db.execute("SELECT sum(log_seq) FROM runs").fetchone()[0] - before
+            count = conn_db.execute("SELECT sum(log_seq) FROM runs").fetchone()[0] - before
             samples.append((time.monotonic(), count))
             if count + before >= expected:
                 break
             time.sleep(0.05)
     finally:
-        db.close()
+        conn_db.close()
     first = next(i for i, (_, c) in enumerate(samples) if c > 100)
     t0, c0 = samples[first]
     t1, c1 = samples[-1]
@@ -185,10 +185,10 @@ def prepare_reads(root: Path, log_lines: int, runs: int) -> ReadsSetup:
     src.mkdir()
     (src / "main.py").write_text("def handler(input_data, context):\n    pass\n")
     result = deploy(data_dir, src, name="bench")
-    conn, meta = store.init_store(data_dir)
+    conn, meta = store_format.init_store(data_dir)
     clock = Clock()
     rows = []
-    with store.Transaction(conn):
+    with db.Transaction(conn):
         for _ in range(runs):
             rows.append(
                 store.insert_run(
@@ -211,8 +211,8 @@ def prepare_reads(root: Path, log_lines: int, runs: int) -> ReadsSetup:
     batch = 100_000
     base_ts = clock.now_us()
     for offset in range(0, log_lines, batch):
-        with store.Transaction(conn):
-            store.append_logs(
+        with db.Transaction(conn):
+            log_blocks.append_logs(
                 conn,
                 big_rseq,
                 [
@@ -250,12 +250,12 @@ def read_latencies(
         "recentlogs_p50_ms": statistics.median(timings),
         "recentlogs_p99_ms": percentile(timings, 99),
     }
-    reader = store.connect(setup.data_dir / store.DB_NAME, readonly=True)
+    reader = db.connect(setup.data_dir / db.DB_NAME, readonly=True)
     query_timings = []
     for _ in range(requests):
         seq = rng.randint(log_lines // 4, 3 * log_lines // 4)
         t = time.perf_counter()
-        store.log_page(reader, setup.big_rseq, before=seq, limit=1000)
+        log_blocks.log_page(reader, setup.big_rseq, before=seq, limit=1000)
         query_timings.append((time.perf_counter() - t) * 1000)
     reader.close()
     result["query_p50_ms"] = statistics.median(query_timings)

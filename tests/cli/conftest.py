@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "follow"))
 from follow_fakes import FakeClock, FakeRunApi
 
 from runwatch.api.client import AsyncAPIClient
-from runwatch.cli import common
+from runwatch.cli import command_setup
 from runwatch.follow.schedule import PollSchedule
 from tests.conftest import CLIENT_ENV_VARS
 
@@ -62,8 +62,8 @@ def fake_api(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
     def make_schedule(settings: object) -> PollSchedule:
         return PollSchedule(interval=1.0, max_backoff=8.0, clock=clock, rng=random.Random(3))
 
-    monkeypatch.setattr(common, "make_client", make_client)
-    monkeypatch.setattr(common, "make_schedule", make_schedule)
+    monkeypatch.setattr(command_setup, "make_client", make_client)
+    monkeypatch.setattr(command_setup, "make_schedule", make_schedule)
     yield api
 
 

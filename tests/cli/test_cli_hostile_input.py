@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from follow_fakes import FakeRunApi
 
-from runwatch.cli import common, main
-from runwatch.tui.screens.submit import parse_json_object
+from runwatch.cli import common, formats, main
+from runwatch.tui.screens.submit_fields import parse_json_object
 from tests.conftest import CLIENT_ENV_VARS
 
 
@@ -140,7 +140,7 @@ def test_submit_nan_against_the_engine(engine: Any, cli_env: dict[str, str]) -> 
 
 def test_since_too_far_back(fake_api: FakeRunApi, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(common.UsageError, match="before the year 1"):
-        common.parse_when("99999999999999999999d")
+        formats.parse_when("99999999999999999999d")
     assert main(["logs", "--since", "9999999d", "run-1", "--deployment", "dep-1"]) == 2
     assert "before the year 1" in one_error_line(capsys.readouterr().err)
 

@@ -15,7 +15,7 @@ import pytest
 from follow_fakes import FakeRunApi
 
 from runwatch.api.models import Run
-from runwatch.cli import common, main, runs_cmd
+from runwatch.cli import command_setup, common, formats, main, runs_cmd, terminal_output
 
 
 class TtyStringIO(io.StringIO):
@@ -46,32 +46,32 @@ class TtyStringIO(io.StringIO):
     ],
 )
 def test_inert_strips_escapes_and_escapes_controls(raw: str, shown: str) -> None:
-    assert common.inert(raw) == shown
-    assert "\x1b" not in common.inert(raw)
+    assert terminal_output.inert(raw) == shown
+    assert "\x1b" not in terminal_output.inert(raw)
 
 
 def test_line_writer_is_inert_on_a_terminal_and_verbatim_in_a_pipe() -> None:
     tty = TtyStringIO()
-    common.LineWriter(tty).write_lines(["\x1b[31mred\x1b[0m", "ok"])
+    terminal_output.LineWriter(tty).write_lines(["\x1b[31mred\x1b[0m", "ok"])
     assert tty.getvalue() == "red\nok\n"
     pipe = io.StringIO()
-    common.LineWriter(pipe).write_lines(["\x1b[31mred\x1b[0m", "ok"])
+    terminal_output.LineWriter(pipe).write_lines(["\x1b[31mred\x1b[0m", "ok"])
     assert pipe.getvalue() == "\x1b[31mred\x1b[0m\nok\n"
 
 
 def test_line_writer_survives_unencodable_text() -> None:
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="ascii")
-    common.LineWriter(stream).write_lines(["caf\u00e9", "\ud800"])
+    terminal_output.LineWriter(stream).write_lines(["caf\u00e9", "\ud800"])
     assert raw.getvalue() == b"caf?\n?\n"
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert common.use_color(TtyStringIO())
-    assert not common.use_color(io.StringIO())
+    assert terminal_output.use_color(TtyStringIO())
+    assert not terminal_output.use_color(io.StringIO())
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not common.use_color(TtyStringIO())
+    assert not terminal_output.use_color(TtyStringIO())
 
 
 # ---------------------------------------------------------------- formatting
@@ -128,23 +128,24 @@ def test_a_hostile_run_id_cannot_reach_the_terminal_raw() -> None:
     [(None, "-"), (0.25, "0.2s"), (9.94, "9.9s"), (42, "42s"), (75, "1m15s"), (7322, "2h02m")],
 )
 def test_show_duration(seconds: float | None, text: str) -> None:
-    assert common.show_duration(seconds) == text
+    assert formats.show_duration(seconds) == text
 
 
 def test_parse_when() -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    assert common.parse_when("10m", now=now) == now - timedelta(minutes=10)
-    assert common.parse_when("2h", now=now) == now - timedelta(hours=2)
-    assert common.parse_when("2026-01-01T10:00:00Z") == datetime(2026, 1, 1, 10, tzinfo=UTC)
-    assert common.parse_when("2026-01-01 10:00:00") == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert formats.parse_when("10m", now=now) == now - timedelta(minutes=10)
+    assert formats.parse_when("2h", now=now) == now - timedelta(hours=2)
+    assert formats.parse_when("2026-01-01T10:00:00Z") == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert formats.parse_when("2026-01-01 10:00:00") == datetime(2026, 1, 1, 10, tzinfo=UTC)
     with pytest.raises(common.UsageError):
-        common.parse_when("yesterday")
+        formats.parse_when("yesterday")
 
 
 def test_command_modules_import_only_the_standard_library() -> None:
     code = (
         "import sys, runwatch.cli.runs_cmd, runwatch.cli.logs_cmd, runwatch.cli.watch_cmd, "
-        "runwatch.cli.submit_cmd, runwatch.cli.common;"
+        "runwatch.cli.submit_cmd, runwatch.cli.common, runwatch.cli.command_setup, "
+        "runwatch.cli.terminal_output, runwatch.cli.formats;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('httpx', 'textual', 'fastapi', 'asyncio') or m.startswith('runwatch.api')))"
     )
@@ -405,7 +406,7 @@ async def test_engine_reconnector_follows_engine_env(tmp_path: Path) -> None:
         credential={"auth_token": "tok"},
         local_engine=True,
     )
-    reconnect = common.engine_reconnector(args, settings)
+    reconnect = command_setup.engine_reconnector(args, settings)
     assert reconnect is not None
     assert reconnect() is None  # nothing moved
     write(2222)
@@ -414,7 +415,7 @@ async def test_engine_reconnector_follows_engine_env(tmp_path: Path) -> None:
     await client.aclose()
     assert reconnect() is None
     remote = Settings(api_url="https://api.example", credential={"auth_token": "x"})
-    assert common.engine_reconnector(args, remote) is None
+    assert command_setup.engine_reconnector(args, remote) is None
 
 
 @pytest.mark.parametrize(

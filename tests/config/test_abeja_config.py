@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from runwatch.api.wire import auth_header
+from runwatch.api.connection_config import auth_header
 from runwatch.config import ApiSource, ConfigError, resolve_settings
 from runwatch.config.abeja import abeja_config_path, load_abeja_config
 

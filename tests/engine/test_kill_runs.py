@@ -7,7 +7,7 @@
 - A launch the engine recorded but never carried out (it died in between) is launched again
   without spending the run's retry budget.
 - The store itself: a writer SIGKILLed mid-transaction loses none of the lines it had committed
-  and doubles none (the WAL + synchronous=NORMAL argument in store.connect, proven).
+  and doubles none (the WAL + synchronous=NORMAL argument in db.connect, proven).
 (test_durability.py covers one run through engine kills and the supervisor's SIGKILL.)
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.engine import store
+from runwatch.engine import db, log_blocks, store_format
 from tests.conftest import EngineProcess
 from tests.kill_cycles import (
     ENGINE_PREFIX,
@@ -198,7 +198,7 @@ def test_a_launch_the_engine_died_in_is_redone_without_spending_a_retry(
         (first / name).unlink(missing_ok=True)
     old = time.time() - 60  # past the launch grace
     os.utime(first / "spec.json", (old, old))
-    conn = sqlite3.connect(engine.data_dir / store.DB_NAME)
+    conn = sqlite3.connect(engine.data_dir / db.DB_NAME)
     with conn:
         conn.execute("UPDATE attempts SET state = 'launching', supervisor_pid = NULL")
     conn.close()
@@ -221,17 +221,17 @@ def test_a_launch_the_engine_died_in_is_redone_without_spending_a_retry(
 WRITER = """
 import random, sys, time
 from pathlib import Path
-from runwatch.engine import store
+from runwatch.engine import db, log_blocks, store, store_format
 
-conn, _meta = store.init_store(Path(sys.argv[1]))
+conn, _meta = store_format.init_store(Path(sys.argv[1]))
 rng = random.Random(int(sys.argv[2]))
 last = conn.execute(
     "SELECT coalesce(max(first_seq + count - 1), 0) FROM log_blocks WHERE rseq = 1"
 ).fetchone()[0]
 while True:
     lines = [f"n {seq:07d}" for seq in range(last + 1, last + 1 + rng.choice([1, 3, 20, 200]))]
-    with store.Transaction(conn):
-        last = store.append_logs(conn, 1, [(1_700_000_000_000_000 + last, lines)], last)
+    with db.Transaction(conn):
+        last = log_blocks.append_logs(conn, 1, [(1_700_000_000_000_000 + last, lines)], last)
     # Acknowledged only once COMMIT has returned.
     sys.stdout.write(f"{last}\\n")
     sys.stdout.flush()
@@ -241,8 +241,8 @@ while True:
 
 
 def test_the_store_uses_wal_with_synchronous_normal(tmp_path: Path) -> None:
-    # The durability argument in store.connect rests on these two settings.
-    conn, _meta = store.init_store(tmp_path / "data")
+    # The durability argument in db.connect rests on these two settings.
+    conn, _meta = store_format.init_store(tmp_path / "data")
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
@@ -272,10 +272,10 @@ def test_lines_committed_before_a_sigkill_are_there_exactly_once(tmp_path: Path)
         rest, _ = writer.communicate(timeout=30)
         acks = [int(line) for line in [first, *rest.splitlines()] if line.strip()]
         acked = max(acked, *acks)
-        conn = store.connect(data / store.DB_NAME)
+        conn = db.connect(data / db.DB_NAME)
         try:
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-            rows = store.log_page(conn, 1, after=0, limit=10**9)
+            rows = log_blocks.log_page(conn, 1, after=0, limit=10**9)
         finally:
             conn.close()
         messages = [json.loads(event)["message"] for _seq, _ts, event in rows]

@@ -7,12 +7,12 @@ import random
 import sqlite3
 from pathlib import Path
 
-from runwatch.engine import store
-from runwatch.engine.scheduler import split_events
+from runwatch.engine import db, log_blocks, store_format
+from runwatch.engine.attempts import split_events
 
 
 def fill(tmp_path: Path) -> tuple[sqlite3.Connection, list[tuple[int, str]]]:
-    conn, _meta = store.init_store(tmp_path / "data")
+    conn, _meta = store_format.init_store(tmp_path / "data")
     rng = random.Random(7)
     expected: list[tuple[int, str]] = []
     last = 0
@@ -25,8 +25,8 @@ def fill(tmp_path: Path) -> tuple[sqlite3.Connection, list[tuple[int, str]]]:
                      range(rng.choice([1, 1, 2, 40, 300]))]  # fmt: skip
             expected.extend((ts, line) for line in lines)
             groups.append((ts, lines))
-        with store.Transaction(conn):
-            last = store.append_logs(conn, 1, groups, last)
+        with db.Transaction(conn):
+            last = log_blocks.append_logs(conn, 1, groups, last)
     assert last == len(expected)
     return conn, expected
 
@@ -47,13 +47,13 @@ def test_pages_match_a_plain_list(tmp_path: Path) -> None:
     for _ in range(300):
         point = rng.randint(0, n + 2)
         limit = rng.choice([1, 3, 256, 1000])
-        forward = messages(store.log_page(conn, 1, after=point, limit=limit))
+        forward = messages(log_blocks.log_page(conn, 1, after=point, limit=limit))
         want = [(s, expected[s - 1][1]) for s in range(point + 1, min(n, point + limit) + 1)]
         assert forward == want
-        backward = messages(store.log_page(conn, 1, before=point, limit=limit))
+        backward = messages(log_blocks.log_page(conn, 1, before=point, limit=limit))
         want = [(s, expected[s - 1][1]) for s in range(min(point - 1, n), 0, -1)][:limit]
         assert backward == want
-    newest = messages(store.log_page(conn, 1, limit=10))
+    newest = messages(log_blocks.log_page(conn, 1, limit=10))
     assert [s for s, _ in newest] == list(range(n, n - 10, -1))
 
 
@@ -61,10 +61,10 @@ def test_time_filters_match_a_plain_list(tmp_path: Path) -> None:
     conn, expected = fill(tmp_path)
     times = sorted({ts for ts, _ in expected})
     lo, hi = times[len(times) // 3], times[2 * len(times) // 3]
-    rows = store.log_page(conn, 1, after=0, start_us=lo, end_us=hi, limit=100_000)
+    rows = log_blocks.log_page(conn, 1, after=0, start_us=lo, end_us=hi, limit=100_000)
     want = [s + 1 for s, (ts, _) in enumerate(expected) if lo <= ts <= hi]
     assert [seq for seq, _, _ in rows] == want
-    rows = store.log_page(conn, 1, before=None, end_us=lo, limit=100_000)
+    rows = log_blocks.log_page(conn, 1, before=None, end_us=lo, limit=100_000)
     assert [seq for seq, _, _ in rows] == [s + 1 for s, (ts, _) in enumerate(expected) if ts <= lo][
         ::-1
     ]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from runwatch.engine import store
+from runwatch.engine import db, log_blocks, store_format
 from runwatch.engine.common import format_us, parse_time_us
 from tests.conftest import EngineProcess
 
@@ -47,28 +47,28 @@ def make_legacy(db: Path) -> None:
 
 
 def all_events(conn: sqlite3.Connection, rseq: int) -> list[tuple[int, str, str]]:
-    rows = store.log_page(conn, rseq, after=0, limit=1_000_000)
+    rows = log_blocks.log_page(conn, rseq, after=0, limit=1_000_000)
     return [(seq, ts, json.loads(event)["message"]) for seq, ts, event in rows]
 
 
 def test_blocks_with_first_format_times_are_upgraded(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    conn, _meta = store.init_store(data)
+    conn, _meta = store_format.init_store(data)
     # One big group (a flood: many lines, one time), then lines with times of their own.
     groups = [(T0, [f"flood {i}" for i in range(700)])]
     groups += [(T0 + 1000 * k, [f"slow {k}"]) for k in range(1, 40)]
-    with store.Transaction(conn):
-        store.append_logs(conn, 1, groups, 0)
+    with db.Transaction(conn):
+        log_blocks.append_logs(conn, 1, groups, 0)
     want = all_events(conn, 1)
     conn.close()
-    make_legacy(data / store.DB_NAME)
+    make_legacy(data / db.DB_NAME)
 
-    conn, _meta = store.init_store(data)
+    conn, _meta = store_format.init_store(data)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == store.STORE_FORMAT
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == store_format.STORE_FORMAT
         assert all_events(conn, 1) == want
         assert want[0] == (1, format_us(T0), "flood 0")
-        newest = store.log_page(conn, 1, limit=5)
+        newest = log_blocks.log_page(conn, 1, limit=5)
         assert [seq for seq, _, _ in newest] == [739, 738, 737, 736, 735]
     finally:
         conn.close()
@@ -77,7 +77,7 @@ def test_blocks_with_first_format_times_are_upgraded(tmp_path: Path) -> None:
 @pytest.mark.parametrize("column", ["message", "event"])
 def test_the_one_row_per_line_table_becomes_blocks(tmp_path: Path, column: str) -> None:
     data = tmp_path / "data"
-    conn, _meta = store.init_store(data)
+    conn, _meta = store_format.init_store(data)
     conn.execute(
         f"CREATE TABLE logs (rseq INTEGER NOT NULL, seq INTEGER NOT NULL, ts_us INTEGER NOT NULL,"
         f" {column} TEXT NOT NULL, PRIMARY KEY (rseq, seq)) WITHOUT ROWID"
@@ -89,7 +89,7 @@ def test_the_one_row_per_line_table_becomes_blocks(tmp_path: Path, column: str) 
     conn.execute("PRAGMA user_version = 0")
     conn.close()
 
-    conn, _meta = store.init_store(data)
+    conn, _meta = store_format.init_store(data)
     try:
         assert all_events(conn, 7) == [(seq, format_us(ts), m) for seq, ts, m in lines]
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'logs'").fetchone()
@@ -99,11 +99,11 @@ def test_the_one_row_per_line_table_becomes_blocks(tmp_path: Path, column: str) 
 
 def test_a_database_from_a_newer_runwatch_is_refused(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    conn, _meta = store.init_store(data)
-    conn.execute(f"PRAGMA user_version = {store.STORE_FORMAT + 1}")
+    conn, _meta = store_format.init_store(data)
+    conn.execute(f"PRAGMA user_version = {store_format.STORE_FORMAT + 1}")
     conn.close()
-    with pytest.raises(store.StoreFormatError, match="upgrade runwatch"):
-        store.init_store(data)
+    with pytest.raises(store_format.StoreFormatError, match="upgrade runwatch"):
+        store_format.init_store(data)
     result = subprocess.run(
         [sys.executable, "-m", "runwatch.engine", "serve", "--port", "0", "--data-dir", str(data)],
         capture_output=True,
@@ -124,7 +124,7 @@ def test_flood_run_of_a_reused_data_dir_pages_without_500(engine: EngineProcess)
     before = engine.all_log_messages(dep, run_id)
     assert len(before) > 5000
     engine.stop()
-    make_legacy(engine.data_dir / store.DB_NAME)
+    make_legacy(engine.data_dir / db.DB_NAME)
     engine.start()
     assert engine.all_log_messages(dep, run_id) == before
     path = f"/organizations/{engine.organization_id}/deployments/{dep}/runs/{run_id}/recentlogs"

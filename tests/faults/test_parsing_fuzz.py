@@ -36,13 +36,15 @@ from runwatch.api import AsyncAPIClient
 from runwatch.api.errors import ApiError, HttpError, ResponseShapeError
 from runwatch.api.models import LogEvent, Run
 from runwatch.cli import runs_cmd, watch_cmd
-from runwatch.cli.common import LineWriter, UsageError, dump_json, find_deployment
+from runwatch.cli.command_setup import find_deployment
+from runwatch.cli.common import UsageError
+from runwatch.cli.terminal_output import LineWriter, dump_json
 from runwatch.config import Settings
 from runwatch.follow.logs import LogFollower
 from runwatch.follow.runs import RunsPoller
 from runwatch.tui.widgets.log_view import shown_message
+from runwatch.tui.widgets.run_cells import run_cells
 from runwatch.tui.widgets.run_detail import render_run
-from runwatch.tui.widgets.runs_table import run_cells
 
 EXAMPLES = max(1, int(os.environ.get("RUNWATCH_FUZZ_EXAMPLES", "100")))
 FUZZ = settings(

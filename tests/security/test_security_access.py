@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runwatch.engine import server
+from runwatch.engine import guard
 from tests.conftest import EngineProcess, start_engine
 from tests.security.conftest import Seeded
 from tests.security.test_security_hostile_input import raw_request
@@ -148,8 +148,8 @@ def test_the_token_is_only_compared_with_compare_digest(monkeypatch: pytest.Monk
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(server.hmac, "compare_digest", recording)
-    guard = server.GuardMiddleware(app=None, token="s3cret-token")  # type: ignore[arg-type]
+    monkeypatch.setattr(guard.hmac, "compare_digest", recording)
+    middleware = guard.GuardMiddleware(app=None, token="s3cret-token")  # type: ignore[arg-type]
     cases = {
         b"Bearer s3cret-token": True,
         b"Bearer s3cret-tokeX": False,
@@ -158,11 +158,11 @@ def test_the_token_is_only_compared_with_compare_digest(monkeypatch: pytest.Monk
         b"Basic " + base64.b64encode(b"u:s3cret"): False,
     }
     for header, expected in cases.items():
-        assert guard.authorized(header) is expected
+        assert middleware.authorized(header) is expected
     assert len(calls) == len(cases)
     assert all(b == b"s3cret-token" for _, b in calls)
 
-    tree = ast.parse(textwrap.dedent(inspect.getsource(server.GuardMiddleware)))
+    tree = ast.parse(textwrap.dedent(inspect.getsource(guard.GuardMiddleware)))
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             names = {ast.unparse(part) for part in [node.left, *node.comparators]}

@@ -122,7 +122,7 @@ async def test_a_batch_larger_than_the_pane_holds_while_searching() -> None:
         await pilot.pause()
         assert view.messages() == [f"needle {i}" for i in range(16, 26)]
         assert view.dropped_front == 16
-        assert view.match_count - sum(m < view.dropped_front for m in view._matches) == 10
+        assert view.match_count - sum(m < view.dropped_front for m in view.model.matches) == 10
         await pilot.press("N")
         assert app.is_running
 

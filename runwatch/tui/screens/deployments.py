@@ -23,7 +23,7 @@ from runwatch.tui.format import inert
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
-    from runwatch.api.models import Deployment
+    from runwatch.api.deployment_views import Deployment
 
 
 class DeploymentList(OptionList):

@@ -32,7 +32,8 @@ from runwatch.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
-    from runwatch.api.models import Deployment, Run
+    from runwatch.api.deployment_views import Deployment
+    from runwatch.api.models import Run
     from runwatch.tui.session import Session
 
 # The app's own keys: first in the footer, so that a narrow terminal still shows them.

@@ -16,8 +16,14 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from runwatch.json_text import JsonTextError, escape_json_controls, parse_strict_json
+from runwatch.json_text import escape_json_controls
 from runwatch.tui.format import inert
+from runwatch.tui.screens.submit_fields import (
+    parse_env,
+    parse_int,
+    parse_json_object,
+    parse_required,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,65 +37,6 @@ class SubmitResult:
     """`run` is the created run; None means the outcome is unknown (maybe created, maybe not)."""
 
     run: Run | None
-
-
-# -- validation: pure functions, (value, reason); reason "" means valid ---------------------
-
-
-def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, str]:
-    """Standard JSON only: NaN, 1e999, lone surrogates and deep nesting are field errors here,
-    before anything is sent (the CLI's --input uses the same rule)."""
-    if not text.strip():
-        return None, ""
-    try:
-        value = parse_strict_json(text)
-    except JsonTextError as error:
-        return None, str(error)
-    if not isinstance(value, dict):
-        return None, f"{what} must be a JSON object {{...}}"
-    return value, ""
-
-
-def parse_env(text: str) -> tuple[dict[str, str], str]:
-    from runwatch.api.models import ENV_NAME
-
-    env: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        name, sep, value = stripped.partition("=")
-        name = name.strip()
-        if not sep:
-            return env, f"line {number}: expected KEY=VALUE"
-        if not ENV_NAME.match(name):
-            return env, f"line {number}: {name!r} is not a valid variable name"
-        if name in env:
-            return env, f"line {number}: {name} is set twice"
-        env[name] = value
-    return env, ""
-
-
-def parse_int(text: str, *, low: int, high: int | None, what: str) -> tuple[int | None, str]:
-    text = text.strip()
-    if not text:
-        return None, ""
-    try:
-        value = int(text)
-    except ValueError:
-        return None, f"{what} must be a whole number"
-    if value < low or (high is not None and value > high):
-        if high is None:
-            return None, f"{what} must be {low} or more"
-        return None, f"{what} must be between {low} and {high}"
-    return value, ""
-
-
-def parse_required(text: str, *, what: str) -> tuple[str | None, str]:
-    text = text.strip()
-    if not text:
-        return None, f"{what} is required"
-    return text, ""
 
 
 class SubmitScreen(ModalScreen["SubmitResult | None"]):
@@ -174,26 +121,14 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     "model id",
                     Input(inert(model_id), id="model", compact=True, placeholder="optional"),
                 )
-                yield from self._row(
-                    "input",
-                    "input data (JSON)",
-                    TextArea(
-                        _json_text(template.input_data) if template else "",
-                        id="input",
-                        soft_wrap=True,
-                        compact=True,
-                    ),
+                json_fields = (
+                    ("input", "input data (JSON)", "input_data"),
+                    ("output", "output template (JSON)", "output_template"),
                 )
-                yield from self._row(
-                    "output",
-                    "output template (JSON)",
-                    TextArea(
-                        _json_text(template.output_template) if template else "",
-                        id="output",
-                        soft_wrap=True,
-                        compact=True,
-                    ),
-                )
+                for name, label, attribute in json_fields:
+                    value = _json_text(getattr(template, attribute, None))
+                    area = TextArea(value, id=name, soft_wrap=True, compact=True)
+                    yield from self._row(name, label, area)
                 env = dict(template.user_env_vars) if template else {}
                 shown = "\n".join(inert(f"{k}={self._masked(k, v)}") for k, v in env.items())
                 yield from self._row(
@@ -203,26 +138,15 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     + ")",
                     TextArea(shown, id="env", compact=True),
                 )
-                retry = (
-                    ""
-                    if not template or template.retry_count is None
-                    else str(template.retry_count)
+                number_fields = (
+                    ("retry", "retry count (0-9)", "server default", "retry_count"),
+                    ("distribution", "distribution", "round-robin", "distribution"),
                 )
-                yield from self._row(
-                    "retry",
-                    "retry count (0-9)",
-                    Input(retry, placeholder="server default", id="retry", compact=True),
-                )
-                distribution = (
-                    ""
-                    if not template or template.distribution is None
-                    else str(template.distribution)
-                )
-                yield from self._row(
-                    "distribution",
-                    "distribution",
-                    Input(distribution, placeholder="round-robin", id="distribution", compact=True),
-                )
+                for name, label, placeholder, attribute in number_fields:
+                    number = getattr(template, attribute, None)
+                    text = "" if number is None else str(number)
+                    field = Input(text, placeholder=placeholder, id=name, compact=True)
+                    yield from self._row(name, label, field)
             yield Static("", id="submit-error")
             with Horizontal(id="submit-buttons"):
                 yield Button("Submit (ctrl+s)", variant="primary", id="submit")

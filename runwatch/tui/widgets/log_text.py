@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 
 from rich.color import Color
+from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 from runwatch.tui.format import inert
 
@@ -158,3 +161,41 @@ def _extended_color(codes: list[int], index: int) -> tuple[Color | None, int]:
             return Color.from_rgb(red, green, blue), index + 4
         return None, index + 4
     return None, len(codes)
+
+
+def coloured_segments(
+    message: str, spans: list[Span], highlight: Style | None, term: str, console: Console
+) -> list[Segment]:
+    """A line with its SGR colours, and the search term highlighted over them."""
+    text = Text(message, end="", no_wrap=True)
+    for start, end, style in spans:
+        text.stylize(style, start, end)
+    if highlight is not None:
+        lowered, start = message.lower(), 0
+        if len(lowered) == len(message):
+            while (found := lowered.find(term, start)) >= 0:
+                text.stylize(highlight, found, found + len(term))
+                start = found + len(term)
+    return list(text.render(console))
+
+
+def highlighted_segments(message: str, term: str, style: Style) -> list[Segment]:
+    """A line without colours, the search term highlighted."""
+    lowered = message.lower()
+    segments: list[Segment] = []
+    start = 0
+    size = len(term)
+    # lower() can change lengths for a few scripts; fall back to no highlight then.
+    if len(lowered) != len(message):
+        return [Segment(message)]
+    while True:
+        found = lowered.find(term, start)
+        if found < 0:
+            break
+        if found > start:
+            segments.append(Segment(message[start:found]))
+        segments.append(Segment(message[found : found + size], style))
+        start = found + size
+    if start < len(message):
+        segments.append(Segment(message[start:]))
+    return segments

@@ -20,92 +20,21 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
-from runwatch.tui.format import ALL_STATUSES, human_duration, inert, short_age, status_glyph
+from runwatch.tui.format import inert
+from runwatch.tui.widgets.run_cells import (
+    COLUMNS,
+    DROP_ORDER,
+    FIELD_COLUMNS,
+    FLEX_COLUMNS,
+    FLEX_MAX,
+    RunFilter,
+    run_cells,
+    time_cells,
+)
 
 if TYPE_CHECKING:
     from runwatch.api.models import Run
     from runwatch.follow.runs import RunsDiff
-
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("id", "run id", 20),
-    ("status", "status", 11),
-    ("version", "version", 10),
-    ("model", "model", 10),
-    ("created", "created", 7),  # "59m ago"
-    ("duration", "duration", 8),
-    # The API's retry_count: how many retries the run may have, not how many it used.
-    ("retry", "max retries", 11),
-    ("dist", "dist", 4),
-)
-# Columns left out, in this order, while the table is too narrow for them all: a column cut
-# at the edge shows half a word.
-DROP_ORDER = ("dist", "retry", "model", "duration", "version")
-
-# Columns that take the room a wide terminal has to spare (version names and model aliases
-# are often longer than 10 characters), up to this many cells each.
-FLEX_COLUMNS = ("version", "model")
-FLEX_MAX = 32
-
-# Which table columns a changed run field feeds.
-FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "status": ("status", "duration"),
-    "modified_at": ("duration",),
-    "created_at": ("created", "duration"),
-    "model_version": ("version",),
-    "version_id": ("version",),
-    "models": ("model",),
-    "retry_count": ("retry",),
-    "distribution": ("dist",),
-}
-
-
-def status_cell(status: str) -> Text:
-    glyph, style = status_glyph(status)
-    return Text(f"{glyph} {inert(status)}", style=style, no_wrap=True, end="")
-
-
-def duration_cell(run: Run, now: datetime) -> str:
-    seconds = run.duration(now)
-    return "-" if seconds is None else human_duration(seconds)
-
-
-def _cell(text: str) -> Text:
-    # Text, never str: DataTable parses str cells as markup, and a version name or run id
-    # holding "[" must show as typed.
-    return Text(inert(text), no_wrap=True, end="")
-
-
-def run_cells(run: Run, now: datetime) -> dict[str, Text]:
-    version = run.model_version or run.version_id or "-"
-    return {
-        "id": _cell(run.run_id),
-        "status": status_cell(run.status),
-        "version": _cell(str(version)),
-        "model": _cell(",".join(run.models) or "-"),
-        "created": _cell(short_age(run.created_at, now)),
-        "duration": _cell(duration_cell(run, now)),
-        "retry": _cell("-" if run.retry_count is None else str(run.retry_count)),
-        "dist": _cell("-" if run.distribution is None else str(run.distribution)),
-    }
-
-
-class RunFilter:
-    """`/` text: words naming a status keep those statuses, other words must be in the run id."""
-
-    def __init__(self, text: str = "") -> None:
-        self.text = text.strip()
-        words = self.text.lower().split()
-        self.statuses = {w.upper() for w in words if w.upper() in ALL_STATUSES}
-        self.id_terms = [w for w in words if w.upper() not in ALL_STATUSES]
-
-    def __bool__(self) -> bool:
-        return bool(self.statuses or self.id_terms)
-
-    def matches(self, run: Run) -> bool:
-        if self.statuses and run.status not in self.statuses:
-            return False
-        run_id = run.run_id.lower()
-        return all(term in run_id for term in self.id_terms)
 
 
 class RunsTable(DataTable[object]):
@@ -314,8 +243,8 @@ class RunsTable(DataTable[object]):
             run = self._shown.get(str(row_key.value))
             if run is None:
                 continue
-            self._set(run.run_id, "created", _cell(short_age(run.created_at, now)))
-            self._set(run.run_id, "duration", _cell(duration_cell(run, now)))
+            for column, cell in time_cells(run, now).items():
+                self._set(run.run_id, column, cell)
         self._commit()
 
     def set_filter(self, text: str, runs: Mapping[str, Run], order: Sequence[str]) -> None:

@@ -1,0 +1,185 @@
+"""Log storage: a run's lines in blocks of up to 256 events of ready-made JSON.
+
+See db.py for why blocks: a page is one short range scan, serving it is a string join.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from itertools import chain
+
+from runwatch.engine.common import format_us
+
+_escape = json.encoder.encode_basestring_ascii
+
+# (timestamp, messages): lines that share one timestamp, e.g. one spool record.
+LogGroup = tuple[int, list[str]]
+
+BLOCK_EVENTS = 256
+BLOCK_CHARS = 256 * 1024
+
+
+def append_logs(
+    conn: sqlite3.Connection, rseq: int, groups: Iterable[LogGroup], last_seq: int
+) -> int:
+    """Append the groups' lines after `last_seq` (inside the caller's transaction).
+
+    Returns the new last seq. Lines are stored in blocks of at most BLOCK_EVENTS lines (and
+    about BLOCK_CHARS characters): the raw lines joined by newlines (a line never holds one),
+    their formatted timestamps run-length encoded as `time*n,time` (n omitted when 1). Ingesting
+    a line costs a few C-level string operations; JSON is made only for the lines a page
+    returns, by concatenation (the fixed-width time format also sorts as text, for filters).
+    """
+    rows: list[tuple[int, int, int, int, int, str, str]] = []
+    seq = last_seq + 1
+    messages: list[str] = []
+    runs: list[tuple[int, int]] = []
+    chars = 0
+
+    def flush() -> None:
+        nonlocal seq, messages, runs, chars
+        if messages:
+            times = [ts for ts, _ in runs]
+            rle = ",".join([format_us(ts) if n == 1 else f"{format_us(ts)}*{n}" for ts, n in runs])
+            block = (rseq, seq, len(messages), min(times), max(times), rle, "\n".join(messages))
+            rows.append(block)
+            seq += len(messages)
+        messages, runs, chars = [], [], 0
+
+    for ts, lines in groups:
+        i = 0
+        while i < len(lines):
+            part = lines[i : i + BLOCK_EVENTS - len(messages)]
+            size = sum(map(len, part))
+            if size > BLOCK_CHARS and len(part) > 1:
+                part = part[: max(1, len(part) * BLOCK_CHARS // size)]
+                size = sum(map(len, part))
+            messages.extend(part)
+            runs.append((ts, len(part)))
+            chars += size
+            i += len(part)
+            if len(messages) >= BLOCK_EVENTS or chars >= BLOCK_CHARS:
+                flush()
+    flush()
+    if not rows:
+        return last_seq
+    conn.executemany(
+        "INSERT INTO log_blocks (rseq, first_seq, count, min_ts, max_ts, ts, events)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    new_last = seq - 1
+    conn.execute("UPDATE runs SET log_seq = ? WHERE rseq = ?", (new_last, rseq))
+    return new_last
+
+
+def _decode_times(text: str) -> list[str]:
+    if "*" not in text:
+        # Every line with its own time (a slow, steady handler): one C-level pass.
+        return text.split(",")
+    times: list[str] = []
+    for part in text.split(","):
+        ts, _, n = part.partition("*")
+        times.extend([ts] * int(n or 1))
+    return times
+
+
+def last_log_seq(conn: sqlite3.Connection, rseq: int) -> int:
+    row = conn.execute("SELECT log_seq FROM runs WHERE rseq = ?", (rseq,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+_BLOCK_COLUMNS = "first_seq, count, min_ts, max_ts, ts, events"
+
+
+def log_page(
+    conn: sqlite3.Connection,
+    rseq: int,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    start_us: int | None = None,
+    end_us: int | None = None,
+    limit: int,
+) -> list[tuple[int, str, str]]:
+    """Up to `limit` (seq, time, event JSON): ascending from seq `after` + 1, or descending
+    from seq `before` - 1 (from the newest when neither is given)."""
+    lo = -(2**62) if start_us is None else start_us
+    hi = 2**62 if end_us is None else end_us
+    filtered = start_us is not None or end_us is not None
+    lo_text = "" if start_us is None else format_us(start_us)
+    hi_text = "~" if end_us is None else format_us(end_us)
+    found: list[tuple[int, str, str]] = []
+    if after is not None:
+        start = after + 1
+        head = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq <= ?"  # noqa: S608
+            " ORDER BY first_seq DESC LIMIT 1",
+            (rseq, start),
+        ).fetchall()
+        rest = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq > ?"  # noqa: S608
+            " ORDER BY first_seq ASC",
+            (rseq, start),
+        )
+        for first, count, min_ts, max_ts, ts_text, text in chain(head, rest):
+            if first + count <= start or max_ts < lo or min_ts > hi:
+                continue
+            skip = max(0, start - first)
+            seqs = range(first + skip, first + count)
+            found.extend(
+                _select(
+                    seqs,
+                    _decode_times(ts_text)[skip:],
+                    text.split("\n")[skip:],
+                    lo_text,
+                    hi_text,
+                    filtered,
+                )
+            )
+            if len(found) >= limit:
+                break
+    else:
+        end = 2**62 if before is None else before - 1
+        cursor = conn.execute(
+            f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq <= ?"  # noqa: S608
+            " ORDER BY first_seq DESC",
+            (rseq, end),
+        )
+        for first, count, min_ts, max_ts, ts_text, text in cursor:
+            if max_ts < lo or min_ts > hi:
+                continue
+            top = min(count - 1, end - first)
+            seqs = range(first + top, first - 1, -1)
+            found.extend(
+                _select(
+                    seqs,
+                    _decode_times(ts_text)[top::-1],
+                    text.split("\n")[top::-1],
+                    lo_text,
+                    hi_text,
+                    filtered,
+                )
+            )
+            if len(found) >= limit:
+                break
+    return _as_events(found[:limit])
+
+
+def _select(
+    seqs: range, times: list[str], messages: list[str], lo: str, hi: str, filtered: bool
+) -> list[tuple[int, str, str]]:
+    rows = list(zip(seqs, times, messages, strict=True))
+    if filtered:
+        rows = [row for row in rows if lo <= row[1] <= hi]
+    return rows
+
+
+def _as_events(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """(seq, time, message) -> (seq, time, `{"message": ..., "timestamp": ...}`)."""
+    return [
+        (seq, ts, '{"message":' + _escape(message) + ',"timestamp":"' + ts + '"}')
+        for seq, ts, message in rows
+    ]
