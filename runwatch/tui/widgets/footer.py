@@ -1,0 +1,46 @@
+"""The footer, showing only the keys that fit whole.
+
+Textual's footer lets its keys run on under the command palette key docked on the right, so
+a narrow terminal showed a key cut mid-word ("^r▏^p palette") and, in the compact style, one
+cell of a hidden key after the palette ("^p paletten"). Keys come in the order the screen puts
+them (its own first): the first that does not fit and every one after it are hidden.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+
+class FittingFooter(Footer):
+    DEFAULT_CSS = """
+    FittingFooter.-compact FooterKey.-command-palette {
+        margin-right: 0;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Keys hidden at a narrower size may fit now: lay them all out again.
+        self.call_after_refresh(self.recompose)
+
+    def _fit(self) -> None:
+        keys = list(self.query(FooterKey))
+        palette = [key for key in keys if key.has_class("-command-palette")]
+        limit = palette[0].region.x if palette else self.content_region.right
+        overflow = False
+        for key in keys:
+            if key in palette:
+                continue
+            overflow = overflow or key.region.right > limit
+            if overflow:
+                key.display = False
+
+    def shown(self) -> list[FooterKey]:
+        """The keys on screen (what a narrow terminal still offers), in order."""
+        return [key for key in self.query(FooterKey) if key.display]
