@@ -30,16 +30,23 @@ class FittingFooter(Footer):
         self.call_after_refresh(self.recompose)
 
     def _fit(self) -> None:
+        # Widths from the keys' own content and CSS, not their regions: a footer composed
+        # again under a modal screen is not laid out until that screen closes.
         keys = list(self.query(FooterKey))
         palette = [key for key in keys if key.has_class("-command-palette")]
-        limit = palette[0].region.x if palette else self.content_region.right
-        overflow = False
+        room = self.size.width - sum(self._width(key) for key in palette)
+        used = 0
         for key in keys:
             if key in palette:
                 continue
-            overflow = overflow or key.region.right > limit
-            if overflow:
+            used += self._width(key)
+            if used > room:
                 key.display = False
+
+    def _width(self, key: FooterKey) -> int:
+        styles = key.styles
+        content = key.get_content_width(self.size, self.app.size)
+        return content + styles.gutter.width + styles.margin.width
 
     def shown(self) -> list[FooterKey]:
         """The keys on screen (what a narrow terminal still offers), in order."""
