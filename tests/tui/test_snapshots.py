@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
+from textual.widgets._footer import FooterKey
 
 from runwatch.tui.app import RunwatchApp
 from runwatch.tui.screens.deployments import DeploymentsScreen
@@ -155,12 +156,18 @@ def shoot(
         await wait_for(pilot, lambda: main.selected_run is not None, what="detail")
         if steps is not None:
             await steps(pilot, app)
+        # The footer is composed again when the keys change (a dialog opening): not between.
+        await wait_for(pilot, lambda: _quit_shown(main), what="the footer's keys")
         for widget in app.screen.query("Input, TextArea"):
             assert isinstance(widget, Input | TextArea)
             widget.cursor_blink = False
         await pilot.pause(0.3)
 
     return bool(snap_compare(app, terminal_size=size, run_before=run_before))
+
+
+def _quit_shown(main: Any) -> bool:
+    return any(key.display and key.description == "Quit" for key in main.query(FooterKey))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -67,6 +67,7 @@ class MainScreen(Screen[None]):
         self.log_pane = LogPane(session, max_lines=max_log_lines, id="log-pane")
         self.deployment_id: str | None = None
         self.deployment_name: str | None = None
+        self._run_selected_shown = False
 
     # -- what tests and the command palette reach -----------------------------------------
 
@@ -166,7 +167,7 @@ class MainScreen(Screen[None]):
         self.runs_pane.selected_run_id = run_id
         self.detail_pane.show_run(run_id, run, self.deployment_id)
         self.log_pane.show_run(run_id, run.status if run else None, self.deployment_id)
-        self.refresh_bindings()  # R (run again) is enabled only with a run selected
+        self._sync_run_again()
 
     @on(RunsPane.RunRefreshed)
     def _run_refreshed(self, message: RunsPane.RunRefreshed) -> None:
@@ -177,9 +178,16 @@ class MainScreen(Screen[None]):
     @on(DetailPane.RunChanged)
     def _run_changed(self, message: DetailPane.RunChanged) -> None:
         self.log_pane.set_run_status(message.run.status)
-        self.refresh_bindings()
+        self._sync_run_again()
         if message.old_status is not None:
             self.runs_pane.announce([(message.run, message.old_status)])
+
+    def _sync_run_again(self) -> None:
+        # R needs a run selected; only a change recomposes the footer (detail comes each second)
+        selected = self.selected_run is not None
+        if selected != self._run_selected_shown:
+            self._run_selected_shown = selected
+            self.refresh_bindings()
 
     def _update_source(self) -> None:
         session = self.session

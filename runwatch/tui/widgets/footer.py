@@ -21,17 +21,24 @@ class FittingFooter(Footer):
     }
     """
 
+    _fitted_width = 0
+
     def compose(self) -> ComposeResult:
         yield from super().compose()
         self.call_after_refresh(self._fit)
 
     def on_resize(self, event: events.Resize) -> None:
-        # Keys hidden at a narrower size may fit now: lay them all out again.
-        self.call_after_refresh(self.recompose)
+        # Keys hidden at a narrower size may fit now: lay them all out again. Only for a
+        # new width: a dialog opening resizes the screen below it to the same size.
+        if event.size.width != self._fitted_width:
+            self._fitted_width = event.size.width
+            self.call_after_refresh(self.recompose)
 
     def _fit(self) -> None:
         # Widths from the keys' own content and CSS, not their regions: a footer composed
         # again under a modal screen is not laid out until that screen closes.
+        if not self.size.width:
+            return  # not laid out yet: on_resize comes when it is
         keys = list(self.query(FooterKey))
         palette = [key for key in keys if key.has_class("-command-palette")]
         room = self.size.width - sum(self._width(key) for key in palette)
