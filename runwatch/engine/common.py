@@ -48,6 +48,17 @@ class Clock:
     def frozen(self) -> bool:
         return self._frozen is not None
 
+    @property
+    def last_us(self) -> int:
+        """The last time handed out (0 before the first)."""
+        return self._last
+
+    def not_before(self, us: int) -> None:
+        """Hand out only times after `us`: a frozen clock in another process (an attempt's
+        supervisor) continues the engine's count, so a log's stored order stays time order."""
+        with self._lock:
+            self._last = max(self._last, us)
+
     def now_us(self) -> int:
         with self._lock:
             if self._frozen is not None:

@@ -138,6 +138,9 @@ class Scheduler:
                     "SELECT log_seq FROM runs WHERE rseq = ?", (att.rseq,)
                 ).fetchone()[0]
                 log_blocks.append_logs(self.conn, att.rseq, events, last)
+                # The supervisor's clock may run ahead of ours (a frozen one counts apart):
+                # the engine's next line about this run must not be older than these.
+                self.clock.not_before(max((ts for ts, _ in events), default=0))
                 self.conn.execute(
                     "UPDATE attempts SET spool_offset = ? WHERE rseq = ? AND attempt = ?",
                     (att.offset + used, att.rseq, att.attempt),
@@ -336,7 +339,6 @@ class Scheduler:
                 "retry_count": retry_count,
             },
         }
-        (adir / "spec.json").write_text(json.dumps(spec))
         with db.Transaction(self.conn):
             now = self.clock.now_us()
             if status != "RUNNABLE":
@@ -349,6 +351,8 @@ class Scheduler:
             )
             self.conn.execute("UPDATE runs SET attempts = ? WHERE rseq = ?", (attempt, rseq))
             self._log(rseq, f"attempt {attempt} of {retry_count + 1} starting")
+        spec["clock_after_us"] = self.clock.last_us
+        (adir / "spec.json").write_text(json.dumps(spec))
         att = Attempt(rseq, run_id, attempt, adir, queue_key, retry_count, None, 0)
         self.active[(rseq, attempt)] = att
         try:

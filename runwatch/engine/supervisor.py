@@ -140,6 +140,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     spec = json.loads((attempt_dir / "spec.json").read_text())
     clock = Clock()
+    clock.not_before(int(spec.get("clock_after_us", 0)))
     spool = Spool(attempt_dir / "spool", clock)
     try:
         proc = subprocess.Popen(

@@ -173,7 +173,7 @@ def test_frozen_clock_makes_times_deterministic(tmp_path: Path) -> None:
         tmp_path / "engine", env={"RUNWATCH_ENGINE_CLOCK": "frozen:2026-01-01T00:00:00Z"}
     )
     try:
-        dep, ver = proc.deploy_source("def handler(i, c):\n    print('hello')\n")
+        dep, ver = proc.deploy_source("def handler(i, c):\n    print('hello')\n    print('bye')\n")
         run = proc.create_run(dep, ver)
         assert run["created_at"].startswith("2026-01-01T00:00:00.0")
         proc.wait_for_status(dep, run["run_id"], {"SUCCEEDED"})
@@ -182,5 +182,12 @@ def test_frozen_clock_makes_times_deterministic(tmp_path: Path) -> None:
                 f"/organizations/{proc.organization_id}/deployments/{dep}/runs/{run['run_id']}/logs"
             ).json()["events"]
         assert all(e["timestamp"].startswith("2026-01-01T00:00:00.") for e in events)
+        # The engine's own lines and the handler's (timed by its supervisor) in time order:
+        # followers read by time and would otherwise see the handler's lines again and again.
+        messages = [e["message"] for e in events]
+        assert messages[:3] == ["[engine] attempt 1 of 6 starting", "hello", "bye"]
+        assert messages[-1].startswith("[engine] attempt 1 of 6 exited")
+        stamps = [e["timestamp"] for e in events]
+        assert stamps == sorted(stamps)
     finally:
         proc.close()

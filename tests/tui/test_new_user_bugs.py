@@ -116,7 +116,10 @@ async def test_below_120_columns_no_key_goes_into_a_hidden_filter(
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         main = app.main
-        await wait_for(pilot, lambda: main.selected_run_id is not None, what="a run")
+        await wait_for(pilot, lambda: main.selected_run is not None, what="a run")
+        await pilot.pause(0.3)
+        # The footer was drawn before the first run arrived; it must not keep R greyed out.
+        assert not footer(app)["Rerun"].has_class("-disabled")
         await pilot.press("l", "i", "i", "question_mark")
         await pilot.pause(0.2)
         await pilot.press("escape")
@@ -224,7 +227,14 @@ async def test_at_80x24_help_quit_the_deployment_and_whole_columns_fit(
         used = sum(column.width + 2 * table.cell_padding for column in table.columns.values())
         assert used <= table.scrollable_content_region.width
         created = table.get_cell(table.shown_ids()[0], "created").plain
-        assert created == "now" or (created.endswith(" ago") and len(created) <= 7), created
+        assert (created == "now" or created.endswith(" ago")) and len(created) <= 7, created
+        # Offline, the outage's longer wording gives way to the deployment, not the reverse.
+        engine.stop()
+        bar = main.status_bar
+        await wait_for(pilot, lambda: "stale" in bar.render_text().plain, what="offline")
+        shown = bar.render_text().plain
+        assert len(shown) <= bar.size.width and shown.endswith("deployment gated"), shown
+        assert shown.startswith("↻ reconnecting")
 
 
 async def test_typing_a_filter_before_any_data_keeps_the_remembered_view(
@@ -263,3 +273,19 @@ def test_the_created_column_never_cuts_an_age_mid_word() -> None:
     for age, shown in ages.items():
         assert short_age(now - age, now) == shown
         assert len(shown) <= 7  # the column's width
+
+
+async def test_a_narrow_footer_shows_whole_keys_only(engine: Any, tmp_path: Path) -> None:
+    app = make_app(engine, tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        for width in (80, 100, 80, 200):
+            await pilot.resize_terminal(width, 24)
+            await pilot.pause(0.3)
+            keys = list(footer(app).values())
+            palette = next(key for key in keys if key.has_class("-command-palette"))
+            shown = [key for key in keys if key.display and key is not palette]
+            # No key runs on under the palette key (cut mid-word), none is left half drawn.
+            assert all(key.region.right <= palette.region.x for key in shown), width
+            assert palette.region.right == width
+            assert [key.description for key in shown[:2]] == ["Quit", "Help"]
+            assert len(shown) == len(keys) - 1 or width < 200, width

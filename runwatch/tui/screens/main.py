@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from runwatch.tui.connection import Block
@@ -25,6 +25,7 @@ from runwatch.tui.format import inert
 from runwatch.tui.panes.detail_pane import DetailPane
 from runwatch.tui.panes.log_pane import LogPane
 from runwatch.tui.panes.runs_pane import RunsPane
+from runwatch.tui.widgets.footer import FittingFooter
 from runwatch.tui.widgets.log_view import LogView
 from runwatch.tui.widgets.run_detail import StatusHistory
 from runwatch.tui.widgets.runs_table import RunsTable
@@ -67,6 +68,7 @@ class MainScreen(Screen[None]):
         self.log_pane = LogPane(session, max_lines=max_log_lines, id="log-pane")
         self.deployment_id: str | None = None
         self.deployment_name: str | None = None
+        self._run_selected_shown = False
 
     # -- what tests and the command palette reach -----------------------------------------
 
@@ -98,7 +100,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield self.detail_pane
             yield self.log_pane
-        yield Footer(compact=True)
+        yield FittingFooter(compact=True)
 
     def on_mount(self) -> None:
         self.table.focus()
@@ -166,6 +168,7 @@ class MainScreen(Screen[None]):
         self.runs_pane.selected_run_id = run_id
         self.detail_pane.show_run(run_id, run, self.deployment_id)
         self.log_pane.show_run(run_id, run.status if run else None, self.deployment_id)
+        self._sync_run_again()
 
     @on(RunsPane.RunRefreshed)
     def _run_refreshed(self, message: RunsPane.RunRefreshed) -> None:
@@ -176,8 +179,16 @@ class MainScreen(Screen[None]):
     @on(DetailPane.RunChanged)
     def _run_changed(self, message: DetailPane.RunChanged) -> None:
         self.log_pane.set_run_status(message.run.status)
+        self._sync_run_again()
         if message.old_status is not None:
             self.runs_pane.announce([(message.run, message.old_status)])
+
+    def _sync_run_again(self) -> None:
+        # R needs a run selected; only a change recomposes the footer (detail comes each second)
+        selected = self.selected_run is not None
+        if selected != self._run_selected_shown:
+            self._run_selected_shown = selected
+            self.refresh_bindings()
 
     def _update_source(self) -> None:
         session = self.session

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -95,9 +96,13 @@ class StatusBar(Widget):
             text.append(state.reason or "loading…", style=style)
         source = self.source
         room = self.size.width - text.cell_len - 5
-        if self.short_source and room < len(source):
+        if self.short_source and room < cell_len(source):
             source = self.short_source
         if source:
+            # The deployment stays on screen: a long state (an outage's reason) gives way.
+            keep = self.size.width - cell_len(source) - 5
+            if text.cell_len > keep >= 12:
+                text.truncate(keep, overflow="ellipsis")
             text.append("  │  ", style="dim")
             text.append(source, style="dim")
         return text
