@@ -83,7 +83,7 @@ async def test_every_fault_keeps_the_last_good_data_and_recovers(
     run_id = start_gated_run(shared_engine, gated_version, gate, before=5, after=3)["run_id"]
     # A backoff cap above the proxy's Retry-After (1 s), so honouring it shows.
     app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id, max_backoff=3)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with app.run_test(size=(140, 40), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: "before 4" in main.log_view.messages(), what="good log")
         await wait_for(pilot, lambda: main.selected_run is not None, what="detail")
@@ -260,7 +260,7 @@ async def test_a_deployment_without_an_id_is_not_chosen(
 
     proxy.rewrite = rewrite
     app = app_through(proxy, shared_engine, tmp_path)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.deployment_id is not None, what="a deployment")
         await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")

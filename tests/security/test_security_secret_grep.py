@@ -228,7 +228,7 @@ async def _tui_and_client(
     # -- the TUI: table, detail, log, run again (prefilled with the secret), toasts ----------
     settings = settings_for(engine, api_url=url, deployment_id=deployment_id)
     app = make_app(engine, tmp_path, settings=settings)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run is not None, what="a selected run")
         await wait_for(pilot, lambda: main.log_view.line_count >= 5, what="the log")
@@ -268,7 +268,7 @@ async def _tui_and_client(
         engine, profile="prod", credential={"user_id": USER_ID, "personal_access_token": PAT}
     )
     app = make_app(engine, tmp_path, settings=wrong)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.main.session.connection.block is not None, what="401")
         captured.add_svg("tui 401", app.export_screenshot())
         captured.add("tui status 401", app.main.status_bar.describe())

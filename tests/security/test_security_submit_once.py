@@ -74,7 +74,7 @@ async def test_tui_timeout_after_sending_is_outcome_unknown_and_refreshes(
     proxy.hold_create = HOLD
     settings = settings_for(engine, api_url=url, deployment_id=deployment_id, timeout=TIMEOUT)
     app = make_app(engine, tmp_path, settings=settings)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await _open_form(pilot, app, version_id)
         await pilot.press("ctrl+s")
         main = app.main
@@ -107,7 +107,7 @@ async def test_tui_double_submit_sends_one_create_run(
     proxy.gate = threading.Event()  # the answer waits for the test (the client waits 10 s)
     settings = settings_for(engine, api_url=url, deployment_id=deployment_id)
     app = make_app(engine, tmp_path, settings=settings)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         form = await _open_form(pilot, app, version_id)
         if how == "enter twice on Submit":
             form.query_one("#submit", Button).focus()

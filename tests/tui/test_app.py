@@ -21,7 +21,7 @@ async def test_table_picks_up_new_run_and_status_change(
 ) -> None:
     deployment_id, version_id = gated
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.runs_pane.loaded, what="first runs poll")
         assert main.table.row_count == 0
@@ -51,7 +51,7 @@ async def test_selected_running_run_shows_lines_printed_afterwards(
     )["run_id"]
     engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run_id == run_id, what="selection")
         view = main.log_view
@@ -75,7 +75,7 @@ async def test_scrolling_to_top_loads_older_lines_keeping_anchor(
     run_id = engine.create_run(deployment_id, version_id, input_data={"before": 2500})["run_id"]
     engine.wait_for_status(deployment_id, run_id, {"SUCCEEDED"})
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         view = main.log_view
         await wait_for(pilot, lambda: view.line_count >= 1000, what="newest page")
@@ -108,7 +108,7 @@ async def test_form_refuses_bad_retry_count_then_submits_and_selects(
 ) -> None:
     deployment_id, version_id = gated
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.runs_pane.loaded, what="runs")
         await pilot.press("n")
@@ -170,7 +170,7 @@ async def test_engine_down_shows_reconnecting_keeps_data_and_recovers(
     )["run_id"]
     engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         view = main.log_view
         await wait_for(pilot, lambda: "before 0" in view.messages(), what="log")
@@ -227,7 +227,7 @@ async def test_lines_dropped_to_stay_bounded_come_back_when_scrolling_back(
         settings=settings_for(engine, deployment_id=deployment_id),
         max_log_lines=1200,
     )
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         view = main.log_view
         await wait_for(pilot, lambda: "before 0" in view.messages(), what="log")
@@ -256,7 +256,7 @@ async def test_more_runs_load_as_the_cursor_nears_the_end(
         for _ in range(60)
     ]
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.table.row_count == 50, what="first page")
         assert main.runs_pane.poller is not None and main.runs_pane.poller.has_more
@@ -280,7 +280,7 @@ async def test_a_run_waiting_in_its_queue_says_so_until_it_prints(
         deployment_id, version_id, input_data={"before": 3}, distribution=2
     )["run_id"]
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run_id == waiting, what="selection")
         view = main.log_view
@@ -346,7 +346,7 @@ async def test_scrolling_back_through_lines_alike_joins_exactly(
         settings=settings_for(engine, deployment_id=deployment_id),
         max_log_lines=2500,
     )
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         view = main.log_view
         await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")

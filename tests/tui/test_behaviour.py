@@ -23,7 +23,7 @@ async def test_read_only_hides_and_refuses_submission(
     engine.create_run(deployment_id, version_id, input_data={})
     settings = settings_for(engine, deployment_id=deployment_id, read_only=True)
     app = make_app(engine, tmp_path, settings=settings)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run is not None, what="a selected run")
         shown = {b.binding.action for b in app.active_bindings.values() if b.enabled}
@@ -51,7 +51,7 @@ async def test_run_again_prefills_the_form(
         distribution=1,
     )
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run is not None, what="selection")
         await pilot.press("R")
@@ -74,7 +74,7 @@ async def test_unauthorized_stops_polling_and_says_why(engine: Any, tmp_path: Pa
     )
     fixed = settings_for(engine, profile="prod", api_source=prod)
     app = make_app(engine, tmp_path, settings=settings, settings_loader=lambda: fixed)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.session.connection.block is not None, what="blocked")
         assert "401 Unauthorized: check the token of profile prod" in main.status_bar.describe()
@@ -91,7 +91,7 @@ async def test_deployment_and_view_are_remembered_per_profile(
     deployment_id, _ = gated
     store = StateStore(tmp_path / "state")
     app = make_app(engine, tmp_path, state_store=store)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.deployment_id is not None, what="deployment")
         assert main.deployment_id == engine.demo_deployment_id  # "demo" by default
@@ -109,7 +109,7 @@ async def test_deployment_and_view_are_remembered_per_profile(
     assert state.scan_forward is True
     assert store.load("other") == ViewState()
     app = make_app(engine, tmp_path, state_store=store)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.main.deployment_id == deployment_id, what="restored")
         assert app.main.log_view.show_timestamps is False
 
@@ -136,7 +136,7 @@ async def test_outcome_unknown_is_reported_not_retried() -> None:
             self.push_screen(screen, results.append)
 
     app = FormApp()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         form = app.screen
         assert isinstance(form, SubmitScreen)
         await wait_for(pilot, lambda: form._versions_ok, what="versions")
@@ -155,7 +155,7 @@ async def test_export_writes_the_whole_log(
     run_id = engine.create_run(deployment_id, version_id, input_data={"before": 2300})["run_id"]
     engine.wait_for_status(deployment_id, run_id, {"SUCCEEDED"})
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.log_view.line_count >= 1000, what="log")
         main.log_view.focus()
@@ -193,7 +193,7 @@ async def test_a_terminal_squeezed_to_almost_nothing_crashes_no_screen(
     """Dragging a pane down to a few cells and back, with each screen open (the deployment
     list could not lay out at width 0 and took the app down)."""
     app = make_app(engine, tmp_path)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run_id is not None or main.runs_pane.loaded)
         for opener in ("d", "n", "question_mark", "ctrl+p", "l"):

@@ -36,7 +36,7 @@ async def test_a_dead_local_engine_is_started_again_and_the_view_carries_on(
     )
     app = make_app(None, tmp_path, settings=settings, engine_starter=starter)
     try:
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
             main = app.main
             await wait_for(pilot, lambda: main.deployment_id is not None, what="demo deployment")
             first = handles[0]
@@ -90,7 +90,7 @@ async def test_a_reused_engine_gets_time_to_come_back_before_the_app_starts_its_
     )
     app = make_app(None, tmp_path, settings=settings, engine_starter=starter, clock=lambda: now[0])
     try:
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
             main = app.main
             await wait_for(pilot, lambda: "live" in main.status_bar.describe(), what="live")
             assert handles[0].process is None

@@ -113,7 +113,7 @@ async def test_a_toast_quoting_a_path_is_shown_as_typed(engine: Any, tmp_path: P
 
 async def test_a_batch_larger_than_the_pane_holds_while_searching() -> None:
     app = LogApp(max_lines=10)
-    async with app.run_test(size=(80, 12)) as pilot:
+    async with app.run_test(size=(80, 12), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.append([Event("needle 0", TS)])
         assert view.search("needle") == 1
@@ -227,7 +227,7 @@ def test_sgr_colours_and_bold_render_and_every_other_sequence_is_inert() -> None
 
 async def test_the_log_view_paints_sgr_colours() -> None:
     app = LogApp()
-    async with app.run_test(size=(80, 10)) as pilot:
+    async with app.run_test(size=(80, 10), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.show_timestamps = False
         view.append([Event("\x1b[31mred\x1b[0m plain \x1b]52;c;ZXZpbA==\x07[31mtext", TS)])
@@ -243,7 +243,7 @@ async def test_the_log_view_paints_sgr_colours() -> None:
 
 async def test_a_line_wider_than_the_pane_does_not_hide_the_newest_line() -> None:
     app = LogApp()
-    async with app.run_test(size=(60, 12)) as pilot:
+    async with app.run_test(size=(60, 12), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.show_timestamps = False
         view.append([Event(f"line {i}", TS) for i in range(30)])

@@ -38,7 +38,7 @@ def _rss_mb() -> float:
 
 async def test_absorbs_a_flood_with_bounded_memory() -> None:
     app = LogApp()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         view = app.query_one(LogView)
         total, batch = 1_000_000, 5_000
         line = "epoch=1 step={} loss=0.1234 accuracy=0.9876 some more text to make it longer"
@@ -62,7 +62,7 @@ async def test_absorbs_a_flood_with_bounded_memory() -> None:
 
 async def test_control_characters_and_escapes_are_inert() -> None:
     app = LogApp()
-    async with app.run_test(size=(80, 10)) as pilot:
+    async with app.run_test(size=(80, 10), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.show_timestamps = False
         view.append(
@@ -81,7 +81,7 @@ async def test_control_characters_and_escapes_are_inert() -> None:
 
 async def test_search_follow_marker_wrap_and_timestamps() -> None:
     app = LogApp()
-    async with app.run_test(size=(60, 12)) as pilot:
+    async with app.run_test(size=(60, 12), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.append([Event(f"line {i} {'needle' if i % 10 == 0 else ''}", TS) for i in range(200)])
         await pilot.pause()
@@ -116,7 +116,7 @@ async def test_search_follow_marker_wrap_and_timestamps() -> None:
 
 async def test_wide_characters_are_measured_in_columns() -> None:
     app = LogApp()
-    async with app.run_test(size=(40, 8)) as pilot:
+    async with app.run_test(size=(40, 8), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.show_timestamps = False
         wide = "学習" * 30 + "END"  # 60 characters, 123 columns
@@ -130,7 +130,7 @@ async def test_wide_characters_are_measured_in_columns() -> None:
 
 async def test_a_progress_bar_shows_its_last_state() -> None:
     app = LogApp()
-    async with app.run_test(size=(100, 6)) as pilot:
+    async with app.run_test(size=(100, 6), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.show_timestamps = False
         bar = "".join(f"\r{pct:3d}%|{'#' * (pct // 10):<10}| {pct}/100" for pct in range(101))
@@ -144,7 +144,7 @@ async def test_a_progress_bar_shows_its_last_state() -> None:
 
 async def test_lines_arriving_while_reading_further_up_do_not_evict_the_top() -> None:
     app = LogApp(max_lines=50)
-    async with app.run_test(size=(60, 10)) as pilot:
+    async with app.run_test(size=(60, 10), notifications=True) as pilot:
         view = app.query_one(LogView)
         view.append([Event(f"line {i}", TS) for i in range(50)])
         await pilot.pause()

@@ -25,7 +25,7 @@ def _runs(count: int) -> tuple[dict[str, Run], list[str]]:
 
 async def test_new_runs_go_on_top_and_cursor_and_scroll_follow_their_run() -> None:
     app = TableApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with app.run_test(size=(100, 20), notifications=True) as pilot:
         table = app.query_one(RunsTable)
         runs, order = _runs(100)
         table.apply_diff(RunsDiff(added=list(runs.values())), runs, order)
@@ -48,7 +48,7 @@ async def test_new_runs_go_on_top_and_cursor_and_scroll_follow_their_run() -> No
 
 async def test_changed_cells_change_and_filter_applies_to_diffs() -> None:
     app = TableApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with app.run_test(size=(100, 20), notifications=True) as pilot:
         table = app.query_one(RunsTable)
         runs, order = _runs(10)
         table.apply_diff(RunsDiff(added=list(runs.values())), runs, order)
@@ -85,7 +85,7 @@ async def test_changed_cells_change_and_filter_applies_to_diffs() -> None:
 
 async def test_markup_in_values_is_shown_as_typed() -> None:
     app = TableApp()
-    async with app.run_test(size=(100, 10)) as pilot:
+    async with app.run_test(size=(100, 10), notifications=True) as pilot:
         table = app.query_one(RunsTable)
         run = Run.from_wire(
             {"run_id": "run-[b]x[/b]", "status": "WEIRD", "model_version": "[red]1[/red]"}
@@ -100,7 +100,7 @@ async def test_one_poll_on_10000_rows_touches_only_the_changed_rows() -> None:
     """What keeps a poll cheap (tests/bench/bench_tui_table.py times it): no row is added,
     removed or cleared, and only the changed rows are repainted."""
     app = TableApp()
-    async with app.run_test(size=(160, 50)) as pilot:
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
         table = app.query_one(RunsTable)
         runs, order = _runs(10_000)
         table.apply_diff(RunsDiff(added=list(runs.values())), runs, order)
@@ -137,7 +137,7 @@ async def test_one_poll_on_10000_rows_touches_only_the_changed_rows() -> None:
 async def test_long_versions_get_the_room_a_wide_terminal_has() -> None:
     app = TableApp()
     long_version = "resnet50-finetuned-imagenet-v2"  # 30 characters
-    async with app.run_test(size=(160, 10)) as pilot:
+    async with app.run_test(size=(160, 10), notifications=True) as pilot:
         table = app.query_one(RunsTable)
         runs, order = _runs(3)
         table.apply_diff(RunsDiff(added=list(runs.values())), runs, order)

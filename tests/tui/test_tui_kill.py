@@ -122,7 +122,7 @@ async def test_log_pane_through_engine_sigkills_shows_every_line_once(
     app = make_app(engine, tmp_path, settings=settings)
     reconnect: list[float] = []
     live: list[float] = []
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         view = main.log_view
         await wait_for(pilot, lambda: main.selected_run_id == run_id, what="selection")
@@ -192,7 +192,7 @@ async def test_live_within_two_seconds_of_a_restart_after_a_long_outage(
         engine, deployment_id=deployment_id, poll_interval=POLL_INTERVAL, max_backoff=MAX_BACKOFF
     )
     app = make_app(engine, tmp_path, settings=settings)
-    async with app.run_test(size=(120, 36)) as pilot:
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run_id == run_id, what="selection")
         monitor = ModeMonitor(main)
