@@ -24,12 +24,17 @@ __all__ = ["LogSource", "Page", "events_oldest_first"]
 
 @dataclass
 class Page:
-    """One answer: its events oldest first, the raw tokens, and the text size of the events."""
+    """One answer: its events oldest first and the raw tokens."""
 
     events: list[LogEvent]
     forward: Any = None  # recentlogs' next_forward_token, or logs' next_token
     backward: Any = None
-    size: int = 0
+
+    @property
+    def size(self) -> int:
+        """The text size of the events: asked only by a read by time, so not counted on the
+        follower's hot path for every page."""
+        return sum(len(event.message) for event in self.events)
 
 
 @dataclass
@@ -60,12 +65,7 @@ class LogSource:
             )
         # The wire order is newest first; everything here works oldest first.
         events = events_oldest_first(_raw_events(data, "recentlogs"), newest_first=True)
-        return Page(
-            events,
-            data.get("next_forward_token"),
-            data.get("next_backward_token"),
-            sum(len(event.message) for event in events),
-        )
+        return Page(events, data.get("next_forward_token"), data.get("next_backward_token"))
 
     async def logs(
         self,
@@ -84,7 +84,7 @@ class LogSource:
                 end_time=end,
             )
         events = events_oldest_first(_raw_events(data, "logs"), newest_first=False)
-        return Page(events, data.get("next_token"), None, sum(len(e.message) for e in events))
+        return Page(events, data.get("next_token"))
 
 
 def _raw_events(data: Any, endpoint: str) -> list[Any]:
