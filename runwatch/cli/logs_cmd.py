@@ -7,8 +7,10 @@ Exit status: 0 when the run SUCCEEDED (or is still going, without -f), 1 when it
 from __future__ import annotations
 
 import argparse
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runwatch.cli import command_setup, common, formats, terminal_output
 from runwatch.cli.outage import OutageNotes
@@ -61,14 +63,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         raise common.UsageError("--tail must be >= 0")
     if args.tail is not None and since is not None:
         raise common.UsageError("--tail cannot be combined with --since")
-    organization = command_setup.organization_of(settings)
-    # Following retries on its own schedule (with a note on stderr); the client's silent
-    # retries would only make an outage look like a hang.
-    retries = 0 if args.follow else None
-    async with command_setup.make_client(settings, max_retry_count=retries) as client:
-        deployment_id, data = await command_setup.find_deployment(
-            client, settings, run_id=args.run_id
-        )
+    async with open_run(args, settings) as (client, organization, deployment_id, data):
         if args.follow:
             return await follow_logs(
                 client,
@@ -99,6 +94,23 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return formats.exit_status_for(run.status)
 
 
+@asynccontextmanager
+async def open_run(
+    args: argparse.Namespace, settings: Settings
+) -> AsyncIterator[tuple[AsyncAPIClient, str, str, dict[str, Any] | None]]:
+    """The client, organization, deployment and (when the lookup gave it) the run of
+    `args.run_id`: what `logs` and `metrics` start from."""
+    organization = command_setup.organization_of(settings)
+    # Following retries on its own schedule (with a note on stderr); the client's silent
+    # retries would only make an outage look like a hang.
+    retries = 0 if args.follow else None
+    async with command_setup.make_client(settings, max_retry_count=retries) as client:
+        deployment_id, data = await command_setup.find_deployment(
+            client, settings, run_id=args.run_id
+        )
+        yield client, organization, deployment_id, data
+
+
 async def _print_all(
     client: AsyncAPIClient,
     organization: str,
@@ -121,6 +133,7 @@ async def _print_all(
             writer.write_lines([_event_json(event) for event in batch])
         else:
             writer.write_events(batch, timestamps=timestamps)
+    writer.finish()
 
 
 async def follow_logs(
@@ -135,10 +148,13 @@ async def follow_logs(
     timestamps: bool = False,
     as_json: bool = False,
     reconnect: command_setup.Reconnect | None = None,
+    emit: Callable[[list[LogEvent]], None] | None = None,
 ) -> int:
     """Print the log from the start (or `tail`/`since`) and follow it until the run is done.
 
     `reconnect` (see `command_setup.engine_reconnector`) is tried when the server cannot be reached.
+    `emit`, when given, receives each batch instead of it being printed (`runwatch metrics -f`
+    follows the same way and prints points). Returns the exit status for the run's end.
     """
     from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.follow.logs import LogFollower
@@ -171,11 +187,14 @@ async def follow_logs(
             outage.answered()
             if not batch:
                 continue
-            if as_json:
+            if emit is not None:
+                emit(batch)
+            elif as_json:
                 writer.write_lines([_event_json(event) for event in batch])
             else:
                 writer.write_events(batch, timestamps=timestamps)
     finally:
+        writer.finish()
         for extra in opened:
             await extra.aclose()
     return formats.exit_status_for(follower.status)
