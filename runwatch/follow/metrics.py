@@ -193,6 +193,12 @@ class MetricParser:
         self.pattern = pattern
         self._counts: dict[str, int] = {}
 
+    @classmethod
+    def for_pattern(cls, pattern: str | None) -> MetricParser:
+        """A parser for the settings' `metric_pattern` (a string, checked when the settings
+        were read: `runwatch.config.files.metric_pattern_problem`)."""
+        return cls(re.compile(pattern) if pattern else None)
+
     @property
     def names(self) -> tuple[str, ...]:
         """The metric names seen so far, in the order they first appeared."""

@@ -6,6 +6,8 @@ import math
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runwatch.api.models import LogEvent
 from runwatch.follow.metrics import MetricParser, Point, is_metric_name
@@ -47,7 +49,8 @@ def test_points_carry_the_timestamp_and_count_per_name() -> None:
 
 def test_a_profile_pattern_reads_its_own_format_first() -> None:
     pattern = re.compile(r"E(?P<step>\d+) L=(?P<loss>[\d.]+) A=(?P<acc>[\d.]+)")
-    parser = MetricParser(pattern)
+    parser = MetricParser.for_pattern(pattern.pattern)
+    assert MetricParser.for_pattern(None).pattern is None
     assert parser.feed("E12 L=0.5 A=0.75") == [
         Point("loss", 0.5, 12, None),
         Point("acc", 0.75, 12, None),
@@ -67,3 +70,23 @@ def test_names_that_say_time_size_rate_or_identity() -> None:
         assert not is_metric_name(name), name
     for name in ("loss", "val_acc", "learning rate", "grad_norm", "mfu", "acc1", "lm loss"):
         assert is_metric_name(name), name
+
+
+LINE_PIECES = [
+    *"abeEnpt :=.-+0123456789{}'\"|[]/%\r\x1b\t,()",
+    "loss",
+    "step",
+    "iter ",
+    "Epoch: ",
+    "np.float64(",
+    "tensor(",
+    " | ",
+    "1e999",
+]
+
+
+@given(st.lists(st.sampled_from(LINE_PIECES), max_size=30).map("".join))
+@settings(max_examples=80, deadline=None)
+def test_any_line_is_read_without_error(line: str) -> None:
+    for point in MetricParser().feed(line):
+        assert math.isfinite(point.value) and isinstance(point.step, int) and point.name
