@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 from runwatch.cli import command_setup, common, formats, terminal_output
 
 if TYPE_CHECKING:
-    import re
-
     from runwatch.config import Settings
     from runwatch.follow.metrics import Point
 
@@ -58,10 +56,9 @@ def add_pattern_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def metric_pattern(args: argparse.Namespace, settings: Settings) -> re.Pattern[str] | None:
-    """The custom format to read: --pattern over the settings' metric_pattern."""
-    import re
-
+def metric_pattern(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The custom format to read (for `MetricParser.for_pattern`): --pattern over the
+    settings' metric_pattern."""
     from runwatch.config.files import metric_pattern_problem
 
     text = common.flag(args, "pattern") or settings.metric_pattern
@@ -70,7 +67,7 @@ def metric_pattern(args: argparse.Namespace, settings: Settings) -> re.Pattern[s
     problem = metric_pattern_problem(text)
     if problem:
         raise common.UsageError(f"--pattern {problem}")
-    return re.compile(text)
+    return str(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +81,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
     as_json = bool(getattr(args, "json", False))
     if as_json and args.csv:
         raise common.UsageError("--json and --csv cannot be combined")
-    parser = MetricParser(metric_pattern(args, settings))
+    parser = MetricParser.for_pattern(metric_pattern(args, settings))
     out = PointWriter("json" if as_json else "csv" if args.csv else "text")
     from runwatch.cli.logs_cmd import follow_logs, open_run
 

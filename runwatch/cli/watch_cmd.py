@@ -18,8 +18,6 @@ from runwatch.cli import command_setup, common, formats, metrics_cmd, terminal_o
 from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
-    import re
-
     from runwatch.api.client import AsyncAPIClient
     from runwatch.api.models import LogEvent, Run
     from runwatch.config import Settings
@@ -86,7 +84,7 @@ async def watch_run(
     first: dict[str, object] | None = None,
     as_json: bool = False,
     reconnect: command_setup.Reconnect | None = None,
-    pattern: re.Pattern[str] | None = None,
+    pattern: str | None = None,
 ) -> int:
     """Print the run's status at each change; retry with backoff while the server is away.
 
@@ -105,7 +103,7 @@ async def watch_run(
     latest: LatestMetrics | None = None
     if not as_json:
         follower = LogFollower(client, organization, deployment_id, run_id, from_start=True)
-        latest = LatestMetrics(follower, MetricParser(pattern), writer)
+        latest = LatestMetrics(follower, MetricParser.for_pattern(pattern), writer)
     opened: list[AsyncAPIClient] = []
     outage = OutageNotes("reconnected; watching again")
 
