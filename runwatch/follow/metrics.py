@@ -110,62 +110,26 @@ _EPOCH_OF = re.compile(
     r"(?P<total>\d+)"
 )
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # The words of a name that make it a time, size, rate or identity rather than a metric.
-_NOT_METRIC_WORDS = frozenset(
-    {
-        "time",
-        "times",
-        "timestamp",
-        "runtime",
-        "eta",
-        "elapsed",
-        "duration",
-        "dt",
-        "date",
-        "clock",
-        "sec",
-        "secs",
-        "second",
-        "seconds",
-        "ms",
-        "us",
-        "ns",
-        "s",
-        "it",
-        "sps",
-        "tps",
-        "fps",
-        "ips",
-        "id",
-        "ids",
-        "pid",
-        "tid",
-        "uuid",
-        "hash",
-        "port",
-        "host",
-        "localhost",
-        "ip",
-        "addr",
-        "rank",
-        "seed",
-        "version",
-        "ver",
-        "mem",
-        "memory",
-        "bytes",
-        "size",
-        "mb",
-        "gb",
-        "kb",
-        "flos",
-        "params",
-        "parameters",
-        "throughput",
-        "speed",
-        "consumed",
-    }
+_NOT_METRIC_WORDS = _words(
+    "time times timestamp runtime eta elapsed duration dt date clock sec secs second seconds "
+    "ms us ns s it sps tps fps ips id ids pid tid uuid hash port host localhost ip addr rank "
+    "seed version ver mem memory bytes size mb gb kb flos params parameters throughput speed "
+    "consumed"
 )
+# Words that, after a space, make the number before them a count or a quantity with a unit
+# (`using: 0 TPU cores`, `elapsed: 3 s`, `cache: 12 MB`).
+_UNIT_WORDS = _words(
+    "s sec secs second seconds ms us ns min mins minute minutes h hr hrs hour hours day days "
+    "b kb mb gb tb kib mib gib bytes gpu gpus tpu tpus cpu cpus core cores file files worker "
+    "workers node nodes sample samples example examples token tokens item items"
+)
+_WORD_AFTER = re.compile(r"[ \t]+(?P<word>[A-Za-z]+)\b")
 _NOT_METRIC_NAMES = frozenset({"data", "v_num", "num", "world_size"})
 _WORD = re.compile(r"[a-z0-9]+")
 _name_verdicts: dict[str, bool] = {}
@@ -286,6 +250,9 @@ def _pair_fields(text: str) -> tuple[int | None, list[tuple[str, float]]]:
         # `localhost:8080`, `line:12`: a colon with no space before a whole number is an
         # address or a position. XGBoost's `train-rmse:0.12` has a fraction.
         if colon and not after["gap"] and "." not in value and "e" not in value.lower():
+            continue
+        unit = _WORD_AFTER.match(text, after.end())
+        if unit is not None and unit["word"].lower() in _UNIT_WORDS:
             continue
         if not reversed_text:
             reversed_text = text[::-1]

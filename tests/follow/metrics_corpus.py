@@ -233,4 +233,8 @@ NEGATIVES = [
     "Total time: 0:02:03",
     "Took 3.5s, 1.2GB",
     "at=2026-12-01T10:00:00Z",
+    "TPU available: False, using: 0 TPU cores",
+    "cache: 12 MB, elapsed: 3 s",
+    "Downloading (…)lve/main/config.json: 100%|██████████| 570/570 [00:00<00:00, 2.12MB/s]",
+    "Requirement already satisfied: numpy==1.26.4 in /usr/lib/python3/dist-packages",
 ]
