@@ -182,11 +182,12 @@ class MetricParser:
         return points
 
     def feed(self, message: str, timestamp: str | None = None) -> list[Point]:
-        text = plain_text(message)
-        # The cheap rejection: every format above has a `:` or a `=`; most log lines that
-        # do (times, paths) are then turned down by one regex scan in `_fields`.
-        if ":" not in text and "=" not in text:
+        # The cheap rejection: every format above has a `:` or a `=` (and the line as shown
+        # has no character its stored form lacks); most log lines that do (times, paths) are
+        # then turned down by a few str.find calls and at most a regex match a separator.
+        if ":" not in message and "=" not in message:
             return []
+        text = plain_text(message)
         step, found = self._fields(text)
         if not found:
             return []
@@ -206,9 +207,10 @@ class MetricParser:
             match = self.pattern.search(text)
             if match is not None:
                 return _custom_fields(match)
-        stripped = text.strip()
-        if stripped.startswith("{") and stripped.endswith("}"):
-            return _mapping_fields(stripped)
+        if "{" in text:
+            stripped = text.strip()
+            if stripped.startswith("{") and stripped.endswith("}"):
+                return _mapping_fields(stripped)
         if " | " in text or "\t| " in text:
             fields = [
                 (m["name"], float(m["value"]))
