@@ -156,3 +156,17 @@ def test_metrics_usage_errors_are_refused_before_any_request(
         assert main(["metrics", "run-1", "--deployment", "dep-1", *argv]) == 2
         assert message in capsys.readouterr().err
     assert fake_api.requests == []
+
+
+def test_metrics_text_is_a_table_and_a_pattern_reads_its_format(
+    fake_api: FakeRunApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_api.status = "SUCCEEDED"
+    fake_api.add("loss=0.5", "E7 L=0.25", "no metric here")
+    argv = ["metrics", "run-1", "--deployment", "dep-1"]
+    assert main([*argv, "--pattern", r"E(?P<step>\d+) L=(?P<L>[0-9.]+)"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "TIMESTAMP                        STEP  NAME              VALUE",
+        "2026-01-01T00:00:00.000000Z         0  loss              0.5",
+        "2026-01-01T00:00:01.000000Z         7  L                 0.25",
+    ]
