@@ -19,7 +19,7 @@ from follow_fakes import FakeRunApi
 
 from runwatch.api.models import LogEvent
 from runwatch.cli import main, terminal_output
-from tests.cli.test_cli_engine import runwatch
+from tests.conftest import CLIENT_ENV_VARS
 
 HANDLER = textwrap.dedent(
     r"""
@@ -79,20 +79,28 @@ EXPECTED = [
 NEVER = ("time", "eta", "mem", "data", "throughput", "localhost", "v_num", "iteration")
 
 
-def test_metrics_and_watch_read_a_runs_formats(engine: Any, cli_env: dict[str, str]) -> None:
+def test_metrics_and_watch_read_a_runs_formats(
+    engine: Any,
+    cli_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # In-process (a subprocess costs a second of start-up each), aimed at the real engine.
+    for name in CLIENT_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
     deployment_id, version_id = engine.deploy_source(HANDLER, name="metrics")
     run_id = engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]
     where = ("--deployment", deployment_id)
 
     # -f follows the run to its end: the exit status of `logs -f` (1: it FAILED).
-    followed = runwatch("metrics", "-f", "--csv", run_id, *where, env=cli_env)
-    assert followed.returncode == 1, followed.stderr
-    rows = list(csv.reader(followed.stdout.splitlines()))
+    assert main(["metrics", "-f", "--csv", run_id, *where]) == 1
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
     assert rows[0] == ["name", "value", "step", "timestamp"]
 
-    read = runwatch("metrics", "--json", run_id, *where, env=cli_env)
-    assert read.returncode == 1, read.stderr
-    points = [json.loads(line) for line in read.stdout.splitlines()]
+    assert main(["metrics", "--json", run_id, *where]) == 1
+    points = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all(list(p) == ["name", "value", "step", "timestamp"] for p in points)
     assert all(p["timestamp"] for p in points)
     got = {(p["name"], p["value"], p["step"]) for p in points}
@@ -104,9 +112,8 @@ def test_metrics_and_watch_read_a_runs_formats(engine: Any, cli_env: dict[str, s
     # The CSV of the followed run holds the same points.
     assert {(r[0], float(r[1]), int(r[2])) for r in rows[1:]} == got
 
-    watched = runwatch("watch", run_id, *where, env=cli_env)
-    assert watched.returncode == 1, watched.stderr
-    status, metrics = watched.stdout.splitlines()[-2:]
+    assert main(["watch", run_id, *where]) == 1
+    status, metrics = capsys.readouterr().out.splitlines()[-2:]
     assert status.endswith("FAILED")
     assert "lm loss=7.123456" in metrics and "train_loss=0.8" in metrics
     assert "Loss=2.276078" in metrics and "pl_loss=0.25" in metrics
