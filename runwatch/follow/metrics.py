@@ -221,7 +221,9 @@ class MetricParser:
                 return _text_step(text), fields
         head = _HEAD.match(text)
         if head is not None:
-            return int(head["step"]), _segment_fields(head["rest"])
+            fields = _segment_fields(head["rest"])
+            if fields:
+                return int(head["step"]), fields
         return _pair_fields(text)
 
 

@@ -199,6 +199,8 @@ CORPUS: dict[str, list[tuple[str, Expected]]] = {
             [("train/loss", 0.0123, 1200), ("val/acc", 0.9871, 1200)],
         ),
         ("Iteration 7 | loss: 0.5 | acc: 0.8 |", [("loss", 0.5, 7), ("acc", 0.8, 7)]),
+        ("step 9: loss=0.25 acc=0.75", [("loss", 0.25, 9), ("acc", 0.75, 9)]),
+        ("Step 10/100 loss: 0.2, acc: 0.8", [("loss", 0.2, 10), ("acc", 0.8, 10)]),
     ],
 }
 
