@@ -1,7 +1,8 @@
-"""The handler process of one attempt: `python -m runwatch.engine.runner ATTEMPT_DIR`.
+"""The handler process of one attempt: `python .../runwatch/engine/runner.py ATTEMPT_DIR`.
 
-Started by the supervisor with the version's code dir as working directory and the run's
-environment. Imports `module:function` from the code dir and calls `function(input_data, context)`.
+Started by the supervisor in the attempt's own working dir with the run's environment (see
+isolation.py). Imports `module:function` from the version's code dir and calls
+`function(input_data, context)`.
 An exception prints its traceback (to the log) and exits 1. Stdlib only: it must start fast.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
@@ -50,11 +50,11 @@ def main(argv: list[str]) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True, write_through=False)
     code_dir = spec["code_dir"]
-    # `-m` put the attempt dir first on the path; the version's code takes its place.
+    # Started by path, Python put this file's dir (runwatch/engine) first on the path: the
+    # version's code takes its place, so a user's `common.py` is theirs, not the engine's.
     sys.path[0] = code_dir
     module_name, function_name = spec["handler"].split(":", 1)
     try:
-        os.chdir(code_dir)
         module = importlib.import_module(module_name)
         function = getattr(module, function_name)
         function(spec.get("input_data") or {}, Context(spec["context"]))
