@@ -172,7 +172,6 @@ def test_fresh_data_dir_is_private(tmp_path: Path) -> None:
     assert runwatch("deploy", str(code), "--name", "a", "--data-dir", str(inner)).returncode == 0
     assert runwatch("deploy", str(code), "--name", "b", "--data-dir", str(inner)).returncode == 0
     for version in (inner / "versions").iterdir():
-        # The code, and its bytecode compiled at deploy time (runs cannot write there).
-        assert sorted(p.name for p in version.iterdir()) == ["__pycache__", "main.py"]
+        assert sorted(p.name for p in version.iterdir()) == ["main.py"]
     assert runwatch("deploy", str(code), "--name", "c", "--data-dir", str(data_dir)).returncode == 0
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
