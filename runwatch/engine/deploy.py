@@ -6,7 +6,6 @@ it commit while the engine reads and writes).
 
 from __future__ import annotations
 
-import compileall
 import os
 import shutil
 import sqlite3
@@ -152,9 +151,7 @@ def deploy(
                 )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        # Runs read the code from here and must not change it for the runs after them. Compiled
-        # now, so a run never writes its bytecode cache here (root would, whatever the modes).
-        compileall.compile_dir(target, quiet=2, workers=1)
+        # Runs read the code from here and must not change it for the runs after them.
         make_read_only(target)
         return DeployResult(deployment_id, version_id, label)
     finally:

@@ -9,7 +9,8 @@ On the platform every run has its own container with the code as its working dir
   its own. The code is imported from the version dir itself (not copied: a version may carry
   large model files, and tracebacks name the deployed files).
 - The version dir is made read-only when it is deployed (write bits off), so a write through a
-  symlink or through `__file__` fails instead of changing what every later run executes.
+  symlink or through `__file__` fails instead of changing what every later run executes. A
+  runner started as root drops CAP_DAC_OVERRIDE first (runner.py), so this holds for root too.
 - The environment is the run's variables plus the small set below.
 
 Stdlib only: the supervisor imports it and must start fast.
@@ -53,6 +54,9 @@ def handler_env(spec: Mapping[str, Any], work_dir: Path) -> dict[str, str]:
         "LANG": os.environ.get("LANG") or "C.UTF-8",
         "HOME": str(work_dir),
         "PYTHONUNBUFFERED": "1",  # children that are Python print as they go
+        # No bytecode cache written next to the code (where root could, were the capability
+        # drop refused): a version holds only what was deployed.
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     if os.path.isdir(site.getuserbase()):
         env["PYTHONUSERBASE"] = site.getuserbase()

@@ -8,8 +8,10 @@ An exception prints its traceback (to the log) and exits 1. Stdlib only: it must
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
@@ -42,8 +44,51 @@ class Context(Mapping[str, Any]):
         return f"Context({self._data!r})"
 
 
+_CAP_DAC_OVERRIDE = 1
+_PR_CAPBSET_DROP = 24
+_CAP_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def bind_file_modes() -> bool:
+    """As root, give up CAP_DAC_OVERRIDE (Linux): file modes then bind this process and its
+    children as any owner's, so the read-only version dir stays unwritten. Root in a container
+    is common, and without this a write through a symlink of the working dir or through
+    `__file__` would change the code every later run executes. True when dropped.
+    """
+    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        # Out of the bounding set first, so a program this one execs (as root) cannot regain it.
+        libc.prctl(_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, 0, 0, 0)
+        header = _CapHeader(_CAP_VERSION_3, 0)
+        data = (_CapData * 2)()
+        if libc.capget(ctypes.byref(header), data) != 0:
+            return False
+        keep = ~(1 << _CAP_DAC_OVERRIDE) & 0xFFFFFFFF
+        data[0].effective &= keep
+        data[0].permitted &= keep
+        data[0].inheritable &= keep
+        return bool(libc.capset(ctypes.byref(header), data) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads((Path(argv[1]) / "spec.json").read_text())
+    bind_file_modes()
     # One write per line (not per print fragment, not at exit): lines of the handler and of its
     # children interleave whole in the shared pipe and reach the log as they are written.
     for stream in (sys.stdout, sys.stderr):

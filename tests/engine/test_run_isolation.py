@@ -30,6 +30,7 @@ DOCUMENTED = {
     "HOME",
     "PYTHONPATH",
     "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
     "PYTHONUSERBASE",
     "HANDLER",
     "ABEJA_ORGANIZATION_ID",
@@ -53,6 +54,12 @@ def handler(input_data, context):
     print("config", Path("config.txt").read_text().strip())
     print("helper", helper.VALUE)
     print("cwd", os.getcwd())
+    for target in (__file__, "config.txt"):  # the code itself, and through the working dir
+        try:
+            open(target, "a").close()
+            print("wrote", target)
+        except PermissionError:
+            print("read-only", os.path.basename(target))
     print("env", json.dumps(dict(os.environ)))
 """
 
@@ -128,14 +135,16 @@ def test_two_runs_write_their_own_files_and_see_only_their_environment(
         engine.wait_for_status(dep, run_id, {"SUCCEEDED"})
         lines = [message for message, _ in _handler_events(engine, dep, run_id)]
         work = engine.data_dir / "runs" / run_id / "attempt-1" / "work"
-        assert lines[:4] == [
+        assert lines[:6] == [
             f"checkpoint [{tag!r}]",
             "config shipped with the code",
             "helper sibling module",
             f"cwd {work}",
+            "read-only main.py",
+            "read-only config.txt",
         ]
         assert (work / "checkpoint.txt").read_text() == f"{tag}\n"
-        env = json.loads(lines[4].removeprefix("env "))
+        env = json.loads(lines[6].removeprefix("env "))
         assert not set(ENGINE_SECRETS) & set(env), "nothing of the engine's environment"
         assert set(env) - {"RUN_TAG"} <= DOCUMENTED
         assert env["RUN_TAG"] == tag
