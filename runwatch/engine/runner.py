@@ -8,7 +8,6 @@ An exception prints its traceback (to the log) and exits 1. Stdlib only: it must
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import json
 import os
@@ -49,18 +48,6 @@ _PR_CAPBSET_DROP = 24
 _CAP_VERSION_3 = 0x20080522
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
-
-
 def bind_file_modes() -> bool:
     """As root, give up CAP_DAC_OVERRIDE (Linux): file modes then bind this process and its
     children as any owner's, so the read-only version dir stays unwritten. Root in a container
@@ -69,12 +56,20 @@ def bind_file_modes() -> bool:
     """
     if os.geteuid() != 0 or not sys.platform.startswith("linux"):
         return False
+    import ctypes  # only here: a run that is not root's starts without it
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         # Out of the bounding set first, so a program this one execs (as root) cannot regain it.
         libc.prctl(_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, 0, 0, 0)
-        header = _CapHeader(_CAP_VERSION_3, 0)
-        data = (_CapData * 2)()
+        header = Header(_CAP_VERSION_3, 0)
+        data = (Data * 2)()
         if libc.capget(ctypes.byref(header), data) != 0:
             return False
         keep = ~(1 << _CAP_DAC_OVERRIDE) & 0xFFFFFFFF
