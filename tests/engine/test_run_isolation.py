@@ -172,12 +172,12 @@ def test_a_redrawn_line_is_stored_while_it_changes_about_once_a_second(
     (final, final_ts), (last, _) = events[-2], events[-1]
     assert last == "after the bar"
     found = re.fullmatch(r"done after (\d+) redraws", final)
-    assert found and int(found[1]) > 2_000, "the bar was redrawn thousands of times"
+    assert found and int(found[1]) > 500, "the bar was redrawn far more often than stored"
     states = [(m, ts) for m, ts in events[:-2] if re.fullmatch(r"\d+ redraws", m)]
     assert len(states) == len(events) - 2, "nothing but states of the bar before it ends"
     # Stored as the bar ran (from its first state on), about once a second, not per redraw.
     assert 2 <= len(states) <= 5
-    assert final_ts - states[0][1] >= 2.0
+    assert final_ts - states[0][1] >= 1.5
     gaps = [b[1] - a[1] for a, b in itertools.pairwise(states)]
     assert min(gaps) >= 0.9
     counts = [int(m.split()[0]) for m, _ in states]
