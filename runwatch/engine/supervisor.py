@@ -1,8 +1,10 @@
 """The supervisor of one attempt: `python -m runwatch.engine.supervisor ATTEMPT_DIR`.
 
 Started by the engine in its own session, so it outlives the engine (a closed app, a SIGKILL).
-It runs the handler (runner.py) with stdout and stderr on one pipe, timestamps what it reads and
-appends it to ATTEMPT_DIR/spool, then writes ATTEMPT_DIR/exit.json. The engine ingests the spool.
+It runs the handler (runner.py) in the attempt's own working dir with the run's own environment
+(isolation.py), stdout and stderr on one pipe; it cuts what it reads into lines (redraw.py: a
+progress bar redrawn with `\r` is stored as its states), timestamps them and appends them to
+ATTEMPT_DIR/spool, then writes ATTEMPT_DIR/exit.json. The engine ingests the spool.
 
 Spool format: records of `b"<ts_us> <n>\\n"` followed by n bytes of complete lines (each ending
 in a newline). A record is written with one write() and never rewritten, so a reader knows a
