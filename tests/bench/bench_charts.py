@@ -83,8 +83,10 @@ def main() -> None:
     chart.cycle_smoothing()
     start = time.perf_counter()
     redraw()
-    print(f"{'  first smoothed redraw (EMA of 3x100,000 points)':<52} "
-          f"{(time.perf_counter() - start) * 1000:9.2f} ms  (once per strength)")
+    print(
+        f"{'  first smoothed redraw (EMA of 3x100,000 points)':<52} "
+        f"{(time.perf_counter() - start) * 1000:9.2f} ms  (once per strength)"
+    )
     report("  smoothed, later redraws", timed(redraw))
     chart.smoothing = 0
 
@@ -106,7 +108,7 @@ def main() -> None:
         step[0] += 1000
 
     report("append 1,000 points one by one to one series", timed(one_by_one, repeat=10))
-    report("append 1,000 points to each of 3 series (extend)", timed(append, repeat=10), "< a redraw")
+    report("append 1,000 points to each of 3 series (extend)", timed(append, 10), "< a redraw")
     spiky = Series(raw[0])
     spans = spiky.columns(0, POINTS - 1, (WIDTH - 10) * 2)
     kept = sum(1 for s in spans if s is not None and s[1] >= 5.0)
@@ -139,8 +141,10 @@ def alternatives(where: list[str], raw: list[list[tuple[float, float]]]) -> None
                 plt.plot(x, y, marker="braille")
             return plt.build()
 
-        report(f"plotext {plt.__version__ if hasattr(plt, '__version__') else ''} build",
-               timed(plo, repeat=2))
+        report(
+            f"plotext {plt.__version__ if hasattr(plt, '__version__') else ''} build",
+            timed(plo, repeat=2),
+        )
         step = math.ceil(POINTS / ((WIDTH - 10) * 2))
 
         def plo_decimated() -> object:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -27,7 +28,10 @@ GUTTER = 10  # the y axis' labels and its line
 _DOT = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 # _RUN[side][top][bottom]: the bits of dot rows top..bottom on one side of a cell.
 _RUN = [
-    [[sum(_DOT[r][side] for r in range(top, bottom + 1)) for bottom in range(4)] for top in range(4)]
+    [
+        [sum(_DOT[r][side] for r in range(top, bottom + 1)) for bottom in range(4)]
+        for top in range(4)
+    ]
     for side in range(2)
 ]
 _BRAILLE = " " + "".join(chr(0x2800 + bits) for bits in range(1, 256))
@@ -64,6 +68,9 @@ class LineChart(Widget, can_focus=False):
     LineChart { height: 1fr; }
     """
 
+    class ViewChanged(Message):
+        """The steps in view, the scale or the smoothing changed (a title to update)."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[ChartLine] = []
@@ -87,13 +94,17 @@ class LineChart(Widget, can_focus=False):
         self._strips = None
         self.refresh()
 
+    def _view_changed(self) -> None:
+        self.changed()
+        self.post_message(self.ViewChanged())
+
     def toggle_log(self) -> None:
         self.log_scale = not self.log_scale
-        self.changed()
+        self._view_changed()
 
     def cycle_smoothing(self) -> float:
         self.smoothing = (self.smoothing + 1) % len(STRENGTHS)
-        self.changed()
+        self._view_changed()
         return STRENGTHS[self.smoothing]
 
     def bounds(self) -> tuple[float, float] | None:
@@ -129,7 +140,7 @@ class LineChart(Widget, can_focus=False):
 
     def reset_view(self) -> None:
         self.view = None
-        self.changed()
+        self._view_changed()
 
     def _set_view(self, x0: float, x1: float, full: tuple[float, float]) -> None:
         width = x1 - x0
@@ -138,7 +149,7 @@ class LineChart(Widget, can_focus=False):
         else:
             x0 = min(max(x0, full[0]), full[1] - width)
             self.view = (x0, x0 + width)
-        self.changed()
+        self._view_changed()
 
     # -- mouse ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 FAN = 8  # points per block at the first level, blocks per block above it
 
@@ -53,7 +54,7 @@ class Series:
         if not pairs:
             return
         xs = [x for x, _ in pairs]
-        if (self.xs and xs[0] < self.xs[-1]) or any(b < a for a, b in zip(xs, xs[1:])):
+        if (self.xs and xs[0] < self.xs[-1]) or any(b < a for a, b in pairwise(xs)):
             self._resort([*zip(self.xs, self.ys, strict=True), *pairs])
             return
         self.extend_sorted(xs, [y for _, y in pairs])

@@ -1,0 +1,93 @@
+"""A run's latest progress and metric values, read from its newest log page alone.
+
+What the runs table shows for many runs at once (a progress column, a metric column) cannot
+come from following every run's whole log. One `recentlogs` page, the newest, holds the last
+state of a progress bar and the last value of each metric printed recently; that is enough
+for a table cell, and it costs one request.
+
+When a run is read (`LatestReader.due`), per runs refresh:
+  - a finished run: once after it finished (with its final lines), then never again: its log
+    no longer changes, so its values are cached for as long as the reader lives;
+  - a run still going: at most once per refresh, and only when asked for (it is on screen);
+    its log may have grown at any time and only a read tells, so it counts as changed;
+  - a run not started yet (queued): never, it has no log.
+Finished runs are read only when a metric is asked for (progress is a running run's matter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from runwatch.api.models import is_terminal
+from runwatch.follow.log_source import LogSource
+from runwatch.follow.metrics import MetricParser
+from runwatch.follow.progress import Progress, parse_progress
+
+if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.models import LogEvent, Run
+
+__all__ = ["Latest", "LatestReader", "latest_of"]
+
+# Statuses whose runs have no log yet.
+NOT_STARTED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
+
+
+@dataclass(frozen=True)
+class Latest:
+    """What a run's newest lines show: its progress bar's last state and each metric's last
+    value (None / absent when those lines show none)."""
+
+    progress: Progress | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    finished: bool = False  # read after the run had finished: final
+
+
+def latest_of(events: Sequence[LogEvent], *, finished: bool = False) -> Latest:
+    """Read a page of events, oldest first."""
+    parser = MetricParser()
+    metrics: dict[str, float] = {}
+    for event in events:
+        for point in parser.feed(event.message, event.raw_timestamp):
+            metrics[point.name] = point.value
+    progress = None
+    for event in reversed(events):
+        progress = parse_progress(event.message)
+        if progress is not None:
+            break
+    return Latest(progress, metrics, finished)
+
+
+class LatestReader:
+    """Reads the newest page of the runs it is given, as `due` decides, and keeps the result."""
+
+    def __init__(self, client: AsyncAPIClient, organization_id: str, deployment_id: str) -> None:
+        self.client = client
+        self.organization_id = organization_id
+        self.deployment_id = deployment_id
+        self.known: dict[str, Latest] = {}
+        self.requests = 0
+
+    def due(self, runs: Iterable[Run], *, metrics_wanted: bool) -> list[Run]:
+        """The runs to read in this refresh (see the module's rules)."""
+        wanted = []
+        for run in runs:
+            if run.status in NOT_STARTED:
+                continue
+            known = self.known.get(run.run_id)
+            if run.terminal:
+                if metrics_wanted and (known is None or not known.finished):
+                    wanted.append(run)
+            else:
+                wanted.append(run)
+        return wanted
+
+    async def read(self, run: Run) -> Latest:
+        source = LogSource(self.client, self.organization_id, self.deployment_id, run.run_id)
+        self.requests += 1
+        page = await source.recent()
+        latest = latest_of(page.events, finished=is_terminal(run.status))
+        self.known[run.run_id] = latest
+        return latest
