@@ -298,7 +298,8 @@ class LineChart(Widget, can_focus=False):
         log = self.log_scale
         for row in range(plot_h):
             label = axis_label(labels[row], log) if row in labels else ""
-            segments = [Segment(f"{label[: GUTTER - 2]:>{GUTTER - 2}} ┤", _AXIS)]
+            tick = "┤" if label else "│"
+            segments = [Segment(f"{label[: GUTTER - 2]:>{GUTTER - 2}} {tick}", _AXIS)]
             cells, who = bits[row], owner[row]
             start = 0
             for column in range(1, len(cells) + 1):
