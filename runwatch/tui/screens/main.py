@@ -57,7 +57,7 @@ class MainScreen(Screen[None]):
         Binding("r", "focus_runs", "Runs", show=False),
         Binding("y", "copy_run_id", "Copy id", show=False),
         Binding("m", "metrics", "Metrics"),
-        Binding("c", "compare", "Compare", show=False),
+        Binding("c", "compare", "Compare"),
     ]
 
     def __init__(

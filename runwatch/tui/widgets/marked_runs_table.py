@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
 
 from runwatch.tui.format import inert
 from runwatch.tui.widgets.run_cells import COLUMNS, DROP_ORDER
@@ -139,20 +137,6 @@ class MarkedRunsTable(RunsTable):
             self.metric_sort = 0 if metric is None else self.metric_sort
             self._extras = ()  # the header's label changes with the metric
             self.extras_changed()
-
-    def runs_on_screen(self) -> list[Run]:
-        top = max(0, int(self.scroll_y))
-        bottom = min(self.row_count, top + max(self.size.height, 1))
-        runs = []
-        for index in range(top, bottom):
-            try:
-                row_key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key
-            except RowDoesNotExist:
-                continue
-            run = self._shown.get(str(row_key.value))
-            if run is not None:
-                runs.append(run)
-        return runs
 
     # -- marks and sorting ----------------------------------------------------------------
 

@@ -89,8 +89,7 @@ class RunsTable(DataTable[object]):
         for key, label, width in self.layout_columns():
             self.add_column(label, key=key, width=width)
 
-    def layout_columns(self) -> tuple[tuple[str, str, int], ...]:
-        """Every column the table may show, in order (key, label, width)."""
+    def layout_columns(self) -> tuple[tuple[str, str, int], ...]:  # (key, label, width)
         return COLUMNS
 
     def cells_for(self, run: Run, now: datetime) -> dict[str, Text]:
@@ -241,22 +240,23 @@ class RunsTable(DataTable[object]):
 
     def refresh_times(self) -> None:
         """Tick the relative columns of the rows on screen (cheap: a screenful at most)."""
-        if self.row_count == 0:
-            return
         now = self._clock()
+        for run in self.runs_on_screen():
+            for column, cell in time_cells(run, now).items():
+                self._set(run.run_id, column, cell)
+        self._commit()
+
+    def runs_on_screen(self) -> list[Run]:
         top = max(0, int(self.scroll_y))
-        bottom = min(self.row_count, top + self.size.height)
-        for index in range(top, bottom):
+        runs = []
+        for index in range(top, min(self.row_count, top + self.size.height)):
             try:
                 row_key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key
             except RowDoesNotExist:
                 continue
-            run = self._shown.get(str(row_key.value))
-            if run is None:
-                continue
-            for column, cell in time_cells(run, now).items():
-                self._set(run.run_id, column, cell)
-        self._commit()
+            if (run := self._shown.get(str(row_key.value))) is not None:
+                runs.append(run)
+        return runs
 
     def set_filter(self, text: str, runs: Mapping[str, Run], order: Sequence[str]) -> None:
         self.run_filter = RunFilter(text)
