@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left, bisect_right
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,21 @@ def test_zoom_and_pan_move_the_view_within_the_steps() -> None:
     chart.zoom(4)
     assert chart.view is None  # all steps: follows new ones again
     assert _rows(LineChart(), 30, 5)[2].strip() == "no points yet"
+
+
+def test_the_wheel_zooms_and_shift_wheel_pans() -> None:
+    from types import SimpleNamespace
+
+    chart = _chart(Series((float(i), 0.0) for i in range(1_001)))
+
+    def wheel(shift: bool = False) -> Any:
+        return SimpleNamespace(x=0, shift=shift, ctrl=False, stop=lambda: None)
+
+    chart.on_mouse_scroll_up(wheel())
+    assert chart.view == (100, 900)
+    chart.on_mouse_scroll_down(wheel(shift=True))
+    assert chart.view == (180, 980)
+    chart.on_mouse_scroll_right(wheel())
+    assert chart.view == (200, 1_000)
+    chart.on_mouse_scroll_down(wheel())
+    assert chart.view is None

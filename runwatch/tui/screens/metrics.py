@@ -53,17 +53,19 @@ def open_metrics(main: MainScreen, *, compare: bool) -> None:
 class MetricsScreen(Screen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,m", "leave", "Back"),
-        Binding("space", "pin", "Add line"),
-        Binding("left_square_bracket", "metric(-1)", "Prev metric", show=False),
-        Binding("right_square_bracket", "metric(1)", "Metric", key_display="[ ]"),
         Binding("L", "log_scale", "Log"),
         Binding("s", "smooth", "Smooth"),
         Binding("plus,equals_sign", "zoom(0.5)", "Zoom", key_display="+ -"),
         Binding("minus", "zoom(2)", "Zoom out", show=False),
-        Binding("left,h", "pan(-0.25)", "Pan", key_display="← →", priority=True),
-        Binding("right", "pan(0.25)", "Pan right", show=False, priority=True),
         Binding("0", "whole", "All"),
+        Binding("space", "pin", "Add line"),
+        Binding("left_square_bracket", "metric(-1)", "Prev metric", show=False),
+        Binding("right_square_bracket", "metric(1)", "Metric", key_display="[ ]"),
         Binding("C", "column", "As column"),
+        # Before the table's own left / right (it would scroll sideways); in the help, not
+        # the footer: a priority key goes first there and would push Back out at 80x24.
+        Binding("left,h", "pan(-0.25)", "Pan", show=False, priority=True),
+        Binding("right", "pan(0.25)", "Pan right", show=False, priority=True),
     ]
 
     DEFAULT_CSS = """

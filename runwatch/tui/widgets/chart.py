@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 from rich.segment import Segment
 from rich.style import Style
@@ -261,8 +262,12 @@ class LineChart(Widget, can_focus=False):
         for column, span in enumerate(spans):
             if span is None:
                 continue
-            upper = min(max(round((top - span[1]) * scale), 0), last_row)
-            lower = min(max(round((top - span[0]) * scale), 0), last_row)
+            upper = round((top - span[1]) * scale)
+            lower = round((top - span[0]) * scale)
+            # The view's range is its lines' min and max, so these are in 0..last_row but
+            # for rounding; a zoomed view may still cut a line at a column's edge.
+            upper = 0 if upper < 0 else last_row if upper > last_row else upper
+            lower = 0 if lower < 0 else last_row if lower > last_row else lower
             if previous is not None:
                 p_column, p_upper, p_lower = previous
                 if column - p_column > 1:
@@ -300,16 +305,20 @@ class LineChart(Widget, can_focus=False):
             label = axis_label(labels[row], log) if row in labels else ""
             tick = "┤" if label else "│"
             segments = [Segment(f"{label[: GUTTER - 2]:>{GUTTER - 2}} {tick}", _AXIS)]
-            cells, who = bits[row], owner[row]
-            start = 0
-            for column in range(1, len(cells) + 1):
-                if column == len(cells) or who[column] != who[start]:
-                    text = "".join(map(_BRAILLE.__getitem__, cells[start:column]))
-                    style = styles.get(who[start])
+            cells = bits[row]
+            if not any(cells):
+                segments.append(Segment(" " * len(cells)))
+            else:
+                start = 0
+                for who, run in groupby(owner[row]):
+                    end = start + sum(1 for _ in run)
+                    style = styles.get(who)
                     if style is None:
-                        style = styles[who[start]] = Style(color=colour(who[start]))
-                    segments.append(Segment(text, style))
-                    start = column
+                        style = styles[who] = Style(color=colour(who))
+                    segments.append(
+                        Segment("".join(map(_BRAILLE.__getitem__, cells[start:end])), style)
+                    )
+                    start = end
             strips.append(Strip(segments, width))
         left, right = (f"{x:,.0f}" if abs(x) < 1e9 else axis_label(x) for x in x_range)
         plot_w = width - GUTTER
@@ -321,11 +330,20 @@ class LineChart(Widget, can_focus=False):
 def _run(
     bits: list[list[int]], owner: list[list[int]], index: int, column: int, upper: int, lower: int
 ) -> None:
-    """Set the dots of rows upper..lower in one dot column."""
-    cell, side = column >> 1, column & 1
-    masks = _RUN[side]
-    for cell_row in range(upper >> 2, (lower >> 2) + 1):
-        first = max(upper - cell_row * 4, 0)
-        last = min(lower - cell_row * 4, 3)
-        bits[cell_row][cell] |= masks[first][last]
-        owner[cell_row][cell] = index
+    """Set the dots of rows upper..lower in one dot column (min/max-free: it runs for every
+    dot column of every line at each redraw)."""
+    cell = column >> 1
+    masks = _RUN[column & 1]
+    first, last = upper >> 2, lower >> 2
+    if first == last:
+        bits[first][cell] |= masks[upper & 3][lower & 3]
+        owner[first][cell] = index
+        return
+    bits[first][cell] |= masks[upper & 3][3]
+    owner[first][cell] = index
+    whole = masks[0][3]
+    for row in range(first + 1, last):
+        bits[row][cell] |= whole
+        owner[row][cell] = index
+    bits[last][cell] |= masks[0][lower & 3]
+    owner[last][cell] = index
