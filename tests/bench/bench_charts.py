@@ -14,13 +14,17 @@ at the same size, which is how the chart implementation was chosen (see the READ
 from __future__ import annotations
 
 import argparse
+import asyncio
+import gc
 import json
 import math
 import random
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from runwatch.tui.widgets.chart import ChartLine, LineChart, colour
 from runwatch.tui.widgets.chart_series import Series
@@ -117,6 +121,7 @@ def main() -> None:
     kept = sum(1 for s in spans if s is not None and s[1] >= 5.0)
     print(f"one-point spikes still drawn after min/max decimation: {kept} of 3")
     ingest()
+    latency()
     if args.alternatives:
         alternatives(args.alternatives, raw)
 
@@ -152,6 +157,107 @@ def ingest() -> None:
         print(
             f"{'ingest, ' + name:<52} {rate:9,.0f} lines/s  "
             f"({20_000 / rate:.0%} of a core at 20,000 lines/s)"
+        )
+
+
+def _lines(offset: int, size: int, dense: bool) -> list[Any]:
+    from runwatch.api.models import LogEvent
+
+    return [
+        LogEvent(
+            json.dumps({"step": i, "loss": 1 / (i + 1), "acc": i / 1e6})
+            if dense or i % 10 == 0
+            else f"INFO worker 3: batch {i} of shard 17 loaded from /data/train-{i % 64}.tar",
+            None,
+            "2026-01-01T00:00:00.000Z",
+        )
+        for i in range(offset, offset + size)
+    ]
+
+
+async def input_latency(dense: bool, seconds: float = 5.0) -> list[float]:
+    """Milliseconds from a key press (posted from another thread, as the terminal driver
+    does) to the end of its action on the metrics screen, while the pane takes batches of
+    2,000 lines every 0.1 s (20,000 lines/s) and redraws its chart and table as it does."""
+    from types import SimpleNamespace
+
+    from textual import events
+    from textual.app import App
+
+    from runwatch.tui.app import freeze_startup_objects
+    from runwatch.tui.screens.metrics import MetricsScreen
+
+    handled: list[float] = []
+
+    class TimedScreen(MetricsScreen):
+        def action_zoom(self, factor: float) -> None:
+            super().action_zoom(factor)
+            handled.append(time.perf_counter())
+
+        def action_log_scale(self) -> None:
+            super().action_log_scale()
+            handled.append(time.perf_counter())
+
+    # No client: the pane's own reading stops at once and the bench feeds it instead.
+    session: Any = SimpleNamespace(client=None, organization_id=None)
+    screen = TimedScreen(session, "deployment", [("run", "RUNNING")])
+
+    class ChartApp(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(screen)
+            self.call_after_refresh(freeze_startup_objects)
+
+    app = ChartApp()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        pane = screen.pane
+        data = pane.data[0]
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        pressed: list[float] = []
+        keys = ["plus", "minus", "L", "L"]
+
+        def driver() -> None:
+            rng = random.Random(7)
+            i = 0
+            while not stop.wait(rng.uniform(0.01, 0.04)):
+                key = keys[i % len(keys)]
+                pressed.append(time.perf_counter())
+                event = events.Key(key, "+" if key == "plus" else "-" if key == "minus" else key)
+                loop.call_soon_threadsafe(app.post_message, event)
+                i += 1
+
+        thread = threading.Thread(target=driver)
+        # Made before: what the wire hands the pane, not part of its cost.
+        batches = [_lines(2_000 * i, 2_000, dense) for i in range(int(seconds * 10) + 1)]
+        next_batch = time.perf_counter()
+        deadline = next_batch + seconds
+        thread.start()
+        try:
+            for batch in batches:
+                if time.perf_counter() >= deadline:
+                    break
+                await pane._take(data, batch)
+                next_batch += 0.1
+                await asyncio.sleep(max(0.0, next_batch - time.perf_counter()))
+        finally:
+            stop.set()
+            thread.join()
+        await pilot.pause()
+        await pilot.pause()
+        assert len(handled) == len(pressed), f"{len(handled)} keys handled of {len(pressed)}"
+        gc.unfreeze()
+        return [(done - press) * 1000 for press, done in zip(pressed, handled, strict=True)]
+
+
+def latency() -> None:
+    for dense in (False, True):
+        latencies = sorted(asyncio.run(input_latency(dense)))
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        kind = "every line a metric line" if dense else "1 line in 10 a metric line"
+        print(
+            f"input latency, charts following 20,000 lines/s ({kind}): {len(latencies)} keys, "
+            f"median {latencies[len(latencies) // 2]:.1f} ms, p99 {p99:.1f} ms (target p99 <= 50)"
         )
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from runwatch.tui.session import Session
 
 UPDATE_EVERY = 0.1
+CHUNK = 250  # lines parsed between two looks at the event loop
 
 
 def preferred(names: Sequence[str]) -> str | None:
@@ -111,7 +112,7 @@ class MetricsPane(Vertical):
             async for batch in read_log(
                 client, organization_id, deployment_id, run_id, follower=follower
             ):
-                self._take(data, batch)
+                await self._take(data, batch)
                 # Let a frame show the progress between pages of a long log.
                 await asyncio.sleep(0)
         except ApiError as error:
@@ -133,7 +134,7 @@ class MetricsPane(Vertical):
                 session.schedules["metrics"], on_error=on_error, fetch_status=True
             ):
                 session.succeeded("metrics")
-                self._take(data, batch)
+                await self._take(data, batch)
                 if data.reading and follower.caught_up:
                     data.reading = False
         except ApiError as error:
@@ -143,9 +144,13 @@ class MetricsPane(Vertical):
         data.reading = data.following = False
         self._dirty = True
 
-    def _take(self, data: RunMetrics, batch: list[LogEvent]) -> None:
-        if batch:
-            data.add(batch)
+    async def _take(self, data: RunMetrics, batch: list[LogEvent]) -> None:
+        # A few hundred lines at a time, so that a key pressed while a large page of a busy
+        # run is read waits for a few milliseconds of it, not all of it.
+        for start in range(0, len(batch), CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            data.add(batch[start : start + CHUNK])
         self._dirty = True
 
     def _stopped(self, data: RunMetrics, error: ApiError) -> None:
