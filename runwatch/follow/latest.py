@@ -8,15 +8,18 @@ for a table cell, and it costs one request.
 When a run is read (`LatestReader.due`), per runs refresh:
   - a finished run: once after it finished (with its final lines), then never again: its log
     no longer changes, so its values are cached for as long as the reader lives;
-  - a run still going: at most once per refresh, and only when asked for (it is on screen);
-    its log may have grown at any time and only a read tells, so it counts as changed;
+  - a run still going: when asked for (it is on screen), at most once per `gap` seconds (the
+    caller's choice: a few poll intervals); its log may have grown at any time and only a
+    read tells, so it counts as changed;
   - a run not started yet (queued): never, it has no log.
 Finished runs are read only when a metric is asked for (progress is a running run's matter).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,16 +66,28 @@ def latest_of(events: Sequence[LogEvent], *, finished: bool = False) -> Latest:
 class LatestReader:
     """Reads the newest page of the runs it is given, as `due` decides, and keeps the result."""
 
-    def __init__(self, client: AsyncAPIClient, organization_id: str, deployment_id: str) -> None:
+    def __init__(
+        self,
+        client: AsyncAPIClient,
+        organization_id: str,
+        deployment_id: str,
+        *,
+        gap: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.organization_id = organization_id
         self.deployment_id = deployment_id
+        self.gap = gap
+        self.clock = clock
         self.known: dict[str, Latest] = {}
+        self._read_at: dict[str, float] = {}
         self.requests = 0
 
     def due(self, runs: Iterable[Run], *, metrics_wanted: bool) -> list[Run]:
         """The runs to read in this refresh (see the module's rules)."""
         wanted = []
+        now = self.clock()
         for run in runs:
             if run.status in NOT_STARTED:
                 continue
@@ -80,13 +95,14 @@ class LatestReader:
             if run.terminal:
                 if metrics_wanted and (known is None or not known.finished):
                     wanted.append(run)
-            else:
+            elif now - self._read_at.get(run.run_id, -math.inf) >= self.gap:
                 wanted.append(run)
         return wanted
 
     async def read(self, run: Run) -> Latest:
         source = LogSource(self.client, self.organization_id, self.deployment_id, run.run_id)
         self.requests += 1
+        self._read_at[run.run_id] = self.clock()
         page = await source.recent()
         latest = latest_of(page.events, finished=is_terminal(run.status))
         self.known[run.run_id] = latest

@@ -26,8 +26,15 @@ def test_the_newest_progress_state_and_each_metrics_last_value() -> None:
     assert latest_of(_events("nothing here")) == Latest()
 
 
-def _reader() -> LatestReader:
-    return LatestReader(client=None, organization_id="1", deployment_id="2")  # type: ignore[arg-type]
+def _reader(gap: float = 0.0, clock: list[float] | None = None) -> LatestReader:
+    now = clock or [0.0]
+    return LatestReader(
+        client=None,  # type: ignore[arg-type]
+        organization_id="1",
+        deployment_id="2",
+        gap=gap,
+        clock=lambda: now[0],
+    )
 
 
 def _run(index: int, status: str) -> Run:
@@ -47,3 +54,21 @@ def test_finished_runs_are_read_once_running_ones_each_refresh_queued_ones_never
     # The running run finished since its last read: one more read, for its final lines.
     ended = _run(1, "FAILED")
     assert reader.due([ended, done], metrics_wanted=True) == [ended]
+
+
+async def test_a_running_run_is_read_again_only_after_the_gap() -> None:
+    clock = [100.0]
+    reader = _reader(gap=3.0, clock=clock)
+    running = _run(1, "RUNNING")
+
+    class Client:  # one page; the Pilot tests read real ones from the engine
+        async def get_run_recent_logs(self, *args: object, **kwargs: object) -> dict[str, object]:
+            return {"events": [{"message": "step=1 loss=0.5", "timestamp": 1}]}
+
+    reader.client = Client()  # type: ignore[assignment]
+    assert reader.due([running], metrics_wanted=True) == [running]
+    assert (await reader.read(running)).metrics == {"loss": 0.5}
+    clock[0] += 2.9
+    assert reader.due([running], metrics_wanted=True) == []
+    clock[0] += 0.2
+    assert reader.due([running], metrics_wanted=True) == [running]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 # Pages read at once: a screenful of running runs is read in parallel, but never dozens.
 PARALLEL = 4
+GAP_POLLS = 3
 
 
 class LatestPane(Widget):
@@ -58,8 +59,11 @@ class LatestPane(Widget):
         reader = self.reader
         if reader is None or reader.deployment_id != deployment_id:
             self.workers.cancel_group(self, "latest")
+            # A running run's progress every few polls is enough for a table cell, and keeps
+            # a screenful of running runs from costing a request each per poll.
+            gap = GAP_POLLS * session.settings.poll_interval
             reader = self.reader = LatestReader(
-                session.client, session.organization_id, deployment_id
+                session.client, session.organization_id, deployment_id, gap=gap
             )
         elif any(w.group == "latest" and w.is_running for w in self.workers):
             return
