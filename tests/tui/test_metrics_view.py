@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from runwatch.tui.panes.latest_pane import LatestPane
 from runwatch.tui.screens.main import MainScreen
 from runwatch.tui.screens.metrics import MetricsScreen
 from tests.conftest import EngineProcess, start_engine
@@ -176,6 +177,12 @@ async def test_charts_zoom_pan_log_scale_then_marked_runs_compared_and_a_metric_
             lambda: all(table.get_cell(r, "metric").plain != "-" for r in runs),
             what="every run's latest loss",
         )
+        # Every run has finished: each was read once, and later polls read none again.
+        reader = main.runs_pane.query_one(LatestPane).reader
+        assert reader is not None
+        requests = reader.requests
+        await pilot.pause(0.5)  # a few polls
+        assert reader.requests == requests <= len(runs) + 1
         await pilot.press("s")  # high first: the scales 3, 2, 1
         assert table.shown_ids() == [runs[1], runs[2], runs[0]]
         await pilot.press("s")  # low first
