@@ -56,14 +56,18 @@ def test_finished_runs_are_read_once_running_ones_each_refresh_queued_ones_never
     assert reader.due([ended, done], metrics_wanted=True) == [ended]
 
 
-async def test_a_running_run_is_read_again_only_after_the_gap() -> None:
+async def test_a_running_run_is_read_after_the_gap_then_only_its_new_lines() -> None:
     clock = [100.0]
     reader = _reader(gap=3.0, clock=clock)
     running = _run(1, "RUNNING")
+    calls: list[dict[str, object]] = []
 
-    class Client:  # one page; the Pilot tests read real ones from the engine
+    class Client:  # one page, then nothing new; the Pilot tests read real logs from the engine
         async def get_run_recent_logs(self, *args: object, **kwargs: object) -> dict[str, object]:
-            return {"events": [{"message": "step=1 loss=0.5", "timestamp": 1}]}
+            calls.append(kwargs)
+            new = len(calls) == 1
+            events = [{"message": "step=1 loss=0.5", "timestamp": 1}] if new else []
+            return {"events": events, "next_forward_token": f"f{len(calls)}"}
 
     reader.client = Client()  # type: ignore[assignment]
     assert reader.due([running], metrics_wanted=True) == [running]
@@ -72,3 +76,7 @@ async def test_a_running_run_is_read_again_only_after_the_gap() -> None:
     assert reader.due([running], metrics_wanted=True) == []
     clock[0] += 0.2
     assert reader.due([running], metrics_wanted=True) == [running]
+    # The follower asks only for what came since (its forward token): nothing, values stay.
+    first = len(calls)
+    assert (await reader.read(running)).metrics == {"loss": 0.5}
+    assert len(calls) == first + 1 and calls[-1]["next_forward_token"] == f"f{first}"
