@@ -21,13 +21,13 @@ import math
 import random
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from runwatch.tui.widgets.chart import ChartLine, LineChart, colour
 from runwatch.tui.widgets.chart_series import Series
+from tests.bench.bench_tui_log import KeyDriver
 
 POINTS = 100_000
 WIDTH, HEIGHT = 140, 40
@@ -181,7 +181,6 @@ async def input_latency(dense: bool, seconds: float = 5.0) -> list[float]:
     2,000 lines every 0.1 s (20,000 lines/s) and redraws its chart and table as it does."""
     from types import SimpleNamespace
 
-    from textual import events
     from textual.app import App
 
     from runwatch.tui.app import freeze_startup_objects
@@ -212,27 +211,13 @@ async def input_latency(dense: bool, seconds: float = 5.0) -> list[float]:
         await pilot.pause()
         pane = screen.pane
         data = pane.data[0]
-        loop = asyncio.get_running_loop()
-        stop = threading.Event()
-        pressed: list[float] = []
-        keys = ["plus", "minus", "L", "L"]
-
-        def driver() -> None:
-            rng = random.Random(7)
-            i = 0
-            while not stop.wait(rng.uniform(0.01, 0.04)):
-                key = keys[i % len(keys)]
-                pressed.append(time.perf_counter())
-                event = events.Key(key, "+" if key == "plus" else "-" if key == "minus" else key)
-                loop.call_soon_threadsafe(app.post_message, event)
-                i += 1
-
-        thread = threading.Thread(target=driver)
+        keys = [("plus", "+"), ("minus", "-"), ("L", "L"), ("L", "L")]
+        driver = KeyDriver(app, keys)
         # Made before: what the wire hands the pane, not part of its cost.
         batches = [_lines(2_000 * i, 2_000, dense) for i in range(int(seconds * 10) + 1)]
         next_batch = time.perf_counter()
         deadline = next_batch + seconds
-        thread.start()
+        driver.start()
         try:
             for batch in batches:
                 if time.perf_counter() >= deadline:
@@ -241,13 +226,11 @@ async def input_latency(dense: bool, seconds: float = 5.0) -> list[float]:
                 next_batch += 0.1
                 await asyncio.sleep(max(0.0, next_batch - time.perf_counter()))
         finally:
-            stop.set()
-            thread.join()
+            driver.stop()
         await pilot.pause()
         await pilot.pause()
-        assert len(handled) == len(pressed), f"{len(handled)} keys handled of {len(pressed)}"
         gc.unfreeze()
-        return [(done - press) * 1000 for press, done in zip(pressed, handled, strict=True)]
+        return driver.latencies(handled)
 
 
 def latency() -> None:
