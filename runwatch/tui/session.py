@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from runwatch.config import Settings
     from runwatch.engine.launch import EngineHandle
 
-SOURCES = ("runs", "detail", "logs")
+SOURCES = ("runs", "detail", "logs", "metrics", "latest")
 
 # The least time between two attempts to bring back a local engine that went away.
 ENGINE_RESTART_GAP = 3.0

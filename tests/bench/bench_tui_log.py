@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -121,6 +121,44 @@ def ingest_in_subprocess(total: int) -> dict[str, float]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+KEYS = ("up", "f", "t", "t")
+
+
+class KeyDriver:
+    """The terminal driver's thread: presses `keys` (key, character) in turn onto the app's
+    loop at 10-40 ms gaps (a held key repeats at ~30/s), whenever the user would."""
+
+    def __init__(self, app: App[Any], keys: list[tuple[str, str | None]], seed: int = 7) -> None:
+        self.app = app
+        self.keys = keys
+        self.seed = seed
+        self.pressed: list[float] = []
+        self._stop = threading.Event()
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        rng = random.Random(self.seed)
+        i = 0
+        while not self._stop.wait(rng.uniform(0.01, 0.04)):
+            key, character = self.keys[i % len(self.keys)]
+            self.pressed.append(time.perf_counter())
+            self._loop.call_soon_threadsafe(self.app.post_message, events.Key(key, character))
+            i += 1
+
+    def latencies(self, handled: list[float]) -> list[float]:
+        """Milliseconds from each press to the end of its action (`handled`, in order)."""
+        assert len(handled) == len(self.pressed), f"{len(handled)} of {len(self.pressed)} keys"
+        return [(done - press) * 1000 for press, done in zip(self.pressed, handled, strict=True)]
+
+
 async def input_latency(
     seconds: float, rate: int = 20_000, interval: float = 0.1, seed: int = 7
 ) -> list[float]:
@@ -130,28 +168,12 @@ async def input_latency(
         view = app.query_one(TimedLogView)
         view.focus()
         await pilot.pause()
-        loop = asyncio.get_running_loop()
         per_batch = int(rate * interval)
-        stop = threading.Event()
-        pressed: list[float] = []
-        keys = ["up", "f", "t", "t"]
-
-        def driver() -> None:
-            # The terminal driver's thread: a key arrives whenever the user presses it.
-            rng = random.Random(seed)
-            i = 0
-            while not stop.wait(rng.uniform(0.01, 0.04)):
-                key = keys[i % len(keys)]
-                pressed.append(time.perf_counter())
-                event = events.Key(key, key if len(key) == 1 else None)
-                loop.call_soon_threadsafe(app.post_message, event)
-                i += 1
-
-        thread = threading.Thread(target=driver)
+        driver = KeyDriver(app, [(key, key if len(key) == 1 else None) for key in KEYS], seed)
         offset = 0
         deadline = time.perf_counter() + seconds
         next_batch = time.perf_counter()
-        thread.start()
+        driver.start()
         try:
             while time.perf_counter() < deadline:
                 view.append(_batch(offset, per_batch))
@@ -159,13 +181,10 @@ async def input_latency(
                 next_batch += interval
                 await asyncio.sleep(max(0.0, next_batch - time.perf_counter()))
         finally:
-            stop.set()
-            thread.join()
+            driver.stop()
         await pilot.pause()
         await pilot.pause()
-        handled = view.handled
-        assert len(handled) == len(pressed), f"{len(handled)} keys handled of {len(pressed)}"
-        return [(done - press) * 1000 for press, done in zip(pressed, handled, strict=True)]
+        return driver.latencies(view.handled)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from runwatch.tui.widgets.run_detail import RunDetail
 if TYPE_CHECKING:
     from runwatch.api.errors import ApiError
     from runwatch.api.models import Run
+    from runwatch.follow.progress import Progress
     from runwatch.follow.run_watch import RunWatcher
     from runwatch.tui.session import Session
     from runwatch.tui.widgets.run_detail import StatusHistory
@@ -45,6 +46,7 @@ class DetailPane(RunDetail):
         self.run_id: str | None = None
         self.run: Run | None = None
         self.watcher: RunWatcher | None = None
+        self.progress: Progress | None = None
 
     def on_mount(self) -> None:
         self.border_title = "Run"
@@ -56,6 +58,7 @@ class DetailPane(RunDetail):
         self.run_id = run_id
         self.run = None
         self.watcher = None
+        self.progress = None
         if run is not None:
             self.update_run(run)
         else:
@@ -81,7 +84,14 @@ class DetailPane(RunDetail):
     def redraw(self) -> None:
         run = self.run
         history = self.history.of(run.run_id) if run else []
-        self.show(run, history, self.session.clock(), stale=self.session.connection.stale)
+        stale = self.session.connection.stale
+        self.show(run, history, self.session.clock(), stale=stale, progress=self.progress)
+
+    def set_progress(self, progress: Progress | None) -> None:
+        """The selected run's latest progress (the runs pane's latest-values read)."""
+        if progress != self.progress:
+            self.progress = progress
+            self.redraw()
 
     def tick(self) -> None:
         """Once a second: a moving run's elapsed time (its data is not drawn again)."""

@@ -22,7 +22,9 @@ from textual.widgets import DataTable, Input
 
 from runwatch.tui.connection import Block
 from runwatch.tui.format import inert
+from runwatch.tui.panes.latest_pane import LatestPane
 from runwatch.tui.session import Verdict
+from runwatch.tui.widgets.marked_runs_table import MarkedRunsTable
 from runwatch.tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -80,7 +82,8 @@ class RunsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: status names and/or part of a run id", id="runs-filter")
-        yield RunsTable(clock=self.session.clock, id="runs")
+        yield MarkedRunsTable(clock=self.session.clock, id="runs")
+        yield LatestPane(self.session, id="latest")
 
     def on_mount(self) -> None:
         self.border_title = "Runs"
@@ -89,8 +92,8 @@ class RunsPane(Vertical):
             self.table.run_filter = type(self.table.run_filter)(self.session.view_state.run_filter)
 
     @property
-    def table(self) -> RunsTable:
-        return self.query_one(RunsTable)
+    def table(self) -> MarkedRunsTable:
+        return self.query_one(MarkedRunsTable)
 
     @property
     def filter_box(self) -> Input:
@@ -235,6 +238,7 @@ class RunsPane(Vertical):
     def set_client(self, client: Any) -> None:
         if self.poller is not None:
             self.poller.client = client
+        self.query_one(LatestPane).set_client(client)
 
     def _apply(self, diff: RunsDiff) -> None:
         poller = self.poller
@@ -268,6 +272,10 @@ class RunsPane(Vertical):
         if diff.added or diff.changed:
             table.refresh_times()
         self.update_subtitle()
+        # Progress and the metric column: the runs on screen, as `follow.latest` rules.
+        self.query_one(LatestPane).refresh_runs(
+            self.deployment_id, table.runs_on_screen(), metrics_wanted=table.metric is not None
+        )
 
     def update_subtitle(self) -> None:
         poller = self.poller

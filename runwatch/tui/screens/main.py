@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from runwatch.tui.connection import Block
 from runwatch.tui.format import inert
 from runwatch.tui.panes.detail_pane import DetailPane
+from runwatch.tui.panes.latest_pane import LatestPane
 from runwatch.tui.panes.log_pane import LogPane
 from runwatch.tui.panes.runs_pane import RunsPane
 from runwatch.tui.widgets.footer import FittingFooter
@@ -55,6 +56,8 @@ class MainScreen(Screen[None]):
         Binding("l", "focus_logs", "Logs", show=False),
         Binding("r", "focus_runs", "Runs", show=False),
         Binding("y", "copy_run_id", "Copy id", show=False),
+        Binding("m", "metrics", "Metrics"),
+        Binding("c", "compare", "Compare"),
     ]
 
     def __init__(
@@ -182,6 +185,13 @@ class MainScreen(Screen[None]):
         self._sync_run_again()
         if message.old_status is not None:
             self.runs_pane.announce([(message.run, message.old_status)])
+
+    @on(LatestPane.Read)
+    def _latest_read(self, message: LatestPane.Read) -> None:
+        self.table.set_latest(message.values)
+        latest = message.values.get(self.selected_run_id or "")
+        if latest is not None:
+            self.detail_pane.set_progress(latest.progress)
 
     def _sync_run_again(self) -> None:
         # R needs a run selected; only a change recomposes the footer (detail comes each second)
@@ -399,3 +409,15 @@ class MainScreen(Screen[None]):
         # What the terminal is asked to put on the clipboard is shown text, never controls.
         self.app.copy_to_clipboard(inert(run_id))
         self.notify(f"Copied {run_id} (the terminal must allow OSC 52)", timeout=3)
+
+    # -- metrics (screens/metrics.py) ----------------------------------------------------
+
+    def action_metrics(self) -> None:
+        from runwatch.tui.screens.metrics import open_metrics
+
+        open_metrics(self, compare=False)
+
+    def action_compare(self) -> None:
+        from runwatch.tui.screens.metrics import open_metrics
+
+        open_metrics(self, compare=True)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from runwatch.api.models import Run
+    from runwatch.follow.progress import Progress
 
 # How many status changes of one run are remembered.
 HISTORY_LIMIT = 50
@@ -94,7 +95,12 @@ def elapsed_text(run: Run, now: datetime) -> str:
 
 
 def render_head(
-    run: Run, history: Sequence[tuple[str, datetime]], now: datetime, *, stale: bool = False
+    run: Run,
+    history: Sequence[tuple[str, datetime]],
+    now: datetime,
+    *,
+    stale: bool = False,
+    progress: Progress | None = None,
 ) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
@@ -106,6 +112,10 @@ def render_head(
     grid.add_row("run", Text(inert(run.run_id)))
     grid.add_row("status", status)
     grid.add_row("elapsed", elapsed_text(run, now))
+    if progress is not None and not run.terminal:
+        # The bar's last state as the log printed it: inert text, rate included.
+        rate = f" · {progress.rate}" if progress.rate else ""
+        grid.add_row("progress", Text(inert(progress.short() + rate)))
     grid.add_row("deployment", Text(inert(str(run.deployment_id or "-"))))
     version = " ".join(inert(str(v)) for v in (run.model_version, run.version_id) if v) or "-"
     grid.add_row("version", Text(version))
@@ -174,6 +184,7 @@ class RunDetail(VerticalScroll):
         now: datetime,
         *,
         stale: bool = False,
+        progress: Progress | None = None,
     ) -> None:
         head = self.query_one("#detail-head", Static)
         data = self.query_one("#detail-data", Static)
@@ -182,7 +193,7 @@ class RunDetail(VerticalScroll):
             head.update(Text("Select a run to see its details.", style="dim"))
             data.update("")
             return
-        head.update(render_head(run, history, now, stale=stale))
+        head.update(render_head(run, history, now, stale=stale, progress=progress))
         if self._data_of is None or self._data_of != run.raw:
             self._data_of = run.raw
             data.update(render_data(run))

@@ -51,6 +51,7 @@ class RunsTable(DataTable[object]):
     DEFAULT_CSS = """
     RunsTable { height: 1fr; }
     """
+    DROP_ORDER = DROP_ORDER
 
     class FilterRequested(Message):
         pass
@@ -82,10 +83,17 @@ class RunsTable(DataTable[object]):
         self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
         self._fit_wanted = False
         self._visible: tuple[str, ...] = tuple(key for key, _, _ in COLUMNS)
+        self._order: Sequence[str] = ()
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
+        for key, label, width in self.layout_columns():
             self.add_column(label, key=key, width=width)
+
+    def layout_columns(self) -> tuple[tuple[str, str, int], ...]:  # (key, label, width)
+        return COLUMNS
+
+    def cells_for(self, run: Run, now: datetime) -> dict[str, Text]:
+        return run_cells(run, now)
 
     def clear(self, columns: bool = False) -> RunsTable:
         """Every row goes, and with them what the table knew of them: rows kept in the
@@ -102,9 +110,9 @@ class RunsTable(DataTable[object]):
         return self._visible
 
     def _choose_columns(self, room: int) -> tuple[str, ...]:
-        base = {key: width for key, _, width in COLUMNS}
-        visible = [key for key, _, _ in COLUMNS]
-        for key in DROP_ORDER:
+        base = {key: width for key, _, width in self.layout_columns()}
+        visible = [key for key, _, _ in self.layout_columns()]
+        for key in (k for k in self.DROP_ORDER if k in visible):
             if sum(base[k] + 2 * self.cell_padding for k in visible) <= room:
                 break
             visible.remove(key)
@@ -116,7 +124,7 @@ class RunsTable(DataTable[object]):
         ids = self.shown_ids()
         DataTable.clear(self, columns=True)
         self._visible = visible
-        for key, label, width in COLUMNS:
+        for key, label, width in self.layout_columns():
             if key in visible:
                 self.add_column(label, key=key, width=width)
         for run_id in ids:
@@ -141,7 +149,7 @@ class RunsTable(DataTable[object]):
         visible = self._choose_columns(width)
         if visible != self._visible:
             self._show_columns(visible)
-        base = {key: width for key, _, width in COLUMNS if key in visible}
+        base = {key: width for key, _, width in self.layout_columns() if key in visible}
         flex = [key for key in FLEX_COLUMNS if key in visible]
         if not flex:
             return
@@ -189,6 +197,7 @@ class RunsTable(DataTable[object]):
         """Show exactly `order` (filtered), keeping the cursor on the same run if still there."""
         keep = self.selected_run_id
         self.clear()
+        self._order = order
         now = self._clock()
         for run_id in order:
             run = runs.get(run_id)
@@ -200,6 +209,7 @@ class RunsTable(DataTable[object]):
     def apply_diff(self, diff: RunsDiff, runs: Mapping[str, Run], order: Sequence[str]) -> None:
         """Apply one poll's changes in place."""
         now = self._clock()
+        self._order = order
         keep = self.selected_run_id
         first_visible = self._first_visible_id()
         added = False
@@ -230,22 +240,23 @@ class RunsTable(DataTable[object]):
 
     def refresh_times(self) -> None:
         """Tick the relative columns of the rows on screen (cheap: a screenful at most)."""
-        if self.row_count == 0:
-            return
         now = self._clock()
+        for run in self.runs_on_screen():
+            for column, cell in time_cells(run, now).items():
+                self._set(run.run_id, column, cell)
+        self._commit()
+
+    def runs_on_screen(self) -> list[Run]:
         top = max(0, int(self.scroll_y))
-        bottom = min(self.row_count, top + self.size.height)
-        for index in range(top, bottom):
+        runs = []
+        for index in range(top, min(self.row_count, top + self.size.height)):
             try:
                 row_key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key
             except RowDoesNotExist:
                 continue
-            run = self._shown.get(str(row_key.value))
-            if run is None:
-                continue
-            for column, cell in time_cells(run, now).items():
-                self._set(run.run_id, column, cell)
-        self._commit()
+            if (run := self._shown.get(str(row_key.value))) is not None:
+                runs.append(run)
+        return runs
 
     def set_filter(self, text: str, runs: Mapping[str, Run], order: Sequence[str]) -> None:
         self.run_filter = RunFilter(text)
@@ -257,7 +268,7 @@ class RunsTable(DataTable[object]):
         return not self.run_filter or self.run_filter.matches(run)
 
     def _add(self, run: Run, now: datetime) -> None:
-        cells = run_cells(run, now)
+        cells = self.cells_for(run, now)
         self._shown[run.run_id] = run
         self._cells[run.run_id] = cells
         self.add_row(*(cells[key] for key in self._visible), key=run.run_id)
@@ -283,7 +294,7 @@ class RunsTable(DataTable[object]):
             columns.update(FIELD_COLUMNS.get(field, ()))
         if not columns:
             return
-        fresh = run_cells(run, now)
+        fresh = self.cells_for(run, now)
         for column in columns:
             self._set(run.run_id, column, fresh[column])
 
