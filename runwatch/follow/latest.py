@@ -55,9 +55,11 @@ class Latest:
     finished: bool = False  # read after the run had finished: final
 
 
-def latest_of(events: Sequence[LogEvent], *, finished: bool = False) -> Latest:
-    """Read a page of events, oldest first."""
-    parser = MetricParser()
+def latest_of(
+    events: Sequence[LogEvent], *, finished: bool = False, metric_pattern: str | None = None
+) -> Latest:
+    """Read a page of events, oldest first (`metric_pattern`: the profile's custom format)."""
+    parser = MetricParser.for_pattern(metric_pattern)
     metrics: dict[str, float] = {}
     for event in events:
         for point in parser.feed(event.message, event.raw_timestamp):
@@ -81,8 +83,10 @@ class LatestReader:
         *,
         gap: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        metric_pattern: str | None = None,
     ) -> None:
         self._client = client
+        self.metric_pattern = metric_pattern
         self.organization_id = organization_id
         self.deployment_id = deployment_id
         self.gap = gap
@@ -145,7 +149,7 @@ class LatestReader:
                 self.requests += follower.traffic.requests - sent
             if follower.caught_up and not finished:
                 self._followers[run_id] = follower
-        fresh = latest_of(events[-TAIL:], finished=finished)
+        fresh = latest_of(events[-TAIL:], finished=finished, metric_pattern=self.metric_pattern)
         latest = fresh
         if previous is not None:
             # Only the lines since the last read: what they do not show is still as it was.

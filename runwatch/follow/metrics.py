@@ -185,7 +185,8 @@ class MetricParser:
         # The cheap rejection: every format above has a `:` or a `=` (and the line as shown
         # has no character its stored form lacks); most log lines that do (times, paths) are
         # then turned down by a few str.find calls and at most a regex match a separator.
-        if ":" not in message and "=" not in message:
+        # A profile's own format may have neither, so it is always tried.
+        if ":" not in message and "=" not in message and self.pattern is None:
             return []
         text = plain_text(message)
         step, found = self._fields(text)

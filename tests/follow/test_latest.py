@@ -26,6 +26,13 @@ def test_the_newest_progress_state_and_each_metrics_last_value() -> None:
     assert latest_of(_events("nothing here")) == Latest()
 
 
+def test_a_profiles_custom_format_is_read_for_the_table() -> None:
+    line = "epoch 3 | objective 0.25 | 12 samples"
+    assert latest_of(_events(line)).metrics == {}
+    custom = latest_of(_events(line), metric_pattern=r"objective (?P<objective>[\d.]+)")
+    assert custom.metrics == {"objective": 0.25}
+
+
 def _reader(gap: float = 0.0, clock: list[float] | None = None) -> LatestReader:
     now = clock or [0.0]
     return LatestReader(

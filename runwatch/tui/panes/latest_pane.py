@@ -63,7 +63,11 @@ class LatestPane(Widget):
             # a screenful of running runs from costing a request each per poll.
             gap = GAP_POLLS * session.settings.poll_interval
             reader = self.reader = LatestReader(
-                session.client, session.organization_id, deployment_id, gap=gap
+                session.client,
+                session.organization_id,
+                deployment_id,
+                gap=gap,
+                metric_pattern=session.settings.metric_pattern,
             )
         elif any(w.group == "latest" and w.is_running for w in self.workers):
             return

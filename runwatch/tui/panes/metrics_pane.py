@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
+from runwatch.follow.metrics import MetricParser
 from runwatch.tui.format import inert
 from runwatch.tui.panes.run_metrics import RunMetrics, number
 from runwatch.tui.session import Verdict
@@ -58,7 +59,10 @@ class MetricsPane(Vertical):
         self.session = session
         self.deployment_id = deployment_id
         self.statuses = [status for _, status in runs]
-        self.data = [RunMetrics(run_id) for run_id, _ in runs]
+        pattern = session.settings.metric_pattern
+        self.data = [
+            RunMetrics(run_id, parser=MetricParser.for_pattern(pattern)) for run_id, _ in runs
+        ]
         self.compare = len(self.data) > 1
         self.metric: str | None = None  # comparing: the metric shown
         self.pinned: list[str] = []  # one run: metrics drawn besides the highlighted one
