@@ -93,6 +93,7 @@ class Session:
                 idle_interval=settings.idle_interval,
                 max_backoff=settings.max_backoff,
                 rng=rng,
+                busy_interval=0.25 if source == "logs" else None,
             )
             for source in SOURCES
         }

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -97,6 +98,17 @@ class Process:
         self.rss.append(rss_mb(self.pid))
 
 
+def start_profile(profile: Path, rate: float, pid: int, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy's collapsed stacks of the TUI over one sample (it adds some CPU of its own)."""
+    out = profile / f"tui-{rate:g}.txt"
+    return subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"]
+        + ["--duration", str(int(seconds)), "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def tui_pid(tmux: Tmux) -> int:
     return int(tmux.run("display-message", "-p", "-t", "bench", "#{pane_pid}").stdout.strip())
 
@@ -114,7 +126,9 @@ def wait_for(tmux: Tmux, text: str, timeout: float) -> None:
     raise RuntimeError(f"{text!r} not on screen after {timeout} s:\n{tmux.capture()}")
 
 
-def soak(root: Path, rate: float, minutes: float, sample: float) -> dict[str, Process]:
+def soak(
+    root: Path, rate: float, minutes: float, sample: float, profile: Path | None = None
+) -> dict[str, Process]:
     data_dir = root / f"engine-{rate:g}"
     code = root / f"code-{rate:g}"
     code.mkdir()
@@ -138,7 +152,9 @@ def soak(root: Path, rate: float, minutes: float, sample: float) -> dict[str, Pr
         unset = " ".join(
             f"-u {k}" for k in os.environ if k.startswith(("ABEJA_", "PLATFORM_", "RUNWATCH_"))
         )
-        pythonpath = f"PYTHONPATH={shlex.quote(str(ROOT))}"
+        # This checkout first (the package may be installed from another one).
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        pythonpath = f"PYTHONPATH={shlex.quote(path)}"
         command = (
             f"exec env {unset} {prefix} {pythonpath} {shlex.quote(sys.executable)} -m runwatch"
             f" --local --deployment {deployed.deployment_id}"
@@ -153,10 +169,17 @@ def soak(root: Path, rate: float, minutes: float, sample: float) -> dict[str, Pr
         }
         for process in processes.values():
             process.start()
+        spy = None
         print(f"rate {rate:g} lines/s, {minutes:g} min; sample every {sample:g} s", flush=True)
         print("   t(s)  tui%cpu  tui MB  engine%cpu  engine MB  tmux%cpu  load1", flush=True)
         start = last = time.monotonic()
         while last - start < minutes * 60 - 0.5:
+            # The profile covers a sample in the steady state: the one that starts after the
+            # first minute (the log pane is full by then), or the last one.
+            elapsed = last - start
+            last_sample = minutes * 60 - elapsed < sample + 0.5
+            if profile is not None and spy is None and (elapsed >= 60 or last_sample):
+                spy = start_profile(profile, rate, processes["tui"].pid, sample)
             time.sleep(max(0.0, last + sample - time.monotonic()))
             now = time.monotonic()
             for process in processes.values():
@@ -169,6 +192,8 @@ def soak(root: Path, rate: float, minutes: float, sample: float) -> dict[str, Pr
                 f"  {os.getloadavg()[0]:5.2f}",
                 flush=True,
             )
+        if spy is not None:
+            spy.wait(timeout=60)
         screen = tmux.capture()
         return processes | {"_screen": screen}  # type: ignore[dict-item]
     finally:
@@ -200,11 +225,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--sample", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--screen", action="store_true", help="print the last screen")
+    parser.add_argument("--profile", type=Path, help="py-spy one sample of the TUI into DIR")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     for rate in (float(r) for r in args.rates.split(",")):
         with tempfile.TemporaryDirectory(prefix="rw-soak-") as tmp:
-            processes = soak(Path(tmp), rate, args.minutes, args.sample)
+            processes = soak(Path(tmp), rate, args.minutes, args.sample, args.profile)
         screen = processes.pop("_screen")
         summary(rate, processes, args.sample)
         if args.screen:

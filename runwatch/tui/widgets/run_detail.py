@@ -129,6 +129,35 @@ def render_head(
     return grid
 
 
+def head_key(
+    run: Run, history: Sequence[tuple[str, datetime]], now: datetime, *, stale: bool = False
+) -> tuple[object, ...]:
+    """Everything `render_head` shows, the elapsed time last: equal keys, equal heads."""
+    fields = (
+        run.run_id,
+        run.status,
+        run.deployment_id,
+        run.model_version,
+        run.version_id,
+        tuple(run.models.items()),
+        run.created_at,
+        run.modified_at,
+        run.retry_count,
+        run.distribution,
+    )
+    return (fields, tuple(history), stale, elapsed_text(run, now))
+
+
+def _same_but_elapsed(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    elapsed_old, elapsed_new = old[-1], new[-1]
+    return (
+        old[:-1] == new[:-1]
+        and isinstance(elapsed_old, str)
+        and isinstance(elapsed_new, str)
+        and len(elapsed_old) == len(elapsed_new)
+    )
+
+
 def render_data(run: Run) -> RenderableType:
     env_rows = masked_env(dict(run.user_env_vars))
     return Group(
@@ -162,6 +191,9 @@ class RunDetail(VerticalScroll):
         # The run whose data is shown (its wire dict): the data part is redrawn only when
         # another run, or a changed one, comes.
         self._data_of: Mapping[str, object] | None = None
+        # What the head shows (see head_key): the once-a-second tick and every poll of the
+        # run redrew it and laid the screen out again even when not one character moved.
+        self._head_of: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a run to see its details.", style="dim"), id="detail-head")
@@ -178,11 +210,17 @@ class RunDetail(VerticalScroll):
         head = self.query_one("#detail-head", Static)
         data = self.query_one("#detail-data", Static)
         if run is None:
-            self._data_of = None
+            self._data_of = self._head_of = None
             head.update(Text("Select a run to see its details.", style="dim"))
             data.update("")
             return
-        head.update(render_head(run, history, now, stale=stale))
+        key = head_key(run, history, now, stale=stale)
+        if key != self._head_of:
+            # Only the elapsed time moved, to a text as wide as before: the head keeps its
+            # height, so it is repainted without a layout of the screen.
+            same_size = self._head_of is not None and _same_but_elapsed(self._head_of, key)
+            self._head_of = key
+            head.update(render_head(run, history, now, stale=stale), layout=not same_size)
         if self._data_of is None or self._data_of != run.raw:
             self._data_of = run.raw
             data.update(render_data(run))
