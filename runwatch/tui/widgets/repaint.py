@@ -1,4 +1,4 @@
-"""Repaint only what changed, at most once a frame: helpers for widgets fed by a stream.
+"""Repaint only what changed: helpers for widgets fed by a stream.
 
 Textual repaints a widget whenever a title or a reactive is set, even to what it already
 shows, and lays the screen out again whenever a widget's virtual size changes. A log pane fed
@@ -9,22 +9,16 @@ every widget in between (tests/bench/bench_soak.py measured 26% of a core at 5,0
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
-__all__ = ["FrameGate", "RowPass", "set_border_titles", "set_virtual_size"]
-
-# How often a streaming widget is redrawn at most. A terminal shows a flood of lines no better
-# at 60 frames a second than at 20, and each frame of the log pane costs a few ms of CPU.
-STREAM_FPS = 20.0
+__all__ = ["RowPass", "set_border_titles", "set_virtual_size"]
 
 _Title = Text | str | None
 _titles: WeakKeyDictionary[Widget, tuple[_Title, _Title]] = WeakKeyDictionary()
@@ -66,58 +60,20 @@ def set_virtual_size(widget: Widget, size: Size) -> None:
     widget.refresh()
 
 
-class FrameGate:
-    """Runs `callback` soon after `request()`, at most once every 1/fps seconds.
-
-    The first request after a quiet spell runs on the next turn of the message loop (as
-    `call_later` did); requests during the following frame interval are merged into one run
-    at its end. Nothing is scheduled while nobody asks: no timer ticks when the stream is idle.
-    """
-
-    def __init__(
-        self, owner: Widget, callback: Callable[[], None], *, fps: float = STREAM_FPS
-    ) -> None:
-        self._owner = owner
-        self._callback = callback
-        self.interval = 1.0 / fps
-        self._last = -self.interval
-        self._pending = False
-        self._timer: Timer | None = None
-
-    @property
-    def pending(self) -> bool:
-        return self._pending
-
-    def request(self) -> None:
-        if self._pending:
-            return
-        self._pending = True
-        wait = self._last + self.interval - time.monotonic()
-        if wait <= 0:
-            self._owner.call_later(self._run)
-        else:
-            self._timer = self._owner.set_timer(wait, self._run, name="frame-gate")
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self._pending = False
-
-    def _run(self) -> None:
-        if not self._pending:
-            return  # cancelled meanwhile
-        self._pending = False
-        self._timer = None
-        self._last = time.monotonic()
-        self._callback()
+if TYPE_CHECKING:
+    # For the type checker the mixin is the widget it is mixed into; at run time it must not
+    # be a DOMNode, or Textual would follow it, not the widget's own base, for default CSS.
+    _Base = Widget
+else:
+    _Base = object
 
 
-class RowPass(Widget):
+class RowPass(_Base):
     """For a line-API widget: what every row of one render pass shares, computed once.
 
     `rich_style` walks the styles of every ancestor and `scrollable_content_region` measures
     the gutter again: asked in each `render_line`, they were a third of the log pane's frame.
+    A mixin placed before the widget's Textual base.
     """
 
     _row_pass: tuple[tuple[int, int], int, Style] | None = None

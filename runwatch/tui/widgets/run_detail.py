@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from runwatch.tui.format import exact_time, human_duration, inert, pretty_json, status_glyph
+from runwatch.tui.widgets.label_grid import LabelGrid
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -96,9 +96,8 @@ def elapsed_text(run: Run, now: datetime) -> str:
 def render_head(
     run: Run, history: Sequence[tuple[str, datetime]], now: datetime, *, stale: bool = False
 ) -> RenderableType:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
+    # Drawn as a rich Table.grid looks, ~5x cheaper: the head is redrawn every second.
+    grid = LabelGrid()
     glyph, style = status_glyph(run.status)
     status = Text(f"{glyph} {inert(run.status)}", style=style)
     if stale:
