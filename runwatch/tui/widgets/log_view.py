@@ -250,13 +250,17 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         return len(self.model.lines)
 
     def _update_virtual_size(self) -> None:
-        # Without a layout of the screen: the pane's size does not depend on its lines.
-        if self.wrap:
-            set_virtual_size(self, Size(self._content_width(), self._total_rows()))
-        else:
-            set_virtual_size(
-                self, Size(self.model.max_width + self._prefix_width(), len(self.model.lines))
-            )
+        # Without a layout of the screen: the pane's size does not depend on its lines. It
+        # clamps the scroll position at once (a reset to fewer lines): not the user scrolling.
+        self._programmatic_scroll = True
+        try:
+            if self.wrap:
+                size = Size(self._content_width(), self._total_rows())
+            else:
+                size = Size(self.model.max_width + self._prefix_width(), len(self.model.lines))
+            set_virtual_size(self, size)
+        finally:
+            self._programmatic_scroll = False
 
     # -- wrapping (row counts computed lazily, only while wrap is on) ----------------------
 
