@@ -102,8 +102,10 @@ def start_profile(profile: Path, rate: float, pid: int, seconds: float) -> subpr
     """py-spy's collapsed stacks of the TUI over one sample (it adds some CPU of its own)."""
     out = profile / f"tui-{rate:g}.txt"
     return subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"]
-        + ["--duration", str(int(seconds)), "-o", str(out)],
+        [
+            *("py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"),
+            *("--duration", str(int(seconds)), "-o", str(out)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -197,11 +199,7 @@ def soak(
         screen = tmux.capture()
         return processes | {"_screen": screen}  # type: ignore[dict-item]
     finally:
-        tmux.run("send-keys", "-t", "bench", "q")
-        deadline = time.monotonic() + 15
-        while tmux.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        tmux.close()
+        tmux.quit_app()
         engine.stop()
         kill_attempts(data_dir)
 
