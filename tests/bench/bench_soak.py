@@ -136,7 +136,7 @@ def soak(
     code.mkdir()
     (code / "main.py").write_text(HANDLER)
     deployed = deploy(data_dir, code, name="soak")
-    engine: EngineHandle = ensure_engine(data_dir, extra_args=["--no-demo"])
+    engine: EngineHandle = ensure_engine(data_dir, timeout=60, extra_args=["--no-demo"])
     assert engine.process is not None
     tmux = Tmux()
     try:
