@@ -93,6 +93,10 @@ class Session:
                 idle_interval=settings.idle_interval,
                 max_backoff=settings.max_backoff,
                 rng=rng,
+                # A log pouring in is fetched (and drawn) 4 times a second at most, not 10:
+                # each poll is a frame of the log pane and a request, and at 5,000 lines/s
+                # that halved the dashboard's CPU (tests/bench/bench_soak.py).
+                busy_interval=min(settings.poll_interval, 0.25) if source == "logs" else None,
             )
             for source in SOURCES
         }

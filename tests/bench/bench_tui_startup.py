@@ -47,6 +47,14 @@ class Tmux:
     def alive(self) -> bool:
         return self.run("has-session", "-t", "bench").returncode == 0
 
+    def quit_app(self, timeout: float = 15) -> None:
+        """Press q in the app's pane and wait until it has exited, then close the server."""
+        self.run("send-keys", "-t", "bench", "q")
+        deadline = time.monotonic() + timeout
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.close()
+
     def close(self) -> None:
         self.run("kill-server")
         # tmux leaves the socket file of a killed server behind.
@@ -89,11 +97,7 @@ def measure(home: Path, data_dir: Path, *args: str) -> tuple[float, float]:
         if not first_runs:
             raise RuntimeError(f"no runs on screen after 30 s:\n{tmux.capture()}")
     finally:
-        tmux.run("send-keys", "-t", "bench", "q")
-        deadline = time.monotonic() + 15
-        while tmux.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        tmux.close()
+        tmux.quit_app()
         # The app stopped its engine; runs it started (the demo) would go on using the CPU.
         kill_attempts(data_dir)
     return first_frame, first_runs

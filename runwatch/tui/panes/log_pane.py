@@ -21,6 +21,7 @@ from runwatch.tui.format import inert
 from runwatch.tui.panes.log_export import export_log, file_name, free_path
 from runwatch.tui.session import Verdict
 from runwatch.tui.widgets.log_view import LogView
+from runwatch.tui.widgets.repaint import set_border_titles
 
 if TYPE_CHECKING:
     from runwatch.api.errors import ApiError
@@ -199,9 +200,9 @@ class LogPane(Vertical):
             else:
                 # Nothing yet is either the first page still on its way or an empty log.
                 loaded = ("no lines" if done else "no lines yet") if view.at_start else "loading…"
-            view.border_title = Text(f"Log · {inert(self.run_id)} · {loaded}")
+            title: Text | str = Text(f"Log · {inert(self.run_id)} · {loaded}")
         else:
-            view.border_title = "Log"
+            title = "Log"
         text = Text()
         if view.activity:
             text.append(inert(view.activity), style="bold")
@@ -227,7 +228,8 @@ class LogPane(Vertical):
             text.append("end of log (run finished)")
         elif self.run_id:
             text.append("following")
-        view.border_subtitle = text
+        # Only when the text changed: setting a title repaints the whole log.
+        set_border_titles(view, title, text)
 
     def _remember_view(self) -> None:
         view, state = self.view, self.session.view_state

@@ -37,6 +37,7 @@ from runwatch.tui.widgets.log_text import (
     shown_message,
     styled_message,
 )
+from runwatch.tui.widgets.repaint import RowPass, set_virtual_size
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 
-class LogView(LogSearch, ScrollView, can_focus=True):
+class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     """Holds at most `max_lines` lines; older ones are fetched again when scrolled back to."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -249,12 +250,17 @@ class LogView(LogSearch, ScrollView, can_focus=True):
         return len(self.model.lines)
 
     def _update_virtual_size(self) -> None:
-        if self.wrap:
-            self.virtual_size = Size(self._content_width(), self._total_rows())
-        else:
-            self.virtual_size = Size(
-                self.model.max_width + self._prefix_width(), len(self.model.lines)
-            )
+        # Without a layout of the screen: the pane's size does not depend on its lines. It
+        # clamps the scroll position at once (a reset to fewer lines): not the user scrolling.
+        self._programmatic_scroll = True
+        try:
+            if self.wrap:
+                size = Size(self._content_width(), self._total_rows())
+            else:
+                size = Size(self.model.max_width + self._prefix_width(), len(self.model.lines))
+            set_virtual_size(self, size)
+        finally:
+            self._programmatic_scroll = False
 
     # -- wrapping (row counts computed lazily, only while wrap is on) ----------------------
 
@@ -326,9 +332,7 @@ class LogView(LogSearch, ScrollView, can_focus=True):
         return strip
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        base_style = self.rich_style
+        (scroll_x, scroll_y), width, base_style = self.row_pass()  # once per frame
         index, sub_row = self._locate(scroll_y + y)
         if index < 0 or index >= len(self.model.lines):
             return Strip.blank(width, base_style)

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from runwatch.tui.format import exact_time, human_duration, inert, pretty_json, status_glyph
+from runwatch.tui.widgets.label_grid import LabelGrid
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,9 +102,8 @@ def render_head(
     stale: bool = False,
     progress: Progress | None = None,
 ) -> RenderableType:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
+    # Drawn as a rich Table.grid looks, ~5x cheaper: the head is redrawn every second.
+    grid = LabelGrid()
     glyph, style = status_glyph(run.status)
     status = Text(f"{glyph} {inert(run.status)}", style=style)
     if stale:
@@ -112,10 +111,9 @@ def render_head(
     grid.add_row("run", Text(inert(run.run_id)))
     grid.add_row("status", status)
     grid.add_row("elapsed", elapsed_text(run, now))
-    if progress is not None and not run.terminal:
-        # The bar's last state as the log printed it: inert text, rate included.
-        rate = f" · {progress.rate}" if progress.rate else ""
-        grid.add_row("progress", Text(inert(progress.short() + rate)))
+    shown = progress_text(run, progress)
+    if shown is not None:
+        grid.add_row("progress", Text(shown))
     grid.add_row("deployment", Text(inert(str(run.deployment_id or "-"))))
     version = " ".join(inert(str(v)) for v in (run.model_version, run.version_id) if v) or "-"
     grid.add_row("version", Text(version))
@@ -137,6 +135,48 @@ def render_head(
         history_text.append(f"{glyph} {inert(seen)}", style=style)
     grid.add_row("history", history_text if history else Text("-"))
     return grid
+
+
+def progress_text(run: Run, progress: Progress | None) -> str | None:
+    """The progress row: the bar's last state as the log printed it, rate included (inert)."""
+    if progress is None or run.terminal:
+        return None
+    rate = f" · {progress.rate}" if progress.rate else ""
+    return inert(progress.short() + rate)
+
+
+def head_key(
+    run: Run,
+    history: Sequence[tuple[str, datetime]],
+    now: datetime,
+    *,
+    stale: bool = False,
+    progress: Progress | None = None,
+) -> tuple[object, ...]:
+    """Everything `render_head` shows, the progress and elapsed texts last: equal keys,
+    equal heads."""
+    fields = (
+        run.run_id,
+        run.status,
+        run.deployment_id,
+        run.model_version,
+        run.version_id,
+        tuple(run.models.items()),
+        run.created_at,
+        run.modified_at,
+        run.retry_count,
+        run.distribution,
+    )
+    shown = progress_text(run, progress)
+    return (fields, tuple(history), stale, shown is None, shown or "", elapsed_text(run, now))
+
+
+def _same_size(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    """Only the progress or elapsed texts moved, each to a text as wide as before."""
+    return old[:-2] == new[:-2] and all(
+        isinstance(a, str) and isinstance(b, str) and len(a) == len(b)
+        for a, b in zip(old[-2:], new[-2:], strict=True)
+    )
 
 
 def render_data(run: Run) -> RenderableType:
@@ -172,6 +212,9 @@ class RunDetail(VerticalScroll):
         # The run whose data is shown (its wire dict): the data part is redrawn only when
         # another run, or a changed one, comes.
         self._data_of: Mapping[str, object] | None = None
+        # What the head shows (see head_key): the once-a-second tick and every poll of the
+        # run redrew it and laid the screen out again even when not one character moved.
+        self._head_of: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a run to see its details.", style="dim"), id="detail-head")
@@ -189,11 +232,20 @@ class RunDetail(VerticalScroll):
         head = self.query_one("#detail-head", Static)
         data = self.query_one("#detail-data", Static)
         if run is None:
-            self._data_of = None
+            self._data_of = self._head_of = None
             head.update(Text("Select a run to see its details.", style="dim"))
             data.update("")
             return
-        head.update(render_head(run, history, now, stale=stale, progress=progress))
+        key = head_key(run, history, now, stale=stale, progress=progress)
+        if key != self._head_of:
+            # Only the elapsed time or the progress moved, to a text as wide as before: the
+            # head keeps its height, so it is repainted without a layout of the screen.
+            same_size = self._head_of is not None and _same_size(self._head_of, key)
+            self._head_of = key
+            head.update(
+                render_head(run, history, now, stale=stale, progress=progress),
+                layout=not same_size,
+            )
         if self._data_of is None or self._data_of != run.raw:
             self._data_of = run.raw
             data.update(render_data(run))

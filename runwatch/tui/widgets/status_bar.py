@@ -48,18 +48,39 @@ class StatusBar(Widget):
     }
     """
 
-    connection: reactive[Connection] = reactive(Connection, layout=False)
-    source: reactive[str] = reactive("")
+    # Not repainted by themselves: every successful poll sets a new `connection` (its
+    # last_ok moved), several times a second while a log pours in, and a repaint of this top
+    # line joined with one of the log pane at the bottom made Textual recompose the whole
+    # screen. `_changed` repaints only when the line's text (its seconds included) differs.
+    connection: reactive[Connection] = reactive(Connection, repaint=False)
+    source: reactive[str] = reactive("", repaint=False)
     # What of `source` must stay when the line is too narrow for all of it (the deployment).
-    short_source: reactive[str] = reactive("")
+    short_source: reactive[str] = reactive("", repaint=False)
 
     def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:
         super().__init__(id=id)
         self._clock = clock
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         # The countdown and "updated N s ago" must move without any data arriving.
-        self.set_interval(1.0, self.refresh)
+        self.set_interval(1.0, self._changed)
+
+    def watch_connection(self) -> None:
+        self._changed()
+
+    def watch_source(self) -> None:
+        self._changed()
+
+    def watch_short_source(self) -> None:
+        self._changed()
+
+    def on_resize(self) -> None:
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.render_text() != self._shown:
+            self.refresh()
 
     def describe(self) -> str:
         return self.render_text().plain
@@ -108,4 +129,5 @@ class StatusBar(Widget):
         return text
 
     def render(self) -> Text:
-        return self.render_text()
+        self._shown = self.render_text()
+        return self._shown

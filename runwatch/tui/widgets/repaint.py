@@ -1,0 +1,95 @@
+"""Repaint only what changed: helpers for widgets fed by a stream.
+
+Textual repaints a widget whenever a title or a reactive is set, even to what it already
+shows, and lays the screen out again whenever a widget's virtual size changes. A log pane fed
+several times a second made every one of those happen on every batch, and a repaint of the
+status line at the top joined with one of the log at the bottom made the compositor redraw
+every widget in between (tests/bench/bench_soak.py measured 26% of a core at 5,000 lines/s).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+__all__ = ["RowPass", "set_border_titles", "set_virtual_size"]
+
+_Title = Text | str | None
+_titles: WeakKeyDictionary[Widget, tuple[_Title, _Title]] = WeakKeyDictionary()
+
+
+def set_border_titles(widget: Widget, title: _Title, subtitle: _Title) -> bool:
+    """Set the widget's border title and subtitle, repainting it only when either changed
+    (True then). Setting either one, even to the same text, repaints the whole widget."""
+    shown = _titles.get(widget)
+    if shown is not None and _same(shown[0], title) and _same(shown[1], subtitle):
+        return False
+    _titles[widget] = (title, subtitle)
+    widget.border_title = title
+    widget.border_subtitle = subtitle
+    return True
+
+
+def _same(a: _Title, b: _Title) -> bool:
+    # A Text and a str with the same letters still differ: the str may be read as markup.
+    return type(a) is type(b) and a == b
+
+
+def set_virtual_size(widget: Widget, size: Size) -> None:
+    """Change a line-API widget's virtual size without a layout of the whole screen.
+
+    `Widget.virtual_size` is a layout reactive: every change (a log growing by a batch) made
+    the screen reflow every widget and repaint every widget whose geometry entry moved. A
+    widget of fixed size only needs its scrollbars updated, which `_scroll_update` does (and
+    lays out only when a scrollbar appears or goes away). Before the first layout the size
+    is set the ordinary way.
+    """
+    if widget.virtual_size == size:
+        return
+    if not widget.is_mounted or not widget.container_size:
+        widget.virtual_size = size
+        return
+    widget.set_reactive(Widget.virtual_size, size)
+    widget._scroll_update(size)
+    widget.refresh()
+
+
+if TYPE_CHECKING:
+    # For the type checker the mixin is the widget it is mixed into; at run time it must not
+    # be a DOMNode, or Textual would follow it, not the widget's own base, for default CSS.
+    _Base = Widget
+else:
+    _Base = object
+
+
+class RowPass(_Base):
+    """For a line-API widget: what every row of one render pass shares, computed once.
+
+    `rich_style` walks the styles of every ancestor and `scrollable_content_region` measures
+    the gutter again: asked in each `render_line`, they were a third of the log pane's frame.
+    A mixin placed before the widget's Textual base.
+    """
+
+    _row_pass: tuple[tuple[int, int], int, Style] | None = None
+
+    def row_pass(self) -> tuple[tuple[int, int], int, Style]:
+        """(scroll offset, content width, base style) for the rows being rendered."""
+        shared = self._row_pass
+        if shared is None:
+            offset = self.scroll_offset
+            shared = ((offset.x, offset.y), self.scrollable_content_region.width, self.rich_style)
+        return shared
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._row_pass = None
+        self._row_pass = self.row_pass()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._row_pass = None
