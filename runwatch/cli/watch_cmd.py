@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from runwatch.cli import command_setup, common, formats, terminal_output
+from runwatch.cli import command_setup, common, failure_report, formats, terminal_output
 from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print each status change of a run until it finishes",
         description="Print each status change of a run, with its time, until the run has "
         "finished. Exit status 0 if it SUCCEEDED, 1 if it FAILED, 2 on usage or connection "
-        "errors, 130 on Ctrl-C.",
+        "errors, 130 on Ctrl-C. A failed run ends with its last traceback or error lines on "
+        "stderr.",
     )
     parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
     common.add_common_flags(parser, json_help="print the run as JSON at each change")
@@ -102,7 +103,15 @@ async def watch_run(
                     writer.write_lines([terminal_output.dump_json(dict(run.raw))])
                 else:
                     writer.write_lines([status_line(run, color=color)])
-        return formats.exit_status_for(last)
+        status = formats.exit_status_for(last)
+        if status == common.EXIT_FAILED:
+            await failure_report.report_failure(
+                client=watcher.client,
+                organization=organization,
+                deployment_id=deployment_id,
+                run_id=run_id,
+            )
+        return status
     finally:
         for extra in opened:
             await extra.aclose()
