@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from runwatch.tui.format import exact_time, human_duration, inert, pretty_json, status_glyph
+from runwatch.tui.widgets.failure_view import FailureView
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -94,13 +95,21 @@ def elapsed_text(run: Run, now: datetime) -> str:
 
 
 def render_head(
-    run: Run, history: Sequence[tuple[str, datetime]], now: datetime, *, stale: bool = False
+    run: Run,
+    history: Sequence[tuple[str, datetime]],
+    now: datetime,
+    *,
+    stale: bool = False,
+    quiet: str | None = None,
 ) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     glyph, style = status_glyph(run.status)
     status = Text(f"{glyph} {inert(run.status)}", style=style)
+    if quiet and run.status == "RUNNING":
+        # Printed nothing for a while (see follow/quiet.py): "quiet 12m".
+        status.append(f"  {quiet}", style="bold yellow")
     if stale:
         status.append("  (stale)", style="yellow")
     grid.add_row("run", Text(inert(run.run_id)))
@@ -164,6 +173,8 @@ class RunDetail(VerticalScroll):
         self._data_of: Mapping[str, object] | None = None
 
     def compose(self) -> ComposeResult:
+        # First: for a failed run, why it failed is what the detail is opened for.
+        yield FailureView(id="detail-failure")
         yield Static(Text("Select a run to see its details.", style="dim"), id="detail-head")
         yield Static("", id="detail-data")
 
@@ -174,6 +185,7 @@ class RunDetail(VerticalScroll):
         now: datetime,
         *,
         stale: bool = False,
+        quiet: str | None = None,
     ) -> None:
         head = self.query_one("#detail-head", Static)
         data = self.query_one("#detail-data", Static)
@@ -182,7 +194,7 @@ class RunDetail(VerticalScroll):
             head.update(Text("Select a run to see its details.", style="dim"))
             data.update("")
             return
-        head.update(render_head(run, history, now, stale=stale))
+        head.update(render_head(run, history, now, stale=stale, quiet=quiet))
         if self._data_of is None or self._data_of != run.raw:
             self._data_of = run.raw
             data.update(render_data(run))
