@@ -29,6 +29,7 @@ from runwatch.tui.widgets.run_cells import (
     FLEX_MAX,
     RunFilter,
     run_cells,
+    status_cell,
     time_cells,
 )
 
@@ -78,6 +79,8 @@ class RunsTable(DataTable[object]):
         self._shown: dict[str, Run] = {}
         self._cells: dict[str, dict[str, Text]] = {}
         self._pending_cells: dict[str, dict[str, Text]] = {}
+        # "quiet 12m" of the running runs that printed nothing for a while.
+        self._quiet: dict[str, str] = {}
         # The widest value seen in each flexible column (it never shrinks until a rebuild).
         self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
         self._fit_wanted = False
@@ -247,6 +250,16 @@ class RunsTable(DataTable[object]):
                 self._set(run.run_id, column, cell)
         self._commit()
 
+    def set_quiet(self, labels: Mapping[str, str]) -> None:
+        """Show these runs as quiet ("quiet 12m" in their status cell), the others not."""
+        changed = set(labels) | set(self._quiet)
+        self._quiet = dict(labels)
+        for run_id in changed:
+            run = self._shown.get(run_id)
+            if run is not None:
+                self._set(run_id, "status", status_cell(run.status, labels.get(run_id)))
+        self._commit()
+
     def set_filter(self, text: str, runs: Mapping[str, Run], order: Sequence[str]) -> None:
         self.run_filter = RunFilter(text)
         self.rebuild(runs, order)
@@ -257,7 +270,7 @@ class RunsTable(DataTable[object]):
         return not self.run_filter or self.run_filter.matches(run)
 
     def _add(self, run: Run, now: datetime) -> None:
-        cells = run_cells(run, now)
+        cells = run_cells(run, now, self._quiet.get(run.run_id))
         self._shown[run.run_id] = run
         self._cells[run.run_id] = cells
         self.add_row(*(cells[key] for key in self._visible), key=run.run_id)
@@ -283,7 +296,7 @@ class RunsTable(DataTable[object]):
             columns.update(FIELD_COLUMNS.get(field, ()))
         if not columns:
             return
-        fresh = run_cells(run, now)
+        fresh = run_cells(run, now, self._quiet.get(run.run_id))
         for column in columns:
             self._set(run.run_id, column, fresh[column])
 
