@@ -55,7 +55,9 @@ def _seconds(since: datetime | None, now: datetime) -> float:
 
 @dataclass
 class _Watched:
-    running_since: datetime | None
+    running_since: datetime | None = None
+    # Listed as RUNNING by the last `track` (a run heard of only through its lines is not).
+    listed: bool = False
     last_line: datetime | None = None
     checked: datetime | None = None  # when the last light check was made
     notified: bool = False  # this quiet spell has had its notification
@@ -80,22 +82,30 @@ class QuietRuns:
         for run_id in [run_id for run_id in self._runs if run_id not in running]:
             del self._runs[run_id]
         for run_id, run in running.items():
-            if run_id not in self._runs:
+            watched = self._runs.setdefault(run_id, _Watched())
+            if not watched.listed:
+                watched.listed = True
                 # modified_at is the time of the run's last change: when it started running.
-                self._runs[run_id] = _Watched(run.modified_at or run.created_at)
+                watched.running_since = run.modified_at or run.created_at
 
     def saw_line(self, run_id: str, when: datetime | None) -> None:
-        """The run printed a line at `when` (its log's own time)."""
-        watched = self._runs.get(run_id)
-        if watched is None or when is None:
+        """The run printed a line at `when` (its log's own time). Kept even for a run not
+        listed yet: the log pane may take in a run's lines before the runs list is read."""
+        if when is None:
             return
+        watched = self._runs.setdefault(run_id, _Watched())
         if watched.last_line is None or when > watched.last_line:
             watched.last_line = when
+
+    def last_line(self, run_id: str) -> datetime | None:
+        """The time of the run's newest line known, if any."""
+        watched = self._runs.get(run_id)
+        return watched.last_line if watched is not None else None
 
     def quiet_for(self, run_id: str, now: datetime) -> float | None:
         """Seconds the run has printed nothing, when that is at least `after`; else None."""
         watched = self._runs.get(run_id)
-        if watched is None or not self.enabled:
+        if watched is None or not watched.listed or not self.enabled:
             return None
         since = watched.last_line or watched.running_since
         if since is None:
@@ -126,15 +136,16 @@ class QuietRuns:
     def due(self, now: datetime, *, skip: str | None = None) -> list[str]:
         """The running runs whose light check is due, at most `MAX_CHECKS`, marked checked.
 
-        Not `skip` (the run the caller follows itself), not within `check_interval` of the
-        last check, and not a run whose last known line is too recent for it to be quiet
-        before the next round: a chatty run costs a request every `after` seconds or so.
+        Not `skip` (the run the caller follows itself) once its last line is known, not
+        within `check_interval` of the last check, and not a run whose last known line is
+        too recent for it to be quiet before the next round: a chatty run costs a request
+        every `after` seconds or so.
         """
         if not self.enabled:
             return []
         chosen = []
         for run_id, watched in self._runs.items():
-            if run_id == skip:
+            if not watched.listed or (run_id == skip and watched.last_line is not None):
                 continue
             if _seconds(watched.checked, now) < self.check_interval:
                 continue

@@ -46,6 +46,17 @@ def test_one_notification_per_quiet_spell() -> None:
     assert quiet.labels(at(60)) == {} and quiet.quiet_for("done", at(60)) is None
 
 
+def test_a_line_heard_of_before_the_run_is_listed_is_kept() -> None:
+    quiet = QuietRuns(after=600)
+    quiet.saw_line("a", at(5))
+    assert quiet.labels(at(30)) == {}  # not listed as running: never quiet
+    quiet.track([run("a")])
+    assert quiet.last_line("a") == at(5) and quiet.labels(at(16)) == {"a": "quiet 11m"}
+    # The followed run is checked only while its last line is unknown.
+    quiet.track([run("a"), run("b")])
+    assert quiet.due(at(16), skip="b") == ["a", "b"]
+
+
 def test_a_run_that_printed_nothing_is_quiet_since_it_started_and_zero_is_off() -> None:
     quiet = QuietRuns(after=600)
     quiet.track([run("a")])
@@ -58,6 +69,7 @@ def test_a_run_that_printed_nothing_is_quiet_since_it_started_and_zero_is_off() 
 def test_light_checks_are_bounded() -> None:
     quiet = QuietRuns(after=600, check_interval=60)
     quiet.track([run(f"r{n}") for n in range(MAX_CHECKS + 5)])
+    quiet.saw_line("r0", at(-20))  # followed by the caller, which knows its last line
     first = quiet.due(at(0), skip="r0")
     assert len(first) == MAX_CHECKS and "r0" not in first
     # The rest next round; the checked ones not again within the interval.

@@ -22,24 +22,34 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from runwatch.tui.app import RunwatchApp
-from runwatch.tui.widgets.failure_view import FailureView
 from tests.conftest import EngineProcess, start_engine
 from tests.tui.conftest import FIXED_NOW, FROZEN_ENGINE_CLOCK, make_app, settings_for, wait_for
 
 # A config that cannot be loaded, a traceback chained to it: the kind of failure a user opens
 # the detail for. The message holds markup and an escape, which must show as typed.
-FAILS = """
-import sys
+TRACEBACK = """Traceback (most recent call last):
+  File "/app/train.py", line 12, in load
+    with open(path) as handle:
+         ^^^^^^^^^^
+FileNotFoundError: [Errno 2] No such file or directory: '/data/[bold]config[/].ini'
 
-def load(path):
-    raise FileNotFoundError(2, "No such file or directory", path)
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/app/train.py", line 30, in handler
+    config = load("/data/[bold]config[/].ini")
+  File "/app/train.py", line 15, in load
+    raise RuntimeError("cannot start training: no config") from exc
+RuntimeError: cannot start training: \x1b[31mno config\x1b[0m"""
+# Printed as Python prints a chained traceback, with paths that do not depend on where the
+# engine keeps the code, so that the snapshots are the same on every run.
+FAILS = f"""
+import sys
 
 def handler(data, context):
     print("epoch 1/3 loss=0.41", flush=True)
-    try:
-        load("/data/[bold]config[/].ini")
-    except OSError as exc:
-        raise RuntimeError("cannot start training: \\x1b[31mno config\\x1b[0m") from exc
+    sys.stderr.write({TRACEBACK!r} + "\\n")
+    sys.exit(1)
 """
 SILENT = """
 import os, time
@@ -117,28 +127,23 @@ async def _show_failure(pilot: Pilot[Any], app: RunwatchApp, world: World) -> No
     await wait_for(pilot, lambda: REASON in failure_text(app), what="the failure")
 
 
-async def test_the_detail_pane_shows_why_a_run_failed(world: World, tmp_path: Path) -> None:
-    app = app_for(world, tmp_path, world.failed_deployment, clock=lambda: FIXED_NOW)
-    async with app.run_test(size=(120, 36), notifications=True) as pilot:
-        await _show_failure(pilot, app, world)
-        text = failure_text(app)
-        # The exception as typed (markup inert, the escape dropped), the cause chained in.
-        cause = (
-            "FileNotFoundError: [Errno 2] No such file or directory: '/data/[bold]config[/].ini'"
-        )
-        assert cause in text
-        assert "\x1b" not in text
-        view = app.main.detail_pane.failure_view
-        assert isinstance(view, FailureView) and view.region.height <= 14
-        # Read once: a fresher copy of the failed run does not read the log again.
-        before = app.main.detail_pane.failure_of
-        app.main.detail_pane.update_run(app.main.detail_pane.run)  # type: ignore[arg-type]
-        assert app.main.detail_pane.failure_of == before
-        assert not [t for t in app._notifications if t.title == "Internal error"]
+def _check_the_failure_shown(app: RunwatchApp) -> None:
+    text = failure_text(app)
+    # The exception as typed (markup inert, the escape dropped), the cause chained in.
+    assert "FileNotFoundError: [Errno 2] No such file or directory: '/data/[bold]" in text
+    assert "\x1b" not in text
+    detail = app.main.detail_pane
+    assert detail.failure_view.region.height <= 1 + 4 + 12
+    # Read once: a fresher copy of the failed run does not read the log again (it would say
+    # "reading the end of its log…" at once).
+    assert detail.run is not None and detail.failure_of == detail.run.run_id
+    detail.update_run(detail.run.__class__.from_wire({**detail.run.raw, "modified_at": None}))
+    assert REASON in failure_text(app)
+    assert not [t for t in app._notifications if t.title == "Internal error"]
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
-def test_failure_summary_snapshot(
+def test_the_detail_pane_shows_why_a_run_failed(
     snap_compare: Any, world: World, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     app = app_for(world, tmp_path, world.failed_deployment, clock=lambda: FIXED_NOW)
@@ -148,6 +153,8 @@ def test_failure_summary_snapshot(
         if size[0] < 120:
             # Narrow: the detail is behind `i`.
             await pilot.press("i")
+        else:
+            _check_the_failure_shown(app)
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -165,22 +172,35 @@ async def test_a_quiet_run_is_shown_and_notified_once(world: World, tmp_path: Pa
             pilot, lambda: "waiting" in " ".join(main.log_view.messages()), what="log lines"
         )
         quiet_toasts = lambda: [t for t in app._notifications if t.title == "Quiet run"]  # noqa: E731
+
+        quiet = main.quiet_watch.quiet
+
+        def both_heard_of() -> bool:
+            main._tick()  # the screen's once-a-second tick, without waiting for it
+            return all(quiet.last_line(run_id) is not None for run_id in (selected, other))
+
         # The selected run's last line comes from the log pane's follower, the other's from
         # the light check (its newest log page).
-        await wait_for(pilot, lambda: main.quiet_watch.labels.keys() == {selected, other})
+        await wait_for(pilot, both_heard_of, what="the times of both runs' last lines")
+        main._tick()
+        assert main.quiet_watch.labels.keys() == {selected, other}
         assert main.quiet_watch.labels[selected] == "quiet 12m"
         assert "RUNNING  quiet 12m" in shown_text(
             main.detail_pane.query_one("#detail-head", Static)
         )
-        cells = {run_id: str(main.table.get_cell(run_id, "status")) for run_id in (selected, other)}
-        assert cells == {selected: "▶ quiet 12m", other: "▶ quiet 12m"}
+
+        def cells() -> list[str]:
+            return [str(main.table.get_cell(run_id, "status")) for run_id in (selected, other)]
+
+        # The table takes the labels from the pane's message.
+        await wait_for(pilot, lambda: cells() == ["▶ quiet 12m"] * 2, what="the table")
         assert sorted(str(t.message) for t in quiet_toasts()) == sorted(
             f"{run_id} has printed nothing for 12m" for run_id in (selected, other)
         )
         now[0] = FIXED_NOW + timedelta(minutes=20)
         main._tick()
+        await wait_for(pilot, lambda: cells() == ["▶ quiet 20m"] * 2, what="20m")
         main._tick()
         await pilot.pause()
-        assert main.table.get_cell(other, "status").plain == "▶ quiet 20m"
         # Once per quiet spell: no second toast however long it lasts.
         assert len(quiet_toasts()) == 2, [str(t.message) for t in quiet_toasts()]
