@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING
 from runwatch.follow.line_text import plain_text
 from runwatch.follow.log_backward import BackwardPager
 from runwatch.follow.log_edges import TokenAnswer, classify_token, oldest_edge
-from runwatch.follow.log_levels import TRACEBACK_START, Level, LevelReader, LineLevel
+from runwatch.follow.log_levels import (
+    TRACEBACK_START,
+    Level,
+    LevelReader,
+    LineLevel,
+    is_chain_line,
+)
 from runwatch.follow.log_source import LogSource
 
 if TYPE_CHECKING:
@@ -48,11 +54,6 @@ MAX_WIDTH = 300
 MAX_REASON = 200
 # The last lines of a log whose failure names no error: the best clue there is.
 TAIL_LINES = 5
-
-_CHAINS = (
-    "During handling of the above exception, another exception occurred:",
-    "The above exception was the direct cause of the following exception:",
-)
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,16 @@ def _cut(text: str, width: int) -> str:
 
 def _body_like(text: str) -> bool:
     """A line a traceback holds between its first line and its exception line."""
-    return not text.strip() or text[0] in " \t" or text.startswith(_CHAINS)
+    return not text.strip() or text[0] in " \t" or is_chain_line(text)
 
 
 def _exception_line(text: str) -> bool:
-    return bool(text) and text[0] not in " \t" and not text.startswith((TRACEBACK_START, *_CHAINS))
+    return (
+        bool(text)
+        and text[0] not in " \t"
+        and not text.startswith(TRACEBACK_START)
+        and not is_chain_line(text)
+    )
 
 
 def _headless(texts: Sequence[str]) -> _Block | None:
@@ -168,7 +174,7 @@ def _chained(texts: Sequence[str], index: int) -> bool:
     before = index - 1
     while before >= 0 and not texts[before].strip():
         before -= 1
-    return before < 0 or texts[before].startswith(_CHAINS)
+    return before < 0 or is_chain_line(texts[before])
 
 
 def _levels(texts: Sequence[str]) -> list[LineLevel]:
