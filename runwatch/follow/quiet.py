@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["QuietRuns", "newest_line_time", "quiet_label"]
 # The light check of a run not shown: at most once a minute each.
 CHECK_INTERVAL = 60.0
-# Runs checked at most in one round (a deployment with hundreds running pays no more).
-MAX_CHECKS = 20
+# Runs checked at most in one round (a round a second at most: a deployment with hundreds
+# running spreads its checks, and never floods the server as the dashboard opens).
+MAX_CHECKS = 4
 
 
 def quiet_label(seconds: float) -> str:
@@ -137,9 +138,9 @@ class QuietRuns:
         """The running runs whose light check is due, at most `MAX_CHECKS`, marked checked.
 
         Not `skip` (the run the caller follows itself) once its last line is known, not
-        within `check_interval` of the last check, and not a run whose last known line is
-        too recent for it to be quiet before the next round: a chatty run costs a request
-        every `after` seconds or so.
+        within `check_interval` of the last check, and not a run whose last known line (or
+        start) is too recent for it to be quiet before the next round: a chatty run costs a
+        request every `after` seconds or so, a young one none.
         """
         if not self.enabled:
             return []
@@ -149,7 +150,10 @@ class QuietRuns:
                 continue
             if _seconds(watched.checked, now) < self.check_interval:
                 continue
-            if _seconds(watched.last_line, now) < self.after - self.check_interval:
+            # Its last line, or its start: a run that cannot be quiet by the next round is not
+            # asked (a young run, or one that printed a moment ago, costs nothing).
+            since = watched.last_line or watched.running_since
+            if _seconds(since, now) < self.after - self.check_interval:
                 continue
             watched.checked = now
             chosen.append(run_id)
