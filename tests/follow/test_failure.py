@@ -8,11 +8,15 @@ against `tests/token_server.py` (7-line pages) for every token shape the contrac
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from runwatch.api.client import AsyncAPIClient
 from runwatch.follow.failure import MAX_LINES, read_failure, summarize
 from runwatch.follow.line_text import plain_text
-from tests.conftest import EngineProcess
+from tests.conftest import EngineProcess, start_engine
 from tests.token_server import SHAPES, TokenShapeServer
 
 # Two functions calling each other: Python folds repeated identical frames, not alternating
@@ -48,6 +52,16 @@ def handler(data, context):
     print("ERROR dataset s3://bucket/train not found", file=sys.stderr, flush=True)
     sys.exit(3)
 """
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EngineProcess]:
+    """The engine with a queue for each run, so that they fail side by side."""
+    proc = start_engine(tmp_path / "engine", extra_args=["--queues", "3"])
+    try:
+        yield proc
+    finally:
+        proc.close()
 
 
 def test_failures_made_by_handlers_on_the_engine(engine: EngineProcess) -> None:
