@@ -47,6 +47,13 @@ def register_root(parser: argparse.ArgumentParser) -> None:
         help="open the local engine, whatever the environment and the configs say",
     )
     parser.add_argument(
+        "--quiet-after",
+        metavar="DURATION",
+        help="show a running run as quiet once it has printed nothing this long, and say so "
+        "once (seconds or 90s/10m/1h; 0: never; default: $RUNWATCH_QUIET_AFTER, the "
+        "profile's quiet_after, or 10m)",
+    )
+    parser.add_argument(
         "--debug", action="store_true", help="write a debug log to the user log dir"
     )
 
@@ -95,6 +102,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
         deployment_id=getattr(args, "deployment", None),
         read_only=True if getattr(args, "read_only", None) else None,
         local=bool(getattr(args, "local", None)),
+        quiet_after=getattr(args, "quiet_after", None),
     )
 
 

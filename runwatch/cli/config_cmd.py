@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
             timeout=settings.timeout,
             max_retry_count=settings.max_retry_count,
             metric_pattern=settings.metric_pattern,
+            # Only when set somewhere: a saved default would pin it against a new default.
+            quiet_after=settings.quiet_after if "quiet_after" in settings.sources else None,
         )
         try:
             config.save_profile(saved, path=path, make_default=args.make_default)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from runwatch.cli import command_setup, common, formats, terminal_output
+from runwatch.cli import command_setup, common, failure_report, formats, terminal_output
 from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
@@ -27,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print or follow the log of a run",
         description="Print the log of a run. With -f, print it and then follow new lines "
         "until the run has finished and its log is drained; the exit status is then 0 if "
-        "the run SUCCEEDED and 1 if it FAILED (2: usage or connection error, 130: Ctrl-C).",
+        "the run SUCCEEDED and 1 if it FAILED (2: usage or connection error, 130: Ctrl-C). "
+        "A failed run ends with its last traceback or error lines on stderr.",
     )
     parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
     parser.add_argument(
@@ -193,6 +194,10 @@ async def follow_logs(
                 writer.write_lines([_event_json(event) for event in batch])
             else:
                 writer.write_events(batch, timestamps=timestamps)
+        if formats.exit_status_for(follower.status) == common.EXIT_FAILED:
+            # The end of the log again (one request when it holds the failure): the lines
+            # printed are not kept, and a failure can begin far above the newest page.
+            await failure_report.report_failure(follower.source)
     finally:
         writer.finish()
         for extra in opened:

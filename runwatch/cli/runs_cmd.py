@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--all", action="store_true", help="page through every run")
     parser.add_argument("--oldest-first", action="store_true", help="oldest runs first")
+    parser.add_argument(
+        "--reason",
+        action="store_true",
+        help="a REASON column: why each FAILED run failed (its exception or last error line, "
+        "read from the newest page of its log: one request per failed run listed)",
+    )
     common.add_common_flags(parser, json_help="one JSON object (the API's run) per line")
     parser.set_defaults(command_module=__name__, runs_action="list")
     actions = parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
@@ -52,34 +58,59 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
         deployment_id, _ = await command_setup.find_deployment(client, settings)
         poller = RunsPoller(client, organization, deployment_id, scan_forward=args.oldest_first)
         await poller.poll()
+        want_reasons = bool(getattr(args, "reason", False))
         if as_json:
             # Streamed page by page so `--all` on a long history starts printing at once.
-            printed = _print_json(poller, 0)
-            while args.all and poller.has_more:
+            printed = 0
+            while True:
+                found = None
+                if want_reasons:
+                    found = await _reasons(client, organization, deployment_id, poller, printed)
+                printed = _print_json(poller, printed, found)
+                if not (args.all and poller.has_more):
+                    break
                 await poller.load_more()
-                printed = _print_json(poller, printed)
             return common.EXIT_OK
         while args.all and poller.has_more:
             await poller.load_more()
         runs = [poller.runs[run_id] for run_id in poller.order]
+        found = None
+        if want_reasons:
+            found = await _reasons(client, organization, deployment_id, poller, 0)
     writer = terminal_output.LineWriter(sanitize=False)
     if not runs:
         common.note(f"no runs in deployment {deployment_id}")
         return common.EXIT_OK
-    writer.write_lines([table(runs, color=color)])
+    writer.write_lines([table(runs, color=color, reasons=found)])
     if poller.has_more:
         common.note("more runs: --all lists every one")
     return common.EXIT_OK
 
 
-def _print_json(poller: Any, start: int) -> int:
+async def _reasons(
+    client: Any, organization: str, deployment_id: str, poller: Any, start: int
+) -> dict[str, str]:
+    """The reasons of the failed runs from `start` on in the poller's order."""
+    from runwatch.cli.failure_report import reasons
+
+    failed = [run_id for run_id in poller.order[start:] if poller.runs[run_id].status == "FAILED"]
+    return await reasons(client, organization, deployment_id, failed) if failed else {}
+
+
+def _print_json(poller: Any, start: int, reasons: dict[str, str] | None = None) -> int:
     order = poller.order
-    lines = [terminal_output.dump_json(dict(poller.runs[run_id].raw)) for run_id in order[start:]]
+    lines = []
+    for run_id in order[start:]:
+        data = dict(poller.runs[run_id].raw)
+        if reasons is not None and run_id in reasons:
+            # Not the API's: added only when asked for with --reason.
+            data["reason"] = reasons[run_id]
+        lines.append(terminal_output.dump_json(data))
     terminal_output.LineWriter(sanitize=False).write_lines(lines)
     return len(order)
 
 
-def table(runs: list[Run], *, color: bool) -> str:
+def table(runs: list[Run], *, color: bool, reasons: dict[str, str] | None = None) -> str:
     rows = [
         (
             terminal_output.inert(run.run_id),
@@ -88,16 +119,18 @@ def table(runs: list[Run], *, color: bool) -> str:
             formats.show_time(run.created_at),
             formats.show_duration(formats.run_duration(run)),
             "-" if run.retry_count is None else str(run.retry_count),
+            *(() if reasons is None else (reasons.get(run.run_id, ""),)),
         )
         for run in runs
     ]
+    header = HEADER if reasons is None else (*HEADER, "REASON")
 
     def paint(column: int, cell: str, padded: str) -> str:
         if column != 1 or not color:
             return padded
         return terminal_output.paint_status(cell, color=True) + padded[len(cell) :]
 
-    return formats.format_table(rows, HEADER, paint=paint)
+    return formats.format_table(rows, header, paint=paint)
 
 
 def describe(run: Run, *, color: bool = False) -> str:

@@ -14,7 +14,14 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from runwatch.cli import command_setup, common, formats, metrics_cmd, terminal_output
+from runwatch.cli import (
+    command_setup,
+    common,
+    failure_report,
+    formats,
+    metrics_cmd,
+    terminal_output,
+)
 from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
@@ -35,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print each status change of a run until it finishes",
         description="Print each status change of a run, with its time, until the run has "
         "finished. Exit status 0 if it SUCCEEDED, 1 if it FAILED, 2 on usage or connection "
-        "errors, 130 on Ctrl-C.",
+        "errors, 130 on Ctrl-C. A failed run ends with its last traceback or error lines on "
+        "stderr.",
     )
     parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
     metrics_cmd.add_pattern_flag(parser)
@@ -131,7 +139,17 @@ async def watch_run(
                         latest.shown = ""  # shown again under the new status
             if latest is not None:
                 await latest.update(run.status, final=run.terminal)
-        return formats.exit_status_for(last)
+        status = formats.exit_status_for(last)
+        if status == common.EXIT_FAILED:
+            # The live metrics line ends first: the summary is the last thing said.
+            writer.finish()
+            await failure_report.report_failure(
+                client=watcher.client,
+                organization=organization,
+                deployment_id=deployment_id,
+                run_id=run_id,
+            )
+        return status
     finally:
         writer.finish()
         for extra in opened:

@@ -141,6 +141,9 @@ class Profile:
     # A regular expression for a log format of the profile's own (`runwatch.follow.metrics`):
     # named groups are metric names, a group named `step` is the step.
     metric_pattern: str | None = None
+    # Seconds a RUNNING run may print nothing before it shows as quiet (0: never); None:
+    # the default.
+    quiet_after: float | None = None
 
     @property
     def credential(self) -> dict[str, str]:
@@ -191,6 +194,10 @@ def _profile_from_table(
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ConfigError(f"{where}: profile {name!r}: {key} must be a positive number")
             values[key] = float(value)
+        elif key == "quiet_after":
+            from runwatch.config.quiet_setting import duration_seconds
+
+            values[key] = duration_seconds(value, f"{where}: profile {name!r}: {key}")
         elif key in _INT_KEYS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"{where}: profile {name!r}: {key} must be an integer >= 0")

@@ -38,6 +38,7 @@ from runwatch.config.files import (
     metric_pattern_problem,
     url_without_userinfo,
 )
+from runwatch.config.quiet_setting import DEFAULT_QUIET_AFTER, quiet_after_setting
 
 __all__ = ["LOCAL_SOURCE", "ApiSource", "Settings", "resolve_settings"]
 
@@ -91,6 +92,9 @@ class Settings:
     idle_interval: float = 10.0
     max_backoff: float = 60.0
     bell: bool = True
+    # Seconds a RUNNING run may print nothing before the dashboard shows it "quiet" and says
+    # so once (0: never): flag --quiet-after > env RUNWATCH_QUIET_AFTER > profile > 10 min.
+    quiet_after: float = DEFAULT_QUIET_AFTER
     local_engine: bool = False
     timeout: float | None = None
     max_retry_count: int | None = None
@@ -172,6 +176,7 @@ class Settings:
                 "idle_interval": f"{self.idle_interval:g}",
                 "max_backoff": f"{self.max_backoff:g}",
                 "bell": str(self.bell).lower(),
+                "quiet_after": f"{self.quiet_after:g}" if self.quiet_after else "0 (off)",
                 "timeout": f"{self.timeout:g}" if self.timeout else "30 (default)",
                 "max_retry_count": str(self.max_retry_count)
                 if self.max_retry_count is not None
@@ -266,6 +271,7 @@ def resolve_settings(
     local: bool = False,
     environ: Mapping[str, str] = os.environ,
     path: Path | None = None,
+    quiet_after: str | float | None = None,
 ) -> Settings:
     """The effective settings: flags (the keyword arguments) > environment > profile > the
     abeja CLI's configuration > the local engine.
@@ -277,12 +283,11 @@ def resolve_settings(
     the credential and the organization that the flags and the environment leave unset.
     """
     if local:
-        return _with_env_metric_pattern(
-            _local_settings(
-                profile=profile, api_url=api_url, deployment_id=deployment_id, read_only=read_only
-            ),
-            environ,
+        local_settings = _local_settings(
+            profile=profile, api_url=api_url, deployment_id=deployment_id, read_only=read_only
         )
+        quiet_after_setting(local_settings, quiet_after, environ, None)
+        return _with_env_metric_pattern(local_settings, environ)
     if path is None:
         override = environ.get("RUNWATCH_CONFIG")
         path = Path(override).expanduser() if override else config_path()
@@ -403,6 +408,7 @@ def resolve_settings(
     if read_only is not None:
         settings.read_only = read_only
         sources["read_only"] = "flag"
+    quiet_after_setting(settings, quiet_after, environ, chosen)
 
     _with_env_metric_pattern(settings, environ)
     if url is None and chosen is None and not credential:

@@ -62,6 +62,14 @@ _CHAINS = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 )
+
+
+def is_chain_line(text: str) -> bool:
+    """A line that ties a traceback to the one before it ("During handling of the above
+    exception…", "The above exception was the direct cause…")."""
+    return text.startswith(_CHAINS)
+
+
 # A traceback's last line: the exception's (dotted) name, then its message if any.
 _EXCEPTION_LINE = re.compile(r"[A-Za-z_][\w.]*(?::|$)")
 

@@ -149,6 +149,11 @@ class LogFollower:
     def terminal(self) -> bool:
         return self._terminal
 
+    @property
+    def newest_time(self) -> datetime | None:
+        """The time of the newest event delivered (the dashboard's quiet-run check)."""
+        return self._newest.time if self._newest is not None else None
+
     async def refresh_status(self) -> Run:
         with counting(self.source.traffic):
             data = await self.client.get_run(self.organization_id, self.deployment_id, self.run_id)

@@ -73,8 +73,16 @@ def test_logs_follow_gives_every_line_once_in_order(
         # Then the handler's traceback, from its stderr.
         assert lines[10000] == "Traceback (most recent call last):"
         assert lines[-1] == "RuntimeError: the handler failed on purpose"
+        # And the failure at a glance on stderr, the exit status still the run's.
+        err = result.stderr.splitlines()
+        assert err[0] == (
+            f"runwatch: {run['run_id']} FAILED: RuntimeError: the handler failed on purpose"
+        )
+        assert err[1] == "  Traceback (most recent call last):"
+        assert err[-1] == "  RuntimeError: the handler failed on purpose"
     else:
         assert len(lines) == 10000
+        assert result.stderr == ""
     # Nothing else either: the output is the stored log, exactly.
     assert result.stdout.splitlines() == engine.all_log_messages(deployment_id, run["run_id"])
     final = engine.get_run(deployment_id, run["run_id"])
@@ -174,6 +182,43 @@ def test_submit_follow_and_watch(engine: Any, cli_env: dict[str, str]) -> None:
     assert watched.stdout.split()[-1] == "SUCCEEDED"
     shown = runwatch("runs", "get", run_id, "--json", env=cli_env)
     assert json.loads(shown.stdout)["status"] == "SUCCEEDED"
+
+
+EXITS = textwrap.dedent(
+    """
+    import sys
+
+    def handler(input_data, context):
+        print("ERROR dataset not found: s3://bucket/[red]train[/]", file=sys.stderr, flush=True)
+        sys.exit(3)
+    """
+)
+
+
+def test_watch_and_runs_reason_say_why_a_run_failed(
+    engine: Any,
+    cli_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # In-process against the engine: three commands without three interpreters' start-up.
+    from runwatch.cli import main
+
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    deployment_id, version_id = engine.deploy_source(EXITS, name="exits")
+    failed = engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]
+    engine.wait_for_status(deployment_id, failed, "FAILED")
+    reason = "ERROR dataset not found: s3://bucket/[red]train[/]"
+    assert main(["watch", failed, "--deployment", deployment_id]) == 1
+    watched = capsys.readouterr()
+    assert watched.out.split()[-1] == "FAILED"
+    assert watched.err.splitlines() == [f"runwatch: {failed} FAILED: {reason}", f"  {reason}"]
+    assert main(["runs", "--reason", "--deployment", deployment_id]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split()[-1] == "REASON" and row.startswith(failed) and row.endswith(reason)
+    assert main(["runs", "--json", "--reason", "--deployment", deployment_id]) == 0
+    assert json.loads(capsys.readouterr().out)["reason"] == reason
 
 
 def test_errors_are_one_line(engine: Any, cli_env: dict[str, str]) -> None:

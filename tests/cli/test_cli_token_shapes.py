@@ -34,6 +34,7 @@ def handler(input_data, context):
         time.sleep(0.3)
     raise RuntimeError("failed on purpose")
 """
+FAILURE = "RuntimeError: failed on purpose"
 
 
 def runwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -67,7 +68,8 @@ def test_logs_against_both_engine_modes(tmp_path: Path, mode: str) -> None:
         )["run_id"]
         followed = runwatch("logs", "-f", run, "--deployment", deployment_id, env=env)
         assert followed.returncode == 1, followed.stderr
-        assert followed.stderr == ""
+        # Nothing on stderr but why the run failed: no retry note, no "reconnecting".
+        assert followed.stderr.splitlines()[0] == f"runwatch: {run} FAILED: {FAILURE}"
         stored = engine.all_log_messages(deployment_id, run)
         assert followed.stdout.splitlines() == stored
         lines = [line for line in stored if line.startswith("line ")]
@@ -124,7 +126,14 @@ def test_logs_follow_and_whole_log_on_a_hosted_shape(
     started.set()
     out, err = process.communicate(timeout=90)
     grower.join()
-    assert (process.returncode, err) == (1, "")
+    # Only why the run failed on stderr, read back from the end of the log whatever the shape.
+    assert process.returncode == 1
+    assert err.splitlines() == [
+        f"runwatch: {run} FAILED: ValueError: nan",
+        "  Traceback (most recent call last):",
+        '    File "train.py", line 3',
+        "  ValueError: nan",
+    ]
     assert out.splitlines() == hosted.messages(run)
     whole = runwatch("logs", run, "--deployment", hosted.deployment_id, env=env)
     assert (whole.returncode, whole.stderr) == (1, "")
@@ -151,6 +160,7 @@ def test_a_platform_user_with_only_an_abeja_config(tmp_path: Path) -> None:
         server.add(run, [f"epoch {i}" for i in range(180)], step=0.01)
         server.add(run, ["Traceback (most recent call last):", "RuntimeError: boom"], step=0.0)
         server.set_status(run, "FAILED")
+        why = "RuntimeError: boom\n  Traceback (most recent call last):\n  RuntimeError: boom\n"
         env = client_env(tmp_path, {})
         config = Path(env["HOME"]) / ".abeja" / "config"
         config.parent.mkdir()
@@ -160,7 +170,8 @@ def test_a_platform_user_with_only_an_abeja_config(tmp_path: Path) -> None:
         assert run in runs.stdout
         for args in (["logs", "-f", run], ["logs", run]):
             result = runwatch(*args, "--deployment", server.deployment_name, env=env)
-            assert (result.returncode, result.stderr) == (1, "")
+            assert result.returncode == 1
+            assert result.stderr == ("" if "-f" not in args else f"runwatch: {run} FAILED: {why}")
             assert result.stdout.splitlines() == server.messages(run)
         # No --deployment: the run is looked up across the deployments.
         found = runwatch("logs", run, env=env)

@@ -2,6 +2,8 @@
 
 It owns the `RunWatcher` (the same loop as `runwatch watch`) and the worker that drives it,
 and posts every fresher copy of the run up (`RunChanged`) so the log pane knows its status.
+For a FAILED run it reads, once, why it failed (`follow.failure`: the end of its log) and
+shows it above the fields. The screen tells it when a running run has gone quiet.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.message import Message
 
+from runwatch.api.models import RunStatus
 from runwatch.tui.session import Verdict
+from runwatch.tui.widgets.failure_view import FailureView
 from runwatch.tui.widgets.run_detail import RunDetail
 
 if TYPE_CHECKING:
@@ -47,6 +51,16 @@ class DetailPane(RunDetail):
         self.run: Run | None = None
         self.watcher: RunWatcher | None = None
         self.progress: Progress | None = None
+        self.deployment_id: str | None = None
+        # The run whose failure is read or being read (once per selection: ctrl+r selects
+        # again, and so reads again after an error).
+        self.failure_of: str | None = None
+        # "quiet 12m" while the selected run has printed nothing for a while (from the screen).
+        self.quiet: str | None = None
+
+    @property
+    def failure_view(self) -> FailureView:
+        return self.query_one(FailureView)
 
     def on_mount(self) -> None:
         self.border_title = "Run"
@@ -54,11 +68,16 @@ class DetailPane(RunDetail):
     def show_run(self, run_id: str | None, run: Run | None, deployment_id: str | None) -> None:
         """Follow another run (None: none); `run` is what the runs list already knows of it."""
         self.workers.cancel_group(self, "detail")
+        self.workers.cancel_group(self, "failure")
         self.session.connection.forget("detail")
         self.run_id = run_id
         self.run = None
         self.watcher = None
         self.progress = None
+        self.deployment_id = deployment_id
+        self.failure_of = None
+        self.quiet = None
+        self.failure_view.clear()
         if run is not None:
             self.update_run(run)
         else:
@@ -77,6 +96,7 @@ class DetailPane(RunDetail):
         self.run = run
         self.history.observe(run, self.session.clock())
         self.redraw()
+        self._want_failure(run)
         if previous is not None and previous.status != run.status:
             return previous.status
         return None
@@ -84,13 +104,25 @@ class DetailPane(RunDetail):
     def redraw(self) -> None:
         run = self.run
         history = self.history.of(run.run_id) if run else []
-        stale = self.session.connection.stale
-        self.show(run, history, self.session.clock(), stale=stale, progress=self.progress)
+        self.show(
+            run,
+            history,
+            self.session.clock(),
+            stale=self.session.connection.stale,
+            quiet=self.quiet,
+            progress=self.progress,
+        )
 
     def set_progress(self, progress: Progress | None) -> None:
         """The selected run's latest progress (the runs pane's latest-values read)."""
         if progress != self.progress:
             self.progress = progress
+            self.redraw()
+
+    def set_quiet(self, label: str | None) -> None:
+        """The selected run has printed nothing for a while ("quiet 12m"), or not (None)."""
+        if label != self.quiet:
+            self.quiet = label
             self.redraw()
 
     def tick(self) -> None:
@@ -125,3 +157,35 @@ class DetailPane(RunDetail):
         except ApiError as error:
             if session.failed("detail", error) is Verdict.GONE:
                 self.notify(f"{run_id}: {error.short_reason}", severity="warning")
+
+    # -- why it failed --------------------------------------------------------------------
+
+    def _want_failure(self, run: Run) -> None:
+        if (
+            run.status != RunStatus.FAILED
+            or self.failure_of == run.run_id
+            or self.deployment_id is None
+            or self.session.client is None
+        ):
+            return
+        self.failure_of = run.run_id
+        self.failure_view.reading()
+        self._read_failure(run.run_id, self.deployment_id)
+
+    @work(group="failure", exclusive=True, exit_on_error=False, description="read why it failed")
+    async def _read_failure(self, run_id: str, deployment_id: str) -> None:
+        from runwatch.api.errors import ApiError
+        from runwatch.follow.failure import read_failure
+
+        session = self.session
+        assert session.client is not None and session.organization_id is not None
+        try:
+            summary = await read_failure(
+                session.client, session.organization_id, deployment_id, run_id
+            )
+        except ApiError as error:
+            if self.run_id == run_id:
+                self.failure_view.failed_to_read(error.short_reason)
+            return
+        if self.run_id == run_id:
+            self.failure_view.show_summary(summary)

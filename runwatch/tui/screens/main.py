@@ -25,6 +25,7 @@ from runwatch.tui.format import inert
 from runwatch.tui.panes.detail_pane import DetailPane
 from runwatch.tui.panes.latest_pane import LatestPane
 from runwatch.tui.panes.log_pane import LogPane
+from runwatch.tui.panes.quiet_watch import QuietWatch
 from runwatch.tui.panes.runs_pane import RunsPane
 from runwatch.tui.widgets.footer import FittingFooter
 from runwatch.tui.widgets.log_view import LogView
@@ -69,6 +70,7 @@ class MainScreen(Screen[None]):
         self.runs_pane = RunsPane(session, self.history, announce=announce, id="runs-pane")
         self.detail_pane = DetailPane(session, self.history, id="detail")
         self.log_pane = LogPane(session, max_lines=max_log_lines, id="log-pane")
+        self.quiet_watch = QuietWatch(session, id="quiet-watch")
         self.deployment_id: str | None = None
         self.deployment_name: str | None = None
         self._run_selected_shown = False
@@ -103,6 +105,7 @@ class MainScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield self.detail_pane
             yield self.log_pane
+        yield self.quiet_watch
         yield FittingFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -223,6 +226,21 @@ class MainScreen(Screen[None]):
     def _tick(self) -> None:
         self.runs_pane.refresh_times()
         self.detail_pane.tick()
+        poller = self.runs_pane.poller
+        runs = poller.runs.values() if poller is not None else ()
+        self.quiet_watch.tick(runs, self.deployment_id, self.log_pane.run_id)
+        self.detail_pane.set_quiet(self.quiet_watch.labels.get(self.selected_run_id or ""))
+
+    @on(LogView.StateChanged)
+    def _log_moved(self) -> None:
+        # Posted by the log view as each batch of lines lands: the follower knows the newest.
+        follower = self.log_pane.follower
+        if follower is not None:
+            self.quiet_watch.saw_line(follower.run_id, follower.newest_time)
+
+    @on(QuietWatch.Changed)
+    def _quiet_changed(self, message: QuietWatch.Changed) -> None:
+        self.table.set_quiet(message.labels)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # API failures are handled inside the panes' loops; reaching here means a bug or an

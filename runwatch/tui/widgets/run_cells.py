@@ -48,8 +48,12 @@ FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def status_cell(status: str) -> Text:
+def status_cell(status: str, quiet: str | None = None) -> Text:
     glyph, style = status_glyph(status)
+    if quiet and status == "RUNNING":
+        # A running run that printed nothing for a while: "quiet 12m" (follow/quiet.py) in
+        # the status's place, the glyph still saying RUNNING.
+        return Text(f"{glyph} {quiet}", style="bold yellow", no_wrap=True, end="")
     return Text(f"{glyph} {inert(status)}", style=style, no_wrap=True, end="")
 
 
@@ -72,11 +76,11 @@ def time_cells(run: Run, now: datetime) -> dict[str, Text]:
     }
 
 
-def run_cells(run: Run, now: datetime) -> dict[str, Text]:
+def run_cells(run: Run, now: datetime, quiet: str | None = None) -> dict[str, Text]:
     version = run.model_version or run.version_id or "-"
     return {
         "id": _cell(run.run_id),
-        "status": status_cell(run.status),
+        "status": status_cell(run.status, quiet),
         "version": _cell(str(version)),
         "model": _cell(",".join(run.models) or "-"),
         **time_cells(run, now),

@@ -19,6 +19,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from runwatch.tui.format import exact_time, human_duration, inert, pretty_json, status_glyph
+from runwatch.tui.widgets.failure_view import FailureView
 from runwatch.tui.widgets.label_grid import LabelGrid
 
 if TYPE_CHECKING:
@@ -101,11 +102,15 @@ def render_head(
     *,
     stale: bool = False,
     progress: Progress | None = None,
+    quiet: str | None = None,
 ) -> RenderableType:
     # Drawn as a rich Table.grid looks, ~5x cheaper: the head is redrawn every second.
     grid = LabelGrid()
     glyph, style = status_glyph(run.status)
     status = Text(f"{glyph} {inert(run.status)}", style=style)
+    if quiet and run.status == "RUNNING":
+        # Printed nothing for a while (see follow/quiet.py): "quiet 12m".
+        status.append(f"  {quiet}", style="bold yellow")
     if stale:
         status.append("  (stale)", style="yellow")
     grid.add_row("run", Text(inert(run.run_id)))
@@ -152,6 +157,7 @@ def head_key(
     *,
     stale: bool = False,
     progress: Progress | None = None,
+    quiet: str | None = None,
 ) -> tuple[object, ...]:
     """Everything `render_head` shows, the progress and elapsed texts last: equal keys,
     equal heads."""
@@ -168,7 +174,15 @@ def head_key(
         run.distribution,
     )
     shown = progress_text(run, progress)
-    return (fields, tuple(history), stale, shown is None, shown or "", elapsed_text(run, now))
+    return (
+        fields,
+        tuple(history),
+        stale,
+        quiet,
+        shown is None,
+        shown or "",
+        elapsed_text(run, now),
+    )
 
 
 def _same_size(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
@@ -217,6 +231,8 @@ class RunDetail(VerticalScroll):
         self._head_of: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
+        # First: for a failed run, why it failed is what the detail is opened for.
+        yield FailureView(id="detail-failure")
         yield Static(Text("Select a run to see its details.", style="dim"), id="detail-head")
         yield Static("", id="detail-data")
 
@@ -228,6 +244,7 @@ class RunDetail(VerticalScroll):
         *,
         stale: bool = False,
         progress: Progress | None = None,
+        quiet: str | None = None,
     ) -> None:
         head = self.query_one("#detail-head", Static)
         data = self.query_one("#detail-data", Static)
@@ -236,14 +253,14 @@ class RunDetail(VerticalScroll):
             head.update(Text("Select a run to see its details.", style="dim"))
             data.update("")
             return
-        key = head_key(run, history, now, stale=stale, progress=progress)
+        key = head_key(run, history, now, stale=stale, progress=progress, quiet=quiet)
         if key != self._head_of:
             # Only the elapsed time or the progress moved, to a text as wide as before: the
             # head keeps its height, so it is repainted without a layout of the screen.
             same_size = self._head_of is not None and _same_size(self._head_of, key)
             self._head_of = key
             head.update(
-                render_head(run, history, now, stale=stale, progress=progress),
+                render_head(run, history, now, stale=stale, progress=progress, quiet=quiet),
                 layout=not same_size,
             )
         if self._data_of is None or self._data_of != run.raw:

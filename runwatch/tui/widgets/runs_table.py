@@ -29,6 +29,7 @@ from runwatch.tui.widgets.run_cells import (
     FLEX_MAX,
     RunFilter,
     run_cells,
+    status_cell,
     time_cells,
 )
 
@@ -79,6 +80,8 @@ class RunsTable(DataTable[object]):
         self._shown: dict[str, Run] = {}
         self._cells: dict[str, dict[str, Text]] = {}
         self._pending_cells: dict[str, dict[str, Text]] = {}
+        # "quiet 12m" of the running runs that printed nothing for a while.
+        self._quiet: dict[str, str] = {}
         # The widest value seen in each flexible column (it never shrinks until a rebuild).
         self._widest = dict.fromkeys(FLEX_COLUMNS, 0)
         self._fit_wanted = False
@@ -93,7 +96,7 @@ class RunsTable(DataTable[object]):
         return COLUMNS
 
     def cells_for(self, run: Run, now: datetime) -> dict[str, Text]:
-        return run_cells(run, now)
+        return run_cells(run, now, self._quiet.get(run.run_id))
 
     def clear(self, columns: bool = False) -> RunsTable:
         """Every row goes, and with them what the table knew of them: rows kept in the
@@ -257,6 +260,16 @@ class RunsTable(DataTable[object]):
             if (run := self._shown.get(str(row_key.value))) is not None:
                 runs.append(run)
         return runs
+
+    def set_quiet(self, labels: Mapping[str, str]) -> None:
+        """Show these runs as quiet ("quiet 12m" in their status cell), the others not."""
+        changed = set(labels) | set(self._quiet)
+        self._quiet = dict(labels)
+        for run_id in changed:
+            run = self._shown.get(run_id)
+            if run is not None:
+                self._set(run_id, "status", status_cell(run.status, labels.get(run_id)))
+        self._commit()
 
     def set_filter(self, text: str, runs: Mapping[str, Run], order: Sequence[str]) -> None:
         self.run_filter = RunFilter(text)
