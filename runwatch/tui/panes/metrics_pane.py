@@ -218,7 +218,8 @@ class MetricsPane(Vertical):
             chart.set_lines(lines)
         else:
             chart.changed()
-        table.show(rows)
+        # One run: the cursor (the metric charted) starts on a loss, not on whatever came first.
+        table.show(rows, prefer=None if self.compare else preferred(self.data[0].names()))
         self._titles()
 
     @staticmethod

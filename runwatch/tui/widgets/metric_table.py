@@ -53,11 +53,12 @@ class MetricTable(DataTable[object]):
         except RowDoesNotExist:
             return None
 
-    def show(self, rows: Sequence[StatsRow]) -> None:
-        """Show these rows, changing only the cells that changed; the cursor stays on its key."""
+    def show(self, rows: Sequence[StatsRow], prefer: str | None = None) -> None:
+        """Show these rows, changing only the cells that changed; the cursor stays on its key
+        (on `prefer` when it had none)."""
         rows = list(rows)
         if [r.key for r in rows] != [r.key for r in self._rows]:
-            keep = self.current_key
+            keep = self.current_key if self._rows else prefer
             self.clear()
             for row in rows:
                 self.add_row(*self._cells(row), key=row.key)
