@@ -8,7 +8,7 @@ lines added and dropped), the stepping and jumping here.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
@@ -28,14 +28,13 @@ class LogSearch(_Base):
 
     if TYPE_CHECKING:
         model: LogLines
-        _cache: LRUCache[tuple[int, bool, str, int], Strip]
+        _cache: LRUCache[tuple[Any, ...], list[Strip]]
         _search: str
         _current_match: int | None
         following: bool
 
         def _locate(self, row: int) -> tuple[int, int]: ...
-        def _row_of(self, index: int) -> int: ...
-        def _scroll_y_to(self, y: float) -> None: ...
+        def _show_index(self, index: int) -> None: ...
         def _state_changed(self) -> None: ...
 
     @property
@@ -60,7 +59,8 @@ class LogSearch(_Base):
         self._recompute_matches()
         self._current_match = None
         if self.model.matches:
-            bottom = self.model.base + self._locate(int(self.scroll_y) + self.size.height)[0]
+            index = self._locate(int(self.scroll_y) + self.size.height)[0]
+            bottom = self.model.base + index if index >= 0 else self.model.end
             position = bisect.bisect_right(self.model.matches, bottom) - 1
             self._jump_to(self.model.matches[max(0, position)])
         self.refresh()
@@ -109,11 +109,7 @@ class LogSearch(_Base):
     def _jump_to(self, absolute: int) -> None:
         self._current_match = absolute
         self.following = False
-        index = absolute - self.model.base
-        row = self._row_of(index)
-        height = self.scrollable_content_region.height
-        if not (self.scroll_y <= row < self.scroll_y + height):
-            self._scroll_y_to(max(0, row - height // 2))
+        self._show_index(absolute - self.model.base)
         self._cache.clear()
         self.refresh()
         self._state_changed()
