@@ -301,7 +301,9 @@ class LogView(LogJumps, LogSearch, LogRender, ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if self._programmatic_scroll:
             return
-        if new_value < old_value and self.following:
+        if new_value < old_value and self.following and new_value < self.max_scroll_y:
+            # Scrolled up. (Fewer rows, as when a filter is applied, clamp the offset down
+            # to the new bottom: still following.)
             self.following = False
         elif new_value > old_value and new_value >= self.max_scroll_y and not self.dropped_tail:
             self.following = True
