@@ -74,6 +74,7 @@ class World:
     gates: Path
     deployment_id: str
     version_id: str
+    live: tuple[str, str]  # another deployment, for the live run: the snapshots' table stays
     mixed: str  # a finished run printing MIXED
     long: str  # a finished run of 2,500 numbered lines, for the bounded window
 
@@ -88,22 +89,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     )
     try:
         deployment_id, version_id = engine.deploy_source(HANDLER, name="reading")
+        live = engine.deploy_source(HANDLER, name="live")
         runs = []
         for lines in (MIXED, [f"line {i}" for i in range(1, 2501)]):
             run = engine.create_run(deployment_id, version_id, input_data={"lines": lines})
             runs.append(str(run["run_id"]))
         for run_id in runs:
             engine.wait_for_status(deployment_id, run_id, {"SUCCEEDED"})
-        yield World(engine, tmp, deployment_id, version_id, *runs)
+        yield World(engine, tmp, deployment_id, version_id, live, *runs)
     finally:
         engine.close()
 
 
-def _app(world: World, tmp_path: Path, **kwargs: Any) -> RunwatchApp:
+def _app(world: World, tmp_path: Path, deployment_id: str = "", **kwargs: Any) -> RunwatchApp:
     return make_app(
         world.engine,
         tmp_path,
-        settings=settings_for(world.engine, deployment_id=world.deployment_id),
+        settings=settings_for(world.engine, deployment_id=deployment_id or world.deployment_id),
         clock=lambda: FIXED_NOW,
         api_label="http://127.0.0.1:PORT",
         rng=random.Random(7),
@@ -111,9 +113,11 @@ def _app(world: World, tmp_path: Path, **kwargs: Any) -> RunwatchApp:
     )
 
 
-async def _select(pilot: Pilot[Any], app: RunwatchApp, run_id: str, last: str) -> LogView:
+async def _select(
+    pilot: Pilot[Any], app: RunwatchApp, run_id: str, last: str, rows: int = 2
+) -> LogView:
     main = app.main
-    await wait_for(pilot, lambda: main.table.row_count >= 2, what="runs")
+    await wait_for(pilot, lambda: main.table.row_count == rows, what="runs")
     table = main.table
     await wait_for(pilot, lambda: main.selected_run_id is not None, what="a selection")
     for _ in range(table.row_count):
@@ -133,19 +137,20 @@ def _cursor_text(view: LogView) -> str:
 
 async def test_filter_keeps_following_a_live_run(world: World, tmp_path: Path) -> None:
     gate = "gate-live"
+    deployment_id, version_id = world.live
     run = world.engine.create_run(
-        world.deployment_id,
-        world.version_id,
+        deployment_id,
+        version_id,
         input_data={
             "lines": ["tick 0", "match 0", "tick 1"],
             "gate": gate,
             "after": [f"{'match' if i % 2 else 'other'} {i}" for i in range(1, 7)],
         },
     )
-    world.engine.wait_for_status(world.deployment_id, run["run_id"], {"RUNNING"})
-    app = _app(world, tmp_path)
+    world.engine.wait_for_status(deployment_id, run["run_id"], {"RUNNING"})
+    app = _app(world, tmp_path, deployment_id)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        view = await _select(pilot, app, run["run_id"], "tick 1")
+        view = await _select(pilot, app, run["run_id"], "tick 1", rows=1)
         await pilot.press("ampersand", *"match", "enter")
         assert view.shown_messages() == ["match 0"]
         assert "& 'match' 1 match" in str(view.border_subtitle)
