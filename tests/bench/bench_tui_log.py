@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -122,13 +123,20 @@ def ingest_in_subprocess(total: int) -> dict[str, float]:
 
 
 async def input_latency(
-    seconds: float, rate: int = 20_000, interval: float = 0.1, seed: int = 7
+    seconds: float,
+    rate: int = 20_000,
+    interval: float = 0.1,
+    seed: int = 7,
+    prepare: Callable[[LogView], object] | None = None,
 ) -> list[float]:
-    """Milliseconds from a key press (posted from another thread) to its action's end."""
+    """Milliseconds from a key press (posted from another thread) to its action's end;
+    `prepare` sets the view up first (a filter, say)."""
     app = LogApp()
     async with app.run_test(size=(120, 40)) as pilot:
         view = app.query_one(TimedLogView)
         view.focus()
+        if prepare is not None:
+            prepare(view)
         await pilot.pause()
         loop = asyncio.get_running_loop()
         per_batch = int(rate * interval)

@@ -232,6 +232,7 @@ async def test_marks_and_jumps_reach_beyond_the_bounded_window(
         await pilot.press("g")
         await wait_for(pilot, lambda: view.seeking is None and view.at_start, what="the start")
         assert view.dropped_tail and marked not in view.messages()
+        assert len(view.model.codes) == len(view.model.levels) == view.line_count
         assert "starting" in _cursor_text(view)  # the engine's first line
         # The mark: the newest page is loaded again and the line found there.
         await pilot.press("apostrophe")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator
-from itertools import accumulate, islice
+from itertools import accumulate, compress, islice
 
 from runwatch.follow.line_filter import LineFilter, with_context
 from runwatch.follow.log_levels import Level
@@ -63,8 +63,9 @@ class ShownRows:
         found: list[int] | None = None
         if self.min_level is not None:
             floor = self.min_level
-            levels = islice(model.levels, first, last)
-            found = [i for i, line in enumerate(levels, start) if (line.level or 0) >= floor]
+            passing = bytes(1 if code & 63 >= floor else 0 for code in range(256))
+            flags = model.codes[first:last].translate(passing)
+            found = list(compress(range(start, stop), flags))
         if self.filter is not None:
             source = model.lowered if self.filter.ignore_case else (t for _, t in model.lines)
             matched = self.filter.indices(islice(source, first, last), start)
