@@ -1,5 +1,6 @@
-"""The log pane's title (which run, how many lines) and marker line (what the pane is doing:
-following or paused, loading, seeking, the filter and the search with their counts)."""
+"""The log pane's words: its title (which run, how many lines), its marker line (what the
+pane is doing: following or paused, loading, seeking, the filter and the search with their
+counts) and what its prompt asks for."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from rich.text import Text
 from runwatch.follow.log_levels import Level
 from runwatch.tui.format import inert
 from runwatch.tui.widgets.log_view import LogView
+
+# What the prompt under the log asks for, by what opened it.
+PROMPTS = {
+    "search": "search the loaded log",
+    "filter": "filter: text  !text hides  /regex/  -C 3 context  (empty: all lines)",
+    "goto": "go to: a line number (1200) or a UTC time (12:30, 2026-12-01 12:30)",
+}
 
 
 def log_title(view: LogView, run_id: str | None, done: bool) -> Text | str:

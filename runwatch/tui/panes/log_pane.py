@@ -22,7 +22,7 @@ from runwatch.api.wire_values import parse_time
 from runwatch.follow.line_filter import FilterError, parse_filter
 from runwatch.follow.log_backward import BackwardPager
 from runwatch.tui.panes.log_export import export_log, file_name, free_path
-from runwatch.tui.panes.log_marker import log_marker, log_title
+from runwatch.tui.panes.log_marker import PROMPTS, log_marker, log_title
 from runwatch.tui.session import Verdict
 from runwatch.tui.widgets.log_goto import GotoError, parse_goto
 from runwatch.tui.widgets.log_jumps import Mark
@@ -32,14 +32,6 @@ if TYPE_CHECKING:
     from runwatch.api.errors import ApiError
     from runwatch.follow.logs import LogFollower
     from runwatch.tui.session import Session
-
-
-# What the prompt under the log asks for, by what opened it.
-PROMPTS = {
-    "search": "search the loaded log",
-    "filter": "filter: text  !text hides  /regex/  -C 3 context  (empty: all lines)",
-    "goto": "go to: a line number (1200) or a UTC time (12:30, 2026-12-01 12:30)",
-}
 
 
 class LogPane(Vertical):
@@ -172,6 +164,8 @@ class LogPane(Vertical):
 
     @on(LogView.NeedOlder)
     def _need_older(self) -> None:
+        if self.view.seeking is not None:
+            return  # a seek is paging back already (and would be cancelled by this worker)
         source = self._older_source()
         if source is not None:
             self._older(source)
@@ -221,16 +215,18 @@ class LogPane(Vertical):
     async def _seek(self) -> None:
         view = self.view
         seek = view.seeking
+        idle = 0
         try:
             while seek is not None and view.seeking is seek:
                 source = self._older_source()
-                if source is None:
-                    view.seek_failed("No log to page back through")
+                if source is None or idle > 20:
+                    view.seek_failed("Could not page back through the log")
                     return
                 loaded = await self._load_older(source)
                 if loaded is None:
                     view.seek_failed()
                     return
+                idle = 0 if loaded else idle + 1
                 if view.seek_step(loaded):
                     return
                 self.update_marker()
@@ -334,11 +330,9 @@ class LogPane(Vertical):
 
     def _goto(self, text: str) -> None:
         view = self.view
-        lines = view.lines
-        newest = parse_time(lines[-1][0]) if lines else None
-        day = (newest or datetime.now(UTC)).date()
+        newest = parse_time(view.lines[-1][0]) if view.lines else None
         try:
-            target = parse_goto(text, day)
+            target = parse_goto(text, (newest or datetime.now(UTC)).date())
         except GotoError as error:
             self.notify(str(error), title="Go to", severity="error")
             return

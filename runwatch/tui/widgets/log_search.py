@@ -1,5 +1,6 @@
 """Search in the log viewer: the term, its matches among the loaded lines, and stepping
-through them with n / N (the keys belong to the screen again once the search is cleared).
+through them with n / N (the keys belong to the screen again once the search is cleared);
+and escape, which clears the search, the filter or a seek (or is the screen's when none).
 
 A mixin of `LogView`: the matches live in its `LogLines` (by absolute index, so they survive
 lines added and dropped), the stepping and jumping here.
@@ -12,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
+    from textual.message import Message
     from textual.scroll_view import ScrollView
     from textual.strip import Strip
 
+    from runwatch.tui.widgets.log_jumps import Seek
     from runwatch.tui.widgets.log_lines import LogLines
+    from runwatch.tui.widgets.log_shown import ShownRows
 
     # For the type checker the mixin is the ScrollView it is mixed into.
     _Base = ScrollView
@@ -32,6 +36,11 @@ class LogSearch(_Base):
         _search: str
         _current_match: int | None
         following: bool
+        rows: ShownRows
+        seeking: Seek | None
+        SeekCancelled: type[Message]
+
+        def clear_filter(self) -> None: ...
 
         def _locate(self, row: int) -> tuple[int, int]: ...
         def _show_index(self, index: int) -> None: ...
@@ -113,3 +122,21 @@ class LogSearch(_Base):
         self._cache.clear()
         self.refresh()
         self._state_changed()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("next_match", "previous_match"):
+            # Without a search these keys belong to the screen (n = new run).
+            return bool(self._search)
+        if action == "escape":
+            # Nothing to clear: escape is the screen's.
+            return bool(self._search) or self.rows.active or self.seeking is not None
+        return True
+
+    def action_escape(self) -> None:
+        """Escape undoes the latest thing first: a seek, then the search, then the filter."""
+        if self.seeking is not None:
+            self.post_message(self.SeekCancelled())
+        elif self._search:
+            self.action_clear_search()
+        else:
+            self.clear_filter()

@@ -215,7 +215,9 @@ class LogView(LogJumps, LogSearch, LogRender, ScrollView, can_focus=True):
         if self._tall():
             self.rows.extend_rows(self._rows_for)
         if not self.following:
-            self.pending += self.rows.count() - shown_before + dropped_rows
+            # The new lines, or with a filter the new lines it shows.
+            shown = len(new) if self.rows.shown is None else self.rows.count() - shown_before
+            self.pending += max(0, shown)
             if dropped_rows:
                 # Keep the rows the user is reading still under their eyes.
                 self._scroll_y_to(max(0, self.scroll_y - dropped_rows))
@@ -383,24 +385,6 @@ class LogView(LogJumps, LogSearch, LogRender, ScrollView, can_focus=True):
 
     def action_goto(self) -> None:
         self.post_message(self.GotoRequested())
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("next_match", "previous_match"):
-            # Without a search these keys belong to the screen (n = new run).
-            return bool(self._search)
-        if action == "escape":
-            # Nothing to clear: escape is the screen's.
-            return bool(self._search) or self.rows.active or self.seeking is not None
-        return True
-
-    def action_escape(self) -> None:
-        """Escape undoes the latest thing first: a seek, then the search, then the filter."""
-        if self.seeking is not None:
-            self.post_message(self.SeekCancelled())
-        elif self._search:
-            self.action_clear_search()
-        else:
-            self.clear_filter()
 
     def _state_changed(self) -> None:
         self.post_message(self.StateChanged())
