@@ -126,7 +126,7 @@ def far_line(i: int, error_at: int) -> str:
     return f"epoch={i // 1000} step={i} loss=0.{i:06d} accuracy=0.5"
 
 
-async def far_error(total: int, back: int) -> dict[str, Any]:
+async def far_error(total: int, back: int, profile: Any = None) -> dict[str, Any]:
     """`e` in the dashboard, from the newest line to a traceback `back` lines before it."""
     from runwatch.config import Settings
     from runwatch.tui.app import RunwatchApp
@@ -163,10 +163,14 @@ async def far_error(total: int, back: int) -> dict[str, Any]:
                 assert follower is not None
                 requests = follower.traffic.requests
                 start = time.perf_counter()
+                if profile is not None:
+                    profile.enable()
                 await pilot.press("e")
                 while view.seeking is not None or view.cursor is None:
                     await pilot.pause(0.01)
                 seconds = time.perf_counter() - start
+                if profile is not None:
+                    profile.disable()
                 landed = view.lines[view.cursor - view.model.base][1]
                 assert landed == TRACEBACK[0], landed
                 return {

@@ -23,9 +23,10 @@ from runwatch.follow.line_filter import FilterError, parse_filter
 from runwatch.follow.log_backward import BackwardPager
 from runwatch.tui.panes.log_export import export_log, file_name, free_path
 from runwatch.tui.panes.log_marker import PROMPTS, log_marker, log_title
+from runwatch.tui.panes.log_seek import page_back
 from runwatch.tui.session import Verdict
 from runwatch.tui.widgets.log_goto import GotoError, parse_goto
-from runwatch.tui.widgets.log_jumps import Mark
+from runwatch.tui.widgets.log_marks import Mark
 from runwatch.tui.widgets.log_view import LogView
 
 if TYPE_CHECKING:
@@ -215,21 +216,9 @@ class LogPane(Vertical):
     async def _seek(self) -> None:
         view = self.view
         seek = view.seeking
-        idle = 0
         try:
-            while seek is not None and view.seeking is seek:
-                source = self._older_source()
-                if source is None or idle > 20:
-                    view.seek_failed("Could not page back through the log")
-                    return
-                loaded = await self._load_older(source)
-                if loaded is None:
-                    view.seek_failed()
-                    return
-                idle = 0 if loaded else idle + 1
-                if view.seek_step(loaded):
-                    return
-                self.update_marker()
+            if seek is not None:
+                await page_back(view, seek, self._older_source, self.update_marker)
         finally:
             # Cancelled (escape, another run) or failed: this seek is over. A newer one that
             # replaced it carries on in its own worker.

@@ -1,26 +1,27 @@
 """Filtering and jumping in the log viewer: the `&` filter and the level floor, the next and
 previous error (`e`/`E`) or warning (`]`/`[`), the first line (`g`), a line number or a time
-(`:`), and marks (`M`, `'`).
+(`:`); the marks (`M`, `'`) are `log_marks`'s, which seek the same way.
 
 A mixin of `LogView`. A jump lands on a line (the cursor, highlighted). When the line sought
 lies before the loaded lines, the view asks its pane to page back (`SeekRequested`); the pane
-loads an older page at a time and calls `seek_step` after each, which scans only the lines
-just loaded, until the line is found or the log's start is reached. Marks are remembered by
-the line's time and text, so a marked line that left the bounded window is found again when
-its page is loaded again.
+loads older pages (`panes/log_seek`) and calls `seek_step` whenever it hands some over, which
+scans only the lines just loaded, until the line is found or the log's start is reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from runwatch.follow.line_filter import LineFilter
-from runwatch.follow.log_levels import Level, LineLevel
+from runwatch.follow.line_text import plain_text
+from runwatch.follow.log_levels import Level, LineLevel, levels_of
 from runwatch.tui.widgets.log_goto import Goto
+from runwatch.tui.widgets.log_lines import LogEventLike
+from runwatch.tui.widgets.log_marks import Mark
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
@@ -38,18 +39,16 @@ else:
 LEVEL_FLOORS: tuple[Level | None, ...] = (None, Level.WARNING, Level.ERROR)
 
 
-class Mark(NamedTuple):
-    timestamp: str
-    text: str
-    index: int  # where it was held: a hint, checked against the time and text
-
-
 def is_error(line: LineLevel) -> bool:
     return line.starts and (line.level or 0) >= Level.ERROR
 
 
 def is_warning(line: LineLevel) -> bool:
     return line.starts and line.level == Level.WARNING
+
+
+def _never(events: Sequence[LogEventLike]) -> bool:
+    return False
 
 
 @dataclass
@@ -59,6 +58,9 @@ class Seek:
 
     what: str
     step: Callable[[], bool | None]
+    # Whether a page (oldest first) may hold it: the pane loads pages without showing them
+    # (a frame a page cost more than the page) until one may, then hands them all over.
+    may_hold: Callable[[Sequence[LogEventLike]], bool]
     lines: int = 0  # lines loaded so far while seeking
 
 
@@ -69,7 +71,6 @@ class LogJumps(_Base):
         following: bool
         dropped_tail: bool
         SeekRequested: type[Message]
-        NewestRequested: Callable[[Mark], Message]
         _cache: LRUCache[tuple[Any, ...], list[Strip]]
 
         def _show_index(self, index: int) -> None: ...
@@ -219,7 +220,10 @@ class LogJumps(_Base):
             self.land(hit)
             return True
 
-        self._seek(f"an older {name}", step, f"No {name} before this line")
+        def may_hold(events: Sequence[LogEventLike]) -> bool:
+            return any(map(test, levels_of([plain_text(e.message) for e in events])))
+
+        self._seek(f"an older {name}", step, f"No {name} before this line", may_hold)
 
     # -- first line, line number, time --------------------------------------------------
 
@@ -268,89 +272,24 @@ class LogJumps(_Base):
             self.land(self.model.base + self._nearest_shown(index))
             return True
 
-        self._seek(when.strftime("%Y-%m-%d %H:%M:%S"), step, "")
+        def may_hold(events: Sequence[LogEventLike]) -> bool:
+            return bool(events) and events[0].raw_timestamp <= stamp
+
+        self._seek(when.strftime("%Y-%m-%d %H:%M:%S"), step, "", may_hold)
 
     def _nearest_shown(self, index: int) -> int:
         position = min(self.rows.position_of(index), max(0, self.rows.count() - 1))
         return self.rows.index_at(position) if self.rows.count() else index
 
-    # -- marks --------------------------------------------------------------------------
-
-    def is_marked(self, absolute: int) -> bool:
-        return any(mark.index == absolute for mark in self.marks) and self._holds(absolute)
-
-    def _holds(self, absolute: int) -> bool:
-        return self.model.base <= absolute < self.model.end
-
-    def action_mark(self) -> None:
-        model = self.model
-        if not model.lines:
-            return
-        absolute = self._origin()
-        if absolute >= model.end:
-            absolute = model.end - 1
-        timestamp, text = model.lines[absolute - model.base]
-        for mark in self.marks:
-            if mark.index == absolute and (mark.timestamp, mark.text) == (timestamp, text):
-                self.marks.remove(mark)
-                self.notify("Mark removed", timeout=2)
-                break
-        else:
-            self.marks.append(Mark(timestamp, text, absolute))
-            self.marks.sort()
-        self.land(absolute)
-
-    def action_next_mark(self) -> None:
-        if not self.marks:
-            self.notify("No marks: M marks a line", severity="warning")
-            return
-        here = self._current_mark()
-        mark = self.marks[(here + 1) % len(self.marks)] if here is not None else self.marks[0]
-        if here is None and self.cursor is not None and self._holds(self.cursor):
-            # The first mark after the cursor, by time.
-            stamp = self.model.lines[self.cursor - self.model.base][0]
-            mark = next((m for m in self.marks if m.timestamp > stamp), self.marks[0])
-        self.go_to_mark(mark)
-
-    def _current_mark(self) -> int | None:
-        for position, mark in enumerate(self.marks):
-            if mark.index == self.cursor and self._mark_held(mark) == mark.index:
-                return position
-        return None
-
-    def _mark_held(self, mark: Mark) -> int | None:
-        """Where the marked line is held now, if it is."""
-        model = self.model
-        key = (mark.timestamp, mark.text)
-        if self._holds(mark.index) and model.lines[mark.index - model.base] == key:
-            return mark.index
-        for index, line in enumerate(model.lines):
-            if line == key:
-                return model.base + index
-        return None
-
-    def go_to_mark(self, mark: Mark) -> None:
-        def step() -> bool | None:
-            found = self._mark_held(mark)
-            if found is None:
-                lines = self.model.lines
-                # Loaded past its time without finding it: it is not there any more.
-                return None if lines and lines[0][0] < mark.timestamp else False
-            self.marks[self.marks.index(mark)] = mark._replace(index=found)
-            self.land(found)
-            return True
-
-        lines = self.model.lines
-        if self.dropped_tail and lines and lines[-1][0] < mark.timestamp:
-            # Among the newest lines, dropped to make room for older ones: reload them and
-            # page back from there.
-            self.post_message(self.NewestRequested(mark))
-            return
-        self._seek("the marked line", step, "The marked line is no longer in the log")
-
     # -- seeking older pages ------------------------------------------------------------
 
-    def _seek(self, what: str, step: Callable[[], bool | None], not_found: str) -> None:
+    def _seek(
+        self,
+        what: str,
+        step: Callable[[], bool | None],
+        not_found: str,
+        may_hold: Callable[[Sequence[LogEventLike]], bool] | None = None,
+    ) -> None:
         """Find it in what is loaded, or ask the pane to page back until `step` does."""
         self.seeking = None
         found = step()
@@ -360,8 +299,11 @@ class LogJumps(_Base):
             if not_found:
                 self.notify(not_found, severity="warning")
             return
-        self.seeking = Seek(what, step)
+        self.seeking = Seek(what, step, may_hold or _never)
         self._not_found = not_found
+        # Lines arriving meanwhile are counted, not appended: they would push out the top,
+        # where the pages being loaded join.
+        self.following = False
         self.post_message(self.SeekRequested())
         self._state_changed()
 

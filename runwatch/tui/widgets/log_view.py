@@ -21,8 +21,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from runwatch.tui.widgets.log_jumps import LogJumps, Mark
+from runwatch.tui.widgets.log_jumps import LogJumps
 from runwatch.tui.widgets.log_lines import DEFAULT_MAX_LINES, LogEventLike, LogLines
+from runwatch.tui.widgets.log_marks import LogMarks, Mark
 from runwatch.tui.widgets.log_render import RENDER_CLASSES, RENDER_CSS, LogRender
 from runwatch.tui.widgets.log_search import LogSearch
 from runwatch.tui.widgets.log_shown import ShownRows
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-class LogView(LogJumps, LogSearch, LogRender, ScrollView, can_focus=True):
+class LogView(LogJumps, LogMarks, LogSearch, LogRender, ScrollView, can_focus=True):
     """Holds at most `max_lines` lines; older ones are fetched again when scrolled back to."""
 
     # The footer shows the keys it has room for, in this order; `?` shows them all.
