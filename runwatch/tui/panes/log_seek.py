@@ -1,11 +1,13 @@
 """Paging back for a jump (`e`, `g`, `:`, a mark) to a line before the loaded ones.
 
 Pages are fetched without being shown: putting each one in the view cost a frame a page, far
-more than the page itself (a 900,000-line seek took minutes). They wait here until one may
-hold the line sought (`Seek.may_hold`), the log's start is reached, or they make half the
-view's bound; then they go into the view at once and the view looks for the line among them
-(`LogView.seek_step`). The view stops following meanwhile, so nothing leaves its top, where
-the pages join.
+more than the page itself, and most of a long seek's pages would only pass through the
+bounded window. They wait here until one may hold the line sought (`Seek.may_hold`) or the
+log's start is reached; then they go into the view at once and the view looks for the line
+among them (`LogView.seek_step`). At most half the view's bound waits: beyond it the newest
+pages waiting are dropped (none may hold the line), and the view then holds only the pages
+kept (`replace_lines`), as after paging back that far. The view stops following meanwhile,
+so nothing leaves its top, where the pages join.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ async def page_back(
 
     pages: list[list[LogEvent]] = []
     held = 0
+    detached = False  # pages between the view's lines and those waiting were dropped
     idle = 0
     front = view.dropped_front
     shown_at = time.monotonic()
@@ -57,18 +60,24 @@ async def page_back(
         if view.dropped_front != front or source is not source_of():
             # Lines left the top (or the pager was replaced) while the page was on its way:
             # it no longer joins what is held. Start again from the oldest line held.
-            pages, held, front = [], 0, view.dropped_front
+            pages, held, detached, front = [], 0, False, view.dropped_front
             idle += 1
             continue
         idle = 0 if events else idle + 1
         pages.append(events)
         held += len(events)
         seek.lines += len(events)
-        if source.at_start or seek.may_hold(events) or held >= limit:
+        while held > limit and len(pages) > 1:
+            held -= len(pages.pop(0))
+            detached = True
+        if source.at_start or seek.may_hold(events):
             older_first = [event for page in reversed(pages) for event in page]
-            pages, held = [], 0
-            view.prepend(older_first)
-            view.at_start = source.at_start
+            if detached:
+                view.replace_lines(older_first, at_start=source.at_start)
+            else:
+                view.prepend(older_first)
+                view.at_start = source.at_start
+            pages, held, detached, front = [], 0, False, view.dropped_front
             if view.seek_step(0):
                 return
         if time.monotonic() - shown_at >= PROGRESS_EVERY:

@@ -72,6 +72,11 @@ class LogJumps(_Base):
         dropped_tail: bool
         SeekRequested: type[Message]
         _cache: LRUCache[tuple[Any, ...], list[Strip]]
+        max_lines: int
+        dropped_front: int
+        _search: str
+
+        def _recompute_matches(self) -> None: ...
 
         def _show_index(self, index: int) -> None: ...
         def _layout_changed(self) -> None: ...
@@ -252,11 +257,14 @@ class LogJumps(_Base):
             absolute = self.start_index + number - 1
             if absolute < self.model.base and not self.at_start:
                 return False
+            if absolute >= self.model.end and self.dropped_tail:
+                return None  # paged past it without keeping it: the window is bounded
             index = min(max(absolute, self.model.base), self.model.end - 1) - self.model.base
             self.land(self.model.base + self._nearest_shown(index))
             return True
 
-        self._seek(f"line {number:,}", step, "")
+        passed = f"Line {number:,} was paged past: the pane holds {self.max_lines:,} lines at most"
+        self._seek(f"line {number:,}", step, passed)
 
     def _goto_time(self, when: datetime) -> None:
         # The wire's fixed ISO form compares as text, in time order.
@@ -306,6 +314,24 @@ class LogJumps(_Base):
         self.following = False
         self.post_message(self.SeekRequested())
         self._state_changed()
+
+    def replace_lines(self, events: Sequence[LogEventLike], *, at_start: bool) -> None:
+        """Hold only `events`, a stretch of the log older than what was held (a seek skipped
+        the pages between): the newest lines are then dropped, as after paging back."""
+        model = self.model
+        model.clear()
+        model.add_newest(model.prepare(events[-self.max_lines :], 0))
+        self.rows.refilter()
+        self._cache.clear()
+        self.dropped_front = 0
+        self.dropped_tail = True
+        self.following = False
+        self.cursor = None
+        self.start_index = None
+        self.at_start = at_start
+        if self._search:
+            self._recompute_matches()
+        self._layout_changed()
 
     def seek_step(self, loaded: int) -> bool:
         """After a page of `loaded` lines: True once the seek is over (found or given up)."""
