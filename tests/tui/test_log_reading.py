@@ -76,7 +76,7 @@ class World:
     version_id: str
     live: tuple[str, str]  # another deployment, for the live run: the snapshots' table stays
     mixed: str  # a finished run printing MIXED
-    long: str  # a finished run of 2,500 numbered lines, for the bounded window
+    long: str  # a finished run of 2,500 numbered lines (a traceback after line 100)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         deployment_id, version_id = engine.deploy_source(HANDLER, name="reading")
         live = engine.deploy_source(HANDLER, name="live")
         runs = []
-        for lines in (MIXED, [f"line {i}" for i in range(1, 2501)]):
+        numbered = [f"line {i}" for i in range(1, 2501)]
+        for lines in (MIXED, [*numbered[:100], *TRACEBACK, *numbered[100:]]):
             run = engine.create_run(deployment_id, version_id, input_data={"lines": lines})
             runs.append(str(run["run_id"]))
         for run_id in runs:
@@ -226,6 +227,12 @@ async def test_marks_and_jumps_reach_beyond_the_bounded_window(
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         view = await _select(pilot, app, world.long, "line 2500")
         assert not view.at_start  # the newest page only
+        # `e` pages back past what the window can hold, to the traceback near the start.
+        await pilot.press("e")
+        await wait_for(pilot, lambda: view.seeking is None and view.cursor is not None, what="e")
+        assert _cursor_text(view) == TRACEBACK[0] and view.dropped_tail
+        await pilot.press("f")  # following again loads the newest page again
+        await wait_for(pilot, lambda: "line 2500" in view.messages(), what="the newest lines")
         await pilot.press("M")  # the newest line
         marked = _cursor_text(view)
         # The first line: older pages load; the newest lines leave to make room.

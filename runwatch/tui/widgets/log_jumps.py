@@ -88,6 +88,7 @@ class LogJumps(_Base):
         self.cursor: int | None = None
         self.marks: list[Mark] = []
         self.seeking: Seek | None = None
+        self.replaced = 0  # how often replace_lines ran: indexes before it mean nothing after
         self._not_found = ""
         self._at_start = False
         self.start_index: int | None = None
@@ -215,9 +216,13 @@ class LogJumps(_Base):
             self.land(found)
             return
         scanned = self.model.base
+        replaced = self.replaced
 
         def step() -> bool:
-            nonlocal scanned
+            nonlocal scanned, replaced
+            if replaced != self.replaced:
+                # The held lines were replaced (replace_lines): all of them are new.
+                scanned, replaced = self.model.end, self.replaced
             hit = self._find_back(test, scanned, self.model.base)
             scanned = self.model.base
             if hit is None:
@@ -321,6 +326,7 @@ class LogJumps(_Base):
         model = self.model
         model.clear()
         model.add_newest(model.prepare(events[-self.max_lines :], 0))
+        self.replaced += 1
         self.rows.refilter()
         self._cache.clear()
         self.dropped_front = 0
