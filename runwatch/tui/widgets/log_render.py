@@ -125,6 +125,7 @@ class LogRender(_Base):
         wrap: bool
         pretty_json: bool
         _cache: LRUCache[tuple[Any, ...], list[Strip]]
+        _rich_styles: dict[str, Style]
         _search: str
         _current_match: int | None
         cursor: int | None
@@ -230,7 +231,13 @@ class LogRender(_Base):
             self._scroll_y_to(max(0, row - height // 2))
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        # Looked up once per style change, not per line: a lookup walks the CSS (a frame of
+        # forty coloured lines spent most of its time here).
+        style = self._rich_styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(name, partial=True)
+            self._rich_styles[name] = style
+        return style
 
     def _gutter(self, level: LineLevel, marked: bool) -> list[Segment]:
         glyph, name = _BLOCK if level.in_traceback and not level.starts else _GLYPHS[level.level]

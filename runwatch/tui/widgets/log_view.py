@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
+from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -137,6 +138,7 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, ScrollView, can_focus=Tr
         self.model = LogLines(max_lines)
         self.rows = ShownRows(self.model)
         self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(4096)
+        self._rich_styles: dict[str, Style] = {}
         self._flush_scheduled = False
         self._programmatic_scroll = False
         self._search = ""
@@ -289,6 +291,7 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, ScrollView, can_focus=Tr
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._rich_styles.clear()
 
     def on_resize(self, event: events.Resize) -> None:
         if self._tall():
