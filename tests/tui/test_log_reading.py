@@ -65,6 +65,11 @@ MIXED = [
     json.dumps({"level": "error", "msg": "upload failed", "retry": 3, "ok": False}),
     "step=4 loss=0.3",
 ]
+LIVE_INPUT = {
+    "lines": ["tick 0", "match 0", "tick 1"],
+    "gate": "gate-live",
+    "after": [f"{'match' if i % 2 else 'other'} {i}" for i in range(1, 7)],
+}
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 50), id="160x50")]
 
 
@@ -74,7 +79,8 @@ class World:
     gates: Path
     deployment_id: str
     version_id: str
-    live: tuple[str, str]  # another deployment, for the live run: the snapshots' table stays
+    live: tuple[str, str, str]  # (deployment, version, run) of a live run waiting on its gate,
+    # in a deployment of its own: the snapshots' runs table stays the same
     mixed: str  # a finished run printing MIXED
     long: str  # a finished run of 2,500 numbered lines (a traceback after line 100)
 
@@ -89,14 +95,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     )
     try:
         deployment_id, version_id = engine.deploy_source(HANDLER, name="reading")
-        live = engine.deploy_source(HANDLER, name="live")
+        live_deployment, live_version = engine.deploy_source(HANDLER, name="live")
+        # One after the other, so that the frozen clock's counter gives the snapshots' run
+        # the same times on every run; the live one last, waiting on its gate.
         runs = []
         numbered = [f"line {i}" for i in range(1, 2501)]
         for lines in (MIXED, [*numbered[:100], *TRACEBACK, *numbered[100:]]):
             run = engine.create_run(deployment_id, version_id, input_data={"lines": lines})
             runs.append(str(run["run_id"]))
-        for run_id in runs:
-            engine.wait_for_status(deployment_id, run_id, {"SUCCEEDED"})
+            engine.wait_for_status(deployment_id, runs[-1], {"SUCCEEDED"})
+        live_run = engine.create_run(live_deployment, live_version, input_data=LIVE_INPUT)
+        live = (live_deployment, live_version, str(live_run["run_id"]))
         yield World(engine, tmp, deployment_id, version_id, live, *runs)
     finally:
         engine.close()
@@ -137,25 +146,15 @@ def _cursor_text(view: LogView) -> str:
 
 
 async def test_filter_keeps_following_a_live_run(world: World, tmp_path: Path) -> None:
-    gate = "gate-live"
-    deployment_id, version_id = world.live
-    run = world.engine.create_run(
-        deployment_id,
-        version_id,
-        input_data={
-            "lines": ["tick 0", "match 0", "tick 1"],
-            "gate": gate,
-            "after": [f"{'match' if i % 2 else 'other'} {i}" for i in range(1, 7)],
-        },
-    )
-    world.engine.wait_for_status(deployment_id, run["run_id"], {"RUNNING"})
+    deployment_id, _, run_id = world.live
+    world.engine.wait_for_status(deployment_id, run_id, {"RUNNING"})
     app = _app(world, tmp_path, deployment_id)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        view = await _select(pilot, app, run["run_id"], "tick 1", rows=1)
+        view = await _select(pilot, app, run_id, "tick 1", rows=1)
         await pilot.press("ampersand", *"match", "enter")
         assert view.shown_messages() == ["match 0"]
         assert "& 'match' 1 match" in str(view.border_subtitle)
-        (world.gates / gate).touch()
+        (world.gates / str(LIVE_INPUT["gate"])).touch()
         want = ["match 0", "match 1", "match 3", "match 5"]
         await wait_for(pilot, lambda: view.shown_messages() == want, what="new matches")
         assert view.following and "4 matches" in str(view.border_subtitle)
