@@ -65,9 +65,7 @@ class LineFilter:
         """Whether one line's text (as shown, any case) matches, inversion applied."""
         haystack = text.lower() if self.ignore_case else text
         return (
-            self.compiled.search(haystack) is not None
-            if self.regex
-            else self.pattern in haystack
+            self.compiled.search(haystack) is not None if self.regex else self.pattern in haystack
         ) != self.invert
 
     def describe(self) -> str:
