@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,8 +179,15 @@ class ReadsSetup:
     runs: int
 
 
-def prepare_reads(root: Path, log_lines: int, runs: int) -> ReadsSetup:
-    """Bulk-insert the runs and the big run's log straight into the store (engine not running)."""
+def training_line(i: int) -> str:
+    return f"epoch={i // 1000} step={i} loss=0.{i:06d} accuracy=0.5"
+
+
+def prepare_reads(
+    root: Path, log_lines: int, runs: int, message: Callable[[int], str] = training_line
+) -> ReadsSetup:
+    """Bulk-insert the runs and the big run's log straight into the store (engine not running);
+    `message(i)` is the big run's line i."""
     data_dir = root / "reads"
     src = root / "noop"
     src.mkdir()
@@ -216,7 +224,7 @@ def prepare_reads(root: Path, log_lines: int, runs: int) -> ReadsSetup:
                 conn,
                 big_rseq,
                 [
-                    (base_ts + i, [f"epoch={i // 1000} step={i} loss=0.{i:06d} accuracy=0.5"])
+                    (base_ts + i, [message(i)])
                     for i in range(offset, min(offset + batch, log_lines))
                 ],
                 offset,

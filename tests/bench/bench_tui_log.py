@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -160,13 +161,20 @@ class KeyDriver:
 
 
 async def input_latency(
-    seconds: float, rate: int = 20_000, interval: float = 0.1, seed: int = 7
+    seconds: float,
+    rate: int = 20_000,
+    interval: float = 0.1,
+    seed: int = 7,
+    prepare: Callable[[LogView], object] | None = None,
 ) -> list[float]:
-    """Milliseconds from a key press (posted from another thread) to its action's end."""
+    """Milliseconds from a key press (posted from another thread) to its action's end;
+    `prepare` sets the view up first (a filter, say)."""
     app = LogApp()
     async with app.run_test(size=(120, 40)) as pilot:
         view = app.query_one(TimedLogView)
         view.focus()
+        if prepare is not None:
+            prepare(view)
         await pilot.pause()
         per_batch = int(rate * interval)
         driver = KeyDriver(app, [(key, key if len(key) == 1 else None) for key in KEYS], seed)

@@ -210,7 +210,7 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         # The 1 MB line is shown cut, with a note; the lines around it are whole.
         # (HOSTILE_TEXT holds a carriage return: the pane shows what follows it, as a
         # terminal would, so the line no longer starts with "before 1".)
-        huge = next(m for m in main.log_view.messages() if m.endswith("e exports the log]"))
+        huge = next(m for m in main.log_view.messages() if m.endswith("x exports the log]"))
         assert len(huge) < 10_100 and "more characters" in huge
         assert "[/x]  [1 earlier state overwritten by \\r]" in main.log_view.messages()
         for key in ("l", "w", "t", "end", "w", "t"):
@@ -227,7 +227,7 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
             await wait_for(pilot, lambda: app.screen is main, what="back")
         # Export: the file is named after the run id, which is the server's: it stays in the
         # export dir whatever the id holds ("../" included).
-        await pilot.press("l", "e")
+        await pilot.press("l", "x")
 
         def exported() -> list[str]:
             return [name for name in os.listdir(tmp_path) if name.endswith(".log")]
@@ -290,7 +290,7 @@ async def test_export_ends_when_the_server_cycles_its_tokens(
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")
-        await pilot.press("l", "e")
+        await pilot.press("l", "x")
         await wait_for(pilot, lambda: "Exported" in screen_text(app), what="export done")
     lines = (tmp_path / f"{run_id}.log").read_text().splitlines()
     stored = shared_engine.all_log_messages(gated_version[0], run_id)
@@ -346,10 +346,10 @@ async def test_an_export_that_never_ends_can_be_stopped(
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")
-        await pilot.press("l", "e")
+        await pilot.press("l", "x")
         await wait_for(pilot, lambda: next(tokens) > 20, what="pages being exported")
-        assert "(e stops)" in str(main.log_view.border_subtitle)
-        await pilot.press("e")
+        assert "(x stops)" in str(main.log_view.border_subtitle)
+        await pilot.press("x")
         await wait_for(pilot, lambda: "Export stopped" in screen_text(app), what="stopped")
         assert not main.log_pane.exporting()
         assert "exporting" not in str(main.log_view.border_subtitle)

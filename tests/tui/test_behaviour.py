@@ -159,7 +159,7 @@ async def test_export_writes_the_whole_log(
         main = app.main
         await wait_for(pilot, lambda: main.log_view.line_count >= 1000, what="log")
         main.log_view.focus()
-        await pilot.press("e")
+        await pilot.press("x")
         target = tmp_path / f"{run_id}.log"
         await wait_for(pilot, lambda: target.exists() and not main.log_view.activity, what="file")
     lines = target.read_text().splitlines()

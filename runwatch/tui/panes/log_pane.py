@@ -1,25 +1,32 @@
-"""The log pane: the selected run's log, followed live, paged back on demand, searched, exported.
+"""The log pane: the selected run's log, followed live, paged back on demand, searched,
+filtered, jumped through, exported.
 
 It owns the `LogFollower` (and its loop, `LogFollower.follow`), the pager that fetches again
-the lines the view dropped to stay bounded, the export, and the marker line under the log.
+the lines the view dropped to stay bounded (also while a jump seeks an older line), the
+export, the prompt under the log (search, filter, go to) and the marker line.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input
 
+from runwatch.api.wire_values import parse_time
+from runwatch.follow.line_filter import FilterError, parse_filter
 from runwatch.follow.log_backward import BackwardPager
-from runwatch.tui.format import inert
 from runwatch.tui.panes.log_export import export_log, file_name, free_path
+from runwatch.tui.panes.log_marker import PROMPTS, log_marker, log_title
+from runwatch.tui.panes.log_seek import page_back
 from runwatch.tui.session import Verdict
+from runwatch.tui.widgets.log_goto import GotoError, parse_goto
+from runwatch.tui.widgets.log_marks import Mark
 from runwatch.tui.widgets.log_view import LogView
 from runwatch.tui.widgets.repaint import set_border_titles
 
@@ -39,10 +46,13 @@ class LogPane(Vertical):
         self.follower: LogFollower | None = None
         self.pager: BackwardPager | None = None
         self._status: str | None = None
+        self._prompt = "search"
+        # A mark to go to once the newest page is loaded again (see NewestRequested).
+        self._mark_after_reload: Mark | None = None
 
     def compose(self) -> ComposeResult:
         yield LogView(id="log", max_lines=self.max_lines)
-        yield Input(placeholder="search the loaded log", id="log-search")
+        yield Input(placeholder=PROMPTS["search"], id="log-search")
 
     def on_mount(self) -> None:
         view = self.view
@@ -65,13 +75,14 @@ class LogPane(Vertical):
         self.workers.cancel_group(self, "logs")
         self.workers.cancel_group(self, "logs-older")
         self.session.connection.forget("logs")
+        same_run = run_id == self.run_id
         self.run_id = run_id
         self.deployment_id = deployment_id
         self._status = status
         self.follower = None
         self.pager = None
         view = self.view
-        view.reset()
+        view.reset(keep_marks=same_run)
         view.activity = ""
         if run_id is not None and deployment_id is not None:
             self._follow(run_id, deployment_id)
@@ -123,6 +134,9 @@ class LogPane(Vertical):
                 if first:
                     first = False
                     self.call_after_refresh(self._probe_start)
+                    if self._mark_after_reload is not None:
+                        mark, self._mark_after_reload = self._mark_after_reload, None
+                        view.go_to_mark(mark)
                 self.update_marker()
                 if not follower.caught_up:
                     # A burst larger than one poll's pages: let a frame render, then go on.
@@ -139,26 +153,37 @@ class LogPane(Vertical):
         if view.line_count and not view.at_start and view.max_scroll_y == 0:
             self._need_older()
 
-    @on(LogView.NeedOlder)
-    def _need_older(self) -> None:
+    def _older_source(self) -> LogFollower | BackwardPager | None:
         follower = self.follower
-        session = self.session
-        if follower is None or session.client is None:
-            return
+        if follower is None or self.session.client is None:
+            return None
         view = self.view
         if view.dropped_front and self.pager is None and view.lines:
             # The follower pages back from the first page it loaded; lines dropped from the
             # top since then are fetched again from the oldest line still held, by time.
             self.pager = BackwardPager.before_held(follower.source, view.lines)
-        self._older(self.pager or follower)
+        return self.pager or follower
+
+    @on(LogView.NeedOlder)
+    def _need_older(self) -> None:
+        if self.view.seeking is not None:
+            return  # a seek is paging back already (and would be cancelled by this worker)
+        source = self._older_source()
+        if source is not None:
+            self._older(source)
 
     @work(group="logs-older", exclusive=True, exit_on_error=False, description="older log page")
     async def _older(self, source: LogFollower | BackwardPager) -> None:
+        await self._load_older(source)
+
+    async def _load_older(self, source: LogFollower | BackwardPager) -> int | None:
+        """Put the page before the loaded lines in front of them: how many lines it held
+        (0: nothing this time, ask again), None when it could not be loaded."""
         from runwatch.api.errors import ApiError
 
         view = self.view
         if view.loading_older or source.at_start:
-            return
+            return 0
         view.loading_older = True
         self.update_marker()
         front = view.dropped_front
@@ -166,20 +191,57 @@ class LogPane(Vertical):
             events = await source.older()
         except ApiError as error:
             self.notify(f"Could not load older lines: {error.short_reason}", severity="warning")
-            return
+            return None
         finally:
             view.loading_older = False
             self.update_marker()
         if source is not self.follower and source is not self.pager:
-            return
+            return 0
         if view.dropped_front != front:
             # Lines left the top while the page was on its way: it no longer joins what is
             # held. Start again from the new oldest line at the next request.
             self.pager = None
-            return
+            return 0
         view.prepend(events)
         view.at_start = source.at_start
         self.update_marker()
+        return len(events)
+
+    # -- jumps that page back -------------------------------------------------------------
+
+    @on(LogView.SeekRequested)
+    def _seek_requested(self) -> None:
+        self._seek()
+
+    @work(group="logs-older", exclusive=True, exit_on_error=False, description="seek older log")
+    async def _seek(self) -> None:
+        view = self.view
+        seek = view.seeking
+        try:
+            if seek is not None:
+                await page_back(view, seek, self._older_source, self.update_marker)
+        finally:
+            # Cancelled (escape, another run) or failed: this seek is over. A newer one that
+            # replaced it carries on in its own worker.
+            if view.seeking is seek:
+                view.seeking = None
+            self.update_marker()
+
+    @on(LogView.SeekCancelled)
+    def _seek_cancelled(self) -> None:
+        self.workers.cancel_group(self, "logs-older")
+        view = self.view
+        lines = view.seeking.lines if view.seeking is not None else 0
+        view.seeking = None
+        self.notify(f"Stopped after loading {lines:,} older lines", timeout=3)
+        self.update_marker()
+
+    @on(LogView.NewestRequested)
+    def _newest_requested(self, event: LogView.NewestRequested) -> None:
+        if self.run_id is None:
+            return
+        self._mark_after_reload = event.mark
+        self.show_run(self.run_id, self._status, self.deployment_id)
 
     # -- the marker -----------------------------------------------------------------------
 
@@ -194,42 +256,14 @@ class LogPane(Vertical):
         self._remember_view()
         follower = self.follower
         done = follower is not None and follower.done
-        if self.run_id:
-            if view.line_count:
-                loaded = f"{view.line_count:,} lines" + ("" if view.at_start else " loaded")
-            else:
-                # Nothing yet is either the first page still on its way or an empty log.
-                loaded = ("no lines" if done else "no lines yet") if view.at_start else "loading…"
-            title: Text | str = Text(f"Log · {inert(self.run_id)} · {loaded}")
-        else:
-            title = "Log"
-        text = Text()
-        if view.activity:
-            text.append(inert(view.activity), style="bold")
-        elif view.loading_older:
-            text.append("loading older lines…", style="italic")
-        if view.search_term:
-            number = view.current_match_number
-            where = f"{number}/{view.match_count}" if number else f"{view.match_count} matches"
-            if text:
-                text.append(" · ")
-            text.append(f"/{inert(view.search_term)} {where} (n/N)")
-        if text:
-            text.append(" · ")
         view.set_class(not view.following, "-paused")
-        if not view.following:
-            text.append("following paused", style="bold")
-            if view.pending:
-                text.append(f" · {view.pending:,} new lines")
-            text.append(" · End/f resumes")
-        elif self.session.connection.outage("logs") is not None:
-            text.append("stale · waiting to reconnect", style="bold yellow")
-        elif done:
-            text.append("end of log (run finished)")
-        elif self.run_id:
-            text.append("following")
+        stale = self.session.connection.outage("logs") is not None
         # Only when the text changed: setting a title repaints the whole log.
-        set_border_titles(view, title, text)
+        set_border_titles(
+            view,
+            log_title(view, self.run_id, done),
+            log_marker(view, self.run_id, done=done, stale=stale),
+        )
 
     def _remember_view(self) -> None:
         view, state = self.view, self.session.view_state
@@ -242,20 +276,61 @@ class LogPane(Vertical):
 
     @on(LogView.SearchRequested)
     def _open_search(self) -> None:
+        self._open_prompt("search", self.view.search_term)
+
+    @on(LogView.FilterRequested)
+    def _open_filter(self) -> None:
+        line_filter = self.view.line_filter
+        self._open_prompt("filter", line_filter.spec if line_filter is not None else "")
+
+    @on(LogView.GotoRequested)
+    def _open_goto(self) -> None:
+        self._open_prompt("goto", "")
+
+    def _open_prompt(self, kind: str, value: str) -> None:
+        self._prompt = kind
         box = self.search_box
-        box.value = self.view.search_term
+        box.placeholder = PROMPTS[kind]
+        box.value = value
         box.add_class("-open")
         box.focus()
 
     @on(Input.Submitted, "#log-search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
         view = self.view
         self.close_search()
-        if not event.value.strip():
+        value = event.value
+        if self._prompt == "filter":
+            self._apply_filter(value)
+        elif self._prompt == "goto":
+            self._goto(value)
+        elif not value.strip():
             view.action_clear_search()
+        elif not view.search(value):
+            self.notify(f"No match for {value!r} in the loaded log", severity="warning")
+
+    def _apply_filter(self, spec: str) -> None:
+        view = self.view
+        if not spec.strip():
+            view.set_filter(None)
             return
-        if not view.search(event.value):
-            self.notify(f"No match for {event.value!r} in the loaded log", severity="warning")
+        try:
+            line_filter = parse_filter(spec)
+        except FilterError as error:
+            self.notify(str(error), title="Filter", severity="error")
+            return
+        if not view.set_filter(line_filter):
+            self.notify("No loaded line matches: new lines that do will show", timeout=4)
+
+    def _goto(self, text: str) -> None:
+        view = self.view
+        newest = parse_time(view.lines[-1][0]) if view.lines else None
+        try:
+            target = parse_goto(text, (newest or datetime.now(UTC)).date())
+        except GotoError as error:
+            self.notify(str(error), title="Go to", severity="error")
+            return
+        view.goto(target)
 
     def close_search(self) -> bool:
         """Close the search box; True when it was open."""
@@ -274,7 +349,7 @@ class LogPane(Vertical):
     @on(LogView.ExportRequested)
     def _export_requested(self) -> None:
         if self.exporting():
-            # `e` again stops it: a long log over a slow link (or a server that never ends
+            # `x` again stops it: a long log over a slow link (or a server that never ends
             # its pages) must not keep a user from doing anything else with the pane.
             self.workers.cancel_group(self, "export")
             return
@@ -296,10 +371,10 @@ class LogPane(Vertical):
         def progress(count: int) -> None:
             nonlocal done
             done = count
-            view.activity = f"exporting {count:,} lines to {path}… (e stops)"
+            view.activity = f"exporting {count:,} lines to {path}… (x stops)"
             self.update_marker()
 
-        view.activity = f"exporting to {path}… (e stops)"
+        view.activity = f"exporting to {path}… (x stops)"
         self.update_marker()
         try:
             count = await export_log(

@@ -1,5 +1,6 @@
-"""What the log viewer holds, apart from the widget: its lines, their colours, their widths,
-the wrapped-row table and the search matches, all by absolute index in the log as loaded.
+"""What the log viewer holds, apart from the widget: its lines, their colours, levels and
+lower-cased text, their widths and the search matches, all by absolute index in the log as
+loaded. Which of them are shown, and in how many rows, is `log_shown`'s.
 
 Indexes are absolute (`base` is the index of `lines[0]`) so that cache keys and matches
 survive lines added at the top and lines dropped from it.
@@ -7,13 +8,14 @@ survive lines added at the top and lines dropped from it.
 
 from __future__ import annotations
 
-import bisect
 from collections import deque
 from collections.abc import Iterable
+from itertools import islice
 from typing import Protocol
 
 from rich.cells import cell_len
 
+from runwatch.follow.log_levels import LevelReader, LineLevel
 from runwatch.tui.format import inert
 from runwatch.tui.widgets.log_text import Span, styled_message
 
@@ -42,30 +44,60 @@ def display_timestamp(raw: str) -> str:
     return raw[:24].ljust(24)
 
 
+_CODES: dict[LineLevel, int] = {}
+
+
+def level_code(level: LineLevel) -> int:
+    """A line's level in a byte: the level's number (0 for none), +64 on the first line of a
+    message, +128 inside a traceback. Readings are a handful of shared values: looked up."""
+    code = _CODES.get(level)
+    if code is None:
+        code = _CODES[level] = (
+            (level.level or 0) | (64 if level.starts else 0) | (128 if level.in_traceback else 0)
+        )
+    return code
+
+
 class LogLines:
-    """At most `max_lines` (timestamp, message) lines, measured and (lazily) wrapped."""
+    """At most `max_lines` (timestamp, message) lines, measured, with their levels.
+
+    Beside each line: its level (`log_levels`, read once as it arrives, tracebacks as one
+    block) and its text lower-cased for the filter and the search (the same string when it
+    has no capital, so most lines cost no memory for it).
+    """
 
     def __init__(self, max_lines: int = DEFAULT_MAX_LINES) -> None:
         self.max_lines = max_lines
         self.lines: deque[tuple[str, str]] = deque(maxlen=max_lines)
+        self.levels: deque[LineLevel] = deque(maxlen=max_lines)
+        # The same levels a byte a line (`level_code`): the level floor reads them all at C
+        # speed (bytes.translate), where a Python loop over the deque took tens of ms.
+        self.codes = bytearray()
+        self.lowered: deque[str] = deque(maxlen=max_lines)
         # The colours of the lines that have any, by absolute index (most lines have none).
         self.styles: dict[int, list[Span]] = {}
         self.base = 0
         self.max_width = 0
-        # Cumulative wrapped rows per line, valid for `wrap_width` (only while wrap is on).
-        self.wrap_cum: list[int] = [0]
-        self.wrap_width = 0
-        self.wrap_valid = False
         self.matches: list[int] = []
+        # Reads the levels of lines added at the bottom, across batches (a traceback may
+        # arrive in two).
+        self._reader = LevelReader()
+
+    @property
+    def end(self) -> int:
+        """The absolute index after the newest line held."""
+        return self.base + len(self.lines)
 
     def clear(self) -> None:
         self.lines.clear()
+        self.levels.clear()
+        self.codes.clear()
+        self.lowered.clear()
         self.styles.clear()
         self.base = 0
         self.max_width = 0
-        self.wrap_cum = [0]
-        self.wrap_valid = False
         self.matches = []
+        self._reader = LevelReader()
 
     def prepare(self, events: Iterable[LogEventLike], first: int) -> list[tuple[str, str]]:
         """The events as held lines; the colours of those that have any go in `styles`
@@ -88,14 +120,20 @@ class LogLines:
         if width > self.max_width:
             self.max_width = width
 
-    def add_newest(
-        self, new: list[tuple[str, str]], *, wrapped: bool, prefix: int
-    ) -> tuple[list[tuple[str, str]], int, int]:
+    @staticmethod
+    def _lowered(new: list[tuple[str, str]]) -> list[str]:
+        lowered = []
+        for _, text in new:
+            low = text.lower()
+            lowered.append(text if low == text else low)
+        return lowered
+
+    def add_newest(self, new: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
         """Hold `new` at the bottom, dropping the oldest lines beyond `max_lines`.
 
         Returns the lines held (a batch larger than `max_lines` loses its own first lines at
-        once: the search and the wrap table count on every new line being held), how many
-        lines went from the top, and how many screen rows they took.
+        once: the search and the shown rows count on every new line being held) and how many
+        lines went from the top.
         """
         lines = self.lines
         skipped = max(0, len(new) - self.max_lines)
@@ -104,82 +142,63 @@ class LogLines:
             self.base += skipped
         overflow = len(lines) + len(new) - self.max_lines
         dropped = min(overflow, len(lines)) if overflow > 0 else 0
-        dropped_rows = 0
         if overflow > 0:
-            dropped_rows = self.wrap_cum[dropped] if wrapped and self.wrap_valid else dropped
             self.base += dropped
-            self.wrap_valid = False
+        read = self._reader.read
+        levels = [read(text) for _, text in new]
+        self.levels.extend(levels)
+        self.codes.extend(map(level_code, levels))
+        if len(self.codes) > self.max_lines:
+            del self.codes[: len(self.codes) - self.max_lines]
+        self.lowered.extend(self._lowered(new))
         lines.extend(new)
         if overflow > 0 or skipped:
             self.forget_styles(range(self.base, self.base + len(lines)))
         self.measure(new)
-        if self.wrap_valid:
-            self.extend_wrap(new, prefix)
-        return new, skipped + dropped, dropped_rows
+        return new, skipped + dropped
 
-    def add_oldest(self, new: list[tuple[str, str]]) -> bool:
-        """Hold `new` at the top; True when the newest lines were dropped to make room."""
+    def add_oldest(self, new: list[tuple[str, str]]) -> tuple[int, int]:
+        """Hold `new` at the top. Returns how many of the newest lines were dropped to make
+        room, and how many lines after the new ones changed level (a traceback that began
+        in the page loaded now is one block with its lines below)."""
         lines = self.lines
         room = self.max_lines - len(lines)
-        if len(new) > room:
-            for _ in range(min(len(new) - room, len(lines))):
-                lines.pop()
+        popped = min(len(new) - room, len(lines)) if len(new) > room else 0
+        for _ in range(popped):
+            lines.pop()
+            self.levels.pop()
+            self.lowered.pop()
+        if popped:
+            del self.codes[-popped:]
+            # The bottom is no longer where the appends continue from.
+            self._reader = LevelReader()
+        reader = LevelReader()
+        levels = [reader.read(text) for _, text in new]
+        relabelled = 0
+        for index, (_, text) in enumerate(lines):
+            if not reader.in_block:
+                break
+            self.levels[index] = level = reader.read(text)
+            self.codes[index] = level_code(level)
+            relabelled = index + 1
         lines.extendleft(reversed(new))
+        self.levels.extendleft(reversed(levels))
+        self.codes[0:0] = bytes(map(level_code, levels))
+        self.lowered.extendleft(reversed(self._lowered(new)))
         self.base -= len(new)
-        if len(new) > room:
+        if popped:
             self.forget_styles(range(self.base, self.base + len(lines)))
         self.measure(new)
-        self.wrap_valid = False
-        return len(new) > room
-
-    # -- wrapping -------------------------------------------------------------------------
-
-    @staticmethod
-    def rows_for(message: str, width: int, prefix: int) -> int:
-        return max(1, -(-(prefix + cells(message)) // width))
-
-    def ensure_wrap(self, width: int, prefix: int) -> None:
-        if self.wrap_valid and width == self.wrap_width:
-            return
-        cumulative = [0]
-        total = 0
-        rows_for = self.rows_for
-        for _, message in self.lines:
-            total += rows_for(message, width, prefix)
-            cumulative.append(total)
-        self.wrap_cum = cumulative
-        self.wrap_width = width
-        self.wrap_valid = True
-
-    def extend_wrap(self, new: list[tuple[str, str]], prefix: int) -> None:
-        width = self.wrap_width
-        total = self.wrap_cum[-1]
-        for _, message in new:
-            total += self.rows_for(message, width, prefix)
-            self.wrap_cum.append(total)
-
-    def locate_wrapped(self, row: int) -> tuple[int, int]:
-        """Line index and sub-row of wrapped row `row` (after `ensure_wrap`)."""
-        index = bisect.bisect_right(self.wrap_cum, row) - 1
-        return index, row - self.wrap_cum[index]
-
-    def wrapped_row_of(self, index: int) -> int:
-        """The first wrapped row of line `index` (after `ensure_wrap`)."""
-        return self.wrap_cum[min(index, len(self.wrap_cum) - 1)]
+        return popped, relabelled
 
     # -- search ---------------------------------------------------------------------------
 
     def recompute_matches(self, term: str) -> None:
-        base = self.base
         self.matches = (
-            [base + i for i, (_, message) in enumerate(self.lines) if term in message.lower()]
-            if term
-            else []
+            [i for i, text in enumerate(self.lowered, self.base) if term in text] if term else []
         )
 
     def match_new(self, term: str, start: int, stop: int) -> None:
-        base = self.base
-        lines = self.lines
-        for i in range(start, stop):
-            if term in lines[i][1].lower():
-                self.matches.append(base + i)
+        for i, text in enumerate(islice(self.lowered, start, stop), self.base + start):
+            if term in text:
+                self.matches.append(i)

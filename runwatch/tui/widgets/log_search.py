@@ -1,5 +1,6 @@
 """Search in the log viewer: the term, its matches among the loaded lines, and stepping
-through them with n / N (the keys belong to the screen again once the search is cleared).
+through them with n / N (the keys belong to the screen again once the search is cleared);
+and escape, which clears the search, the filter or a seek (or is the screen's when none).
 
 A mixin of `LogView`: the matches live in its `LogLines` (by absolute index, so they survive
 lines added and dropped), the stepping and jumping here.
@@ -8,14 +9,17 @@ lines added and dropped), the stepping and jumping here.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
+    from textual.message import Message
     from textual.scroll_view import ScrollView
     from textual.strip import Strip
 
+    from runwatch.tui.widgets.log_jumps import Seek
     from runwatch.tui.widgets.log_lines import LogLines
+    from runwatch.tui.widgets.log_shown import ShownRows
 
     # For the type checker the mixin is the ScrollView it is mixed into.
     _Base = ScrollView
@@ -28,14 +32,18 @@ class LogSearch(_Base):
 
     if TYPE_CHECKING:
         model: LogLines
-        _cache: LRUCache[tuple[int, bool, str, int], Strip]
+        _cache: LRUCache[tuple[Any, ...], list[Strip]]
         _search: str
         _current_match: int | None
         following: bool
+        rows: ShownRows
+        seeking: Seek | None
+        SeekCancelled: type[Message]
+
+        def clear_filter(self) -> None: ...
 
         def _locate(self, row: int) -> tuple[int, int]: ...
-        def _row_of(self, index: int) -> int: ...
-        def _scroll_y_to(self, y: float) -> None: ...
+        def _show_index(self, index: int) -> None: ...
         def _state_changed(self) -> None: ...
 
     @property
@@ -60,7 +68,8 @@ class LogSearch(_Base):
         self._recompute_matches()
         self._current_match = None
         if self.model.matches:
-            bottom = self.model.base + self._locate(int(self.scroll_y) + self.size.height)[0]
+            index = self._locate(int(self.scroll_y) + self.size.height)[0]
+            bottom = self.model.base + index if index >= 0 else self.model.end
             position = bisect.bisect_right(self.model.matches, bottom) - 1
             self._jump_to(self.model.matches[max(0, position)])
         self.refresh()
@@ -109,11 +118,25 @@ class LogSearch(_Base):
     def _jump_to(self, absolute: int) -> None:
         self._current_match = absolute
         self.following = False
-        index = absolute - self.model.base
-        row = self._row_of(index)
-        height = self.scrollable_content_region.height
-        if not (self.scroll_y <= row < self.scroll_y + height):
-            self._scroll_y_to(max(0, row - height // 2))
+        self._show_index(absolute - self.model.base)
         self._cache.clear()
         self.refresh()
         self._state_changed()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("next_match", "previous_match"):
+            # Without a search these keys belong to the screen (n = new run).
+            return bool(self._search)
+        if action == "escape":
+            # Nothing to clear: escape is the screen's.
+            return bool(self._search) or self.rows.active or self.seeking is not None
+        return True
+
+    def action_escape(self) -> None:
+        """Escape undoes the latest thing first: a seek, then the search, then the filter."""
+        if self.seeking is not None:
+            self.post_message(self.SeekCancelled())
+        elif self._search:
+            self.action_clear_search()
+        else:
+            self.clear_filter()

@@ -15,10 +15,11 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from runwatch.follow.line_text import ESCAPE, redraw_states
 from runwatch.tui.format import inert
 
 # A line longer than this is shown cut, with a note: every frame, search and wrap measures
-# the lines on screen, and one 3 MB line made each key press take seconds. `e` (export)
+# the lines on screen, and one 3 MB line made each key press take seconds. `x` (export)
 # still writes the whole line.
 MAX_SHOWN_CHARS = 10_000
 
@@ -28,10 +29,10 @@ def overwritten(message: str) -> str:
 
     A progress bar (tqdm and the like) redraws one line with `\r` until it ends it with a
     newline, so the log gets every state of the bar in one line; shown whole, that is a
-    screenful of repeats. The pane shows the last state and says how many came before
-    (`e` exports them all). A trailing `\r` (CRLF line ends) is no redraw at all.
+    screenful of repeats. The pane shows the last state (`line_text`'s rule, shared with
+    every other reader of the line) and says how many came before (`x` exports them all).
     """
-    states = [state for state in message.split("\r") if state]
+    states = redraw_states(message)
     if len(states) <= 1:
         return states[0] if states else ""
     earlier = len(states) - 1
@@ -41,14 +42,6 @@ def overwritten(message: str) -> str:
 
 Span = tuple[int, int, Style]
 
-# CSI (7- and 8-bit: parameters, intermediates, final byte), OSC (ended by BEL or ST), the
-# DCS/SOS/PM/APC strings, and the two-byte escapes.
-_ESCAPE = re.compile(
-    r"(?:\x1b\[|\x9b)([0-?]*)([ -/]*)([@-~])"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
-    r"|\x1b[ -/]*[0-~]"
-)
 _SGR_PARAMS = re.compile(r"[0-9;]{0,64}")
 
 
@@ -72,7 +65,7 @@ def styled_message(message: str) -> tuple[str, list[Span]]:
     length = 0
     position = 0
     state = _Sgr()
-    for match in _ESCAPE.finditer(message):
+    for match in ESCAPE.finditer(message):
         length = _add_chunk(message[position : match.start()], state, parts, spans, length)
         position = match.end()
         if match.group(3) == "m" and not match.group(2):
@@ -91,7 +84,7 @@ def shown_message(message: str) -> str:
 
 
 def _cut_note(rest: int) -> str:
-    return f" … [{rest:,} more characters: e exports the log]"
+    return f" … [{rest:,} more characters: x exports the log]"
 
 
 def _add_chunk(raw: str, state: _Sgr, parts: list[str], spans: list[Span], length: int) -> int:
@@ -164,10 +157,15 @@ def _extended_color(codes: list[int], index: int) -> tuple[Color | None, int]:
 
 
 def coloured_segments(
-    message: str, spans: list[Span], highlight: Style | None, term: str, console: Console
+    message: str,
+    spans: list[Span],
+    highlight: Style | None,
+    term: str,
+    console: Console,
+    base: Style | None = None,
 ) -> list[Segment]:
-    """A line with its SGR colours, and the search term highlighted over them."""
-    text = Text(message, end="", no_wrap=True)
+    """A line with its SGR colours (over `base`, its level's), the search term highlighted."""
+    text = Text(message, style=base or "", end="", no_wrap=True)
     for start, end, style in spans:
         text.stylize(style, start, end)
     if highlight is not None:
@@ -179,23 +177,26 @@ def coloured_segments(
     return list(text.render(console))
 
 
-def highlighted_segments(message: str, term: str, style: Style) -> list[Segment]:
-    """A line without colours, the search term highlighted."""
+def highlighted_segments(
+    message: str, term: str, style: Style, base: Style | None = None
+) -> list[Segment]:
+    """A line without colours of its own, the search term highlighted."""
     lowered = message.lower()
     segments: list[Segment] = []
     start = 0
     size = len(term)
     # lower() can change lengths for a few scripts; fall back to no highlight then.
     if len(lowered) != len(message):
-        return [Segment(message)]
+        return [Segment(message, base)]
+    style = base + style if base is not None else style
     while True:
         found = lowered.find(term, start)
         if found < 0:
             break
         if found > start:
-            segments.append(Segment(message[start:found]))
+            segments.append(Segment(message[start:found], base))
         segments.append(Segment(message[found : found + size], style))
         start = found + size
     if start < len(message):
-        segments.append(Segment(message[start:]))
+        segments.append(Segment(message[start:], base))
     return segments

@@ -1,43 +1,40 @@
-"""A line-API log viewer: a bounded window of a run's log that follows, scrolls back and searches.
+"""A line-API log viewer: a bounded window of a run's log that follows, scrolls back,
+searches, filters and jumps.
 
-It never renders the whole log: `render_line` turns one visible row into a `Strip`, built from
-the stored (timestamp, message) pair and kept in an LRU. Appends are batched per frame so a
-flood of lines costs one refresh, not one per line.
+It never renders the whole log: `render_line` (log_render) turns one visible row into a
+`Strip`, built from the stored (timestamp, message) pair and kept in an LRU. Appends are
+batched per frame so a flood of lines costs one refresh, not one per line. Which lines are
+shown and in how many rows is `log_shown`'s; the filter, level jumps, marks and goto are
+`log_jumps`'s; the search is `log_search`'s.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from runwatch.tui.widgets.log_lines import (
-    DEFAULT_MAX_LINES,
-    TIMESTAMP_WIDTH,
-    LogEventLike,
-    LogLines,
-    display_timestamp,
-)
+from runwatch.tui.widgets.log_jumps import LogJumps
+from runwatch.tui.widgets.log_lines import DEFAULT_MAX_LINES, LogEventLike, LogLines
+from runwatch.tui.widgets.log_marks import LogMarks, Mark
+from runwatch.tui.widgets.log_render import RENDER_CLASSES, RENDER_CSS, LogRender
 from runwatch.tui.widgets.log_search import LogSearch
+from runwatch.tui.widgets.log_shown import ShownRows
 from runwatch.tui.widgets.log_text import (
     MAX_SHOWN_CHARS,
-    coloured_segments,
-    highlighted_segments,
     overwritten,
     shown_message,
     styled_message,
 )
-from runwatch.tui.widgets.repaint import RowPass, set_virtual_size
+from runwatch.tui.widgets.repaint import RowPass
 
 __all__ = [
     "DEFAULT_MAX_LINES",
@@ -49,43 +46,51 @@ __all__ = [
 ]
 
 
-class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
+class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can_focus=True):
     """Holds at most `max_lines` lines; older ones are fetched again when scrolled back to."""
 
+    # The footer shows the keys it has room for, in this order; `?` shows them all.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f,end", "follow", "Follow", key_display="f", tooltip="Follow the newest lines"),
+        Binding("f,end,G", "follow", "Follow", key_display="f", tooltip="Follow the newest lines"),
+        Binding("slash", "search", "Find"),
+        Binding("ampersand", "filter", "Filter", key_display="&"),
+        Binding("e", "next_error", "Error"),
+        Binding("E", "previous_error", "Prev error", show=False),
+        Binding("right_square_bracket", "next_warning", "Next warning", show=False),
+        Binding("left_square_bracket", "previous_warning", "Prev warning", show=False),
+        Binding("L", "cycle_level", "Level"),
+        Binding("colon", "goto", "Go to", key_display=":"),
+        Binding("J", "toggle_json", "JSON"),
+        Binding("M", "mark", "Mark", show=False),
+        Binding("apostrophe", "next_mark", "Next mark", show=False),
         Binding("t", "toggle_timestamps", "Time"),
         Binding("w", "toggle_wrap", "Wrap"),
-        Binding("slash", "search", "Find"),
+        Binding("x", "export", "Export"),
         Binding("n", "next_match", "Next match", show=False),
         Binding("N", "previous_match", "Prev match", show=False),
-        Binding("e", "export", "Export"),
-        Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("escape", "escape", "Clear", show=False),
         Binding("up,k", "scroll_up", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("home,g", "first_line", "First line", show=False),
     ]
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "logview--timestamp",
-        "logview--match",
-        "logview--current-match",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = RENDER_CLASSES
 
-    DEFAULT_CSS = """
+    DEFAULT_CSS = (
+        """
     LogView {
         scrollbar-gutter: stable;
-        .logview--timestamp { color: $text-muted; }
-        .logview--match { background: $warning 40%; }
-        .logview--current-match { background: $warning; color: $background; }
-    }
     """
+        + RENDER_CSS
+        + "}"
+    )
 
     following: reactive[bool] = reactive(True, init=False)
     show_timestamps: reactive[bool] = reactive(True, init=False)
     wrap: reactive[bool] = reactive(False, init=False)
+    pretty_json: reactive[bool] = reactive(False, init=False)
     pending: reactive[int] = reactive(0, init=False)
 
     class NeedOlder(Message):
@@ -100,6 +105,27 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     class SearchRequested(Message):
         pass
 
+    class FilterRequested(Message):
+        pass
+
+    class GotoRequested(Message):
+        pass
+
+    class SeekRequested(Message):
+        """What a jump looks for is older than the loaded lines: page back until `seek_step`
+        finds it (or the log's start is reached)."""
+
+    class SeekCancelled(Message):
+        pass
+
+    class NewestRequested(Message):
+        """A mark lies among the newest lines, dropped for older ones: load them again, then
+        go to it."""
+
+        def __init__(self, mark: Mark) -> None:
+            super().__init__()
+            self.mark = mark
+
     def __init__(
         self,
         *,
@@ -111,7 +137,9 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.max_lines = max_lines
         self.model = LogLines(max_lines)
-        self._cache: LRUCache[tuple[int, bool, str, int], Strip] = LRUCache(4096)
+        self.rows = ShownRows(self.model)
+        self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(4096)
+        self._rich_styles: dict[str, Style] = {}
         self._flush_scheduled = False
         self._programmatic_scroll = False
         self._search = ""
@@ -124,6 +152,7 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         self.loading_older = False
         self.activity = ""
         """Free text for the pane marker (e.g. export progress)."""
+        self.init_jumps()
 
     # -- data ---------------------------------------------------------------------------
 
@@ -138,8 +167,16 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     def messages(self) -> list[str]:
         return [message for _, message in self.model.lines]
 
-    def reset(self) -> None:
+    def shown_messages(self) -> list[str]:
+        """The text of the lines the filter lets through (all held lines without one)."""
+        if self.rows.shown is None:
+            return self.messages()
+        held, base = list(self.model.lines), self.model.base
+        return [held[i - base][1] for i in self.rows.shown]
+
+    def reset(self, *, keep_marks: bool = False) -> None:
         self.model.clear()
+        self.rows.refilter()
         self._cache.clear()
         self._current_match = None
         self.dropped_front = 0
@@ -148,6 +185,7 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         self.loading_older = False
         self.pending = 0
         self.following = True
+        self.reset_jumps(keep_marks=keep_marks)
         self._update_virtual_size()
         self._scroll_y_to(0)
         self.refresh()
@@ -156,7 +194,7 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     def append(self, events: Iterable[LogEventLike]) -> None:
         """Add newer lines at the bottom; cheap: the refresh happens once per frame."""
         lines = self.model.lines
-        first = self.model.base + len(lines)
+        first = self.model.end
         new = self.model.prepare(events, first)
         if not new:
             return
@@ -170,16 +208,20 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
             self.model.forget_styles(range(self.model.base, first))
             self._state_changed()
             return
-        new, dropped, dropped_rows = self.model.add_newest(
-            new, wrapped=self.wrap, prefix=self._prefix_width()
-        )
+        shown_before = self.rows.count()
+        new, dropped = self.model.add_newest(new)
+        dropped_rows = self.rows.after_newest(self.model.end - len(new), dropped)
         if dropped:
             self.dropped_front += dropped
             self.at_start = False
         if self._search:
             self._match_new(len(lines) - len(new), len(lines))
+        if self._tall():
+            self.rows.extend_rows(self._rows_for)
         if not self.following:
-            self.pending += len(new)
+            # The new lines, or with a filter the new lines it shows.
+            shown = len(new) if self.rows.shown is None else self.rows.count() - shown_before
+            self.pending += max(0, shown)
             if dropped_rows:
                 # Keep the rows the user is reading still under their eyes.
                 self._scroll_y_to(max(0, self.scroll_y - dropped_rows))
@@ -191,17 +233,22 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         new = self.model.prepare(events, self.model.base - len(events))
         if not new:
             return
-        if self.model.add_oldest(new):
+        top, sub_row = self._locate(int(self.scroll_y))
+        top_line = self.model.base + (top if top >= 0 else 0)
+        popped, relabelled = self.model.add_oldest(new)
+        if popped:
             # The newest lines made room; following then has to reload them.
             self.dropped_tail = True
             self.following = False
+        self.rows.after_oldest(len(new), relabelled)
+        if relabelled:
+            self._cache.clear()
         if self._search:
             self._recompute_matches()
         self._update_virtual_size()
-        # The line that was at the top is now len(new) lines further down: keep it in place.
-        added_rows = self._row_of(len(new))
+        # The line that was at the top is now further down: keep it in place.
         if not self.following or self.scroll_y > 0:
-            self._scroll_y_to(self.scroll_y + added_rows)
+            self._scroll_y_to(self._row_of(top_line - self.model.base) + sub_row)
         else:
             self._scroll_y_to(self.max_scroll_y)
         self.refresh()
@@ -240,107 +287,20 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     def _content_width(self) -> int:
         return max(1, self.scrollable_content_region.width)
 
-    def _prefix_width(self) -> int:
-        return TIMESTAMP_WIDTH if self.show_timestamps else 0
-
-    def _total_rows(self) -> int:
-        if self.wrap:
-            self._ensure_wrap()
-            return self.model.wrap_cum[-1]
-        return len(self.model.lines)
-
-    def _update_virtual_size(self) -> None:
-        # Without a layout of the screen: the pane's size does not depend on its lines. It
-        # clamps the scroll position at once (a reset to fewer lines): not the user scrolling.
-        self._programmatic_scroll = True
-        try:
-            if self.wrap:
-                size = Size(self._content_width(), self._total_rows())
-            else:
-                size = Size(self.model.max_width + self._prefix_width(), len(self.model.lines))
-            set_virtual_size(self, size)
-        finally:
-            self._programmatic_scroll = False
-
-    # -- wrapping (row counts computed lazily, only while wrap is on) ----------------------
-
-    def _ensure_wrap(self) -> None:
-        self.model.ensure_wrap(self._content_width(), self._prefix_width())
-
-    def _locate(self, row: int) -> tuple[int, int]:
-        """Line index and wrapped sub-row of visual row `row`."""
-        if not self.wrap:
-            return row, 0
-        self._ensure_wrap()
-        return self.model.locate_wrapped(row)
-
-    def _row_of(self, index: int) -> int:
-        if not self.wrap:
-            return index
-        self._ensure_wrap()
-        return self.model.wrapped_row_of(index)
-
     # -- rendering ------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._rich_styles.clear()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.wrap:
-            self.model.wrap_valid = False
+        if self._tall():
+            self.rows.rows_valid = False
             self._update_virtual_size()
         if self.following:
             self._scroll_y_to(self.max_scroll_y)
             self.call_after_refresh(self._stay_at_bottom)
-
-    def _line_strip(self, index: int) -> Strip:
-        absolute = self.model.base + index
-        current = self._current_match == absolute
-        key = (absolute, self.show_timestamps, self._search, int(current))
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        raw_timestamp, message = self.model.lines[index]
-        segments: list[Segment] = []
-        if self.show_timestamps:
-            segments.append(
-                Segment(
-                    display_timestamp(raw_timestamp) + " ",
-                    self.get_component_rich_style("logview--timestamp", partial=True),
-                )
-            )
-        found = bool(self._search) and self._search in message.lower()
-        highlight = (
-            self.get_component_rich_style(
-                "logview--current-match" if current else "logview--match", partial=True
-            )
-            if found
-            else None
-        )
-        spans = self.model.styles.get(absolute)
-        if spans:
-            segments.extend(
-                coloured_segments(message, spans, highlight, self._search, self.app.console)
-            )
-        elif highlight is not None:
-            segments.extend(highlighted_segments(message, self._search, highlight))
-        else:
-            segments.append(Segment(message))
-        strip = Strip(segments)
-        self._cache[key] = strip
-        return strip
-
-    def render_line(self, y: int) -> Strip:
-        (scroll_x, scroll_y), width, base_style = self.row_pass()  # once per frame
-        index, sub_row = self._locate(scroll_y + y)
-        if index < 0 or index >= len(self.model.lines):
-            return Strip.blank(width, base_style)
-        strip = self._line_strip(index)
-        if self.wrap:
-            start = sub_row * width
-            return strip.crop_extend(start, start + width, None).apply_style(base_style)
-        return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(base_style)
 
     # -- following and scrolling ----------------------------------------------------------
 
@@ -348,7 +308,9 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if self._programmatic_scroll:
             return
-        if new_value < old_value and self.following:
+        if new_value < old_value and self.following and new_value < self.max_scroll_y:
+            # Scrolled up. (Fewer rows, as when a filter is applied, clamp the offset down
+            # to the new bottom: still following.)
             self.following = False
         elif new_value > old_value and new_value >= self.max_scroll_y and not self.dropped_tail:
             self.following = True
@@ -358,6 +320,8 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     def watch_following(self, following: bool) -> None:
         if following:
             self.pending = 0
+            self.cursor = None
+            self._cache.clear()
             # Reached by scrolling down, the view is at the bottom already, and scrolling from
             # inside the scroll animation's own step made Textual's animator fail (KeyError:
             # the app exited on `k` then `j`).
@@ -378,25 +342,9 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
             self.scroll_to(x=0, animate=False, immediate=True)
         self._relayout()
 
-    def _relayout(self) -> None:
-        # Keep the top visible line in view across a change of row geometry.
-        top_line = self._top_line_before
-        self.model.wrap_valid = False
-        self._update_virtual_size()
-        if self.following:
-            self._scroll_y_to(self.max_scroll_y)
-        else:
-            self._scroll_y_to(self._row_of(top_line))
-        self.refresh()
-        self._state_changed()
-
-    @property
-    def _top_line_before(self) -> int:
-        # Called after the reactive changed, so the geometry may already be the new one:
-        # the cumulative table is only rebuilt in _relayout, so it still describes the old.
-        if self.model.wrap_valid and len(self.model.wrap_cum) > 1:
-            return bisect.bisect_right(self.model.wrap_cum, self.scroll_y) - 1
-        return int(self.scroll_y)
+    def watch_pretty_json(self) -> None:
+        self._cache.clear()
+        self._relayout()
 
     def _reached_top(self) -> None:
         if not self.at_start and not self.loading_older:
@@ -418,13 +366,6 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
         else:
             super().action_page_up()
 
-    def action_scroll_home(self) -> None:
-        if self.scroll_y <= 0:
-            self._reached_top()
-        else:
-            self.following = False
-            self.scroll_to(y=0, animate=False, immediate=True, force=True)
-
     def action_follow(self) -> None:
         self.following = True
         self._state_changed()
@@ -435,17 +376,20 @@ class LogView(LogSearch, RowPass, ScrollView, can_focus=True):
     def action_toggle_wrap(self) -> None:
         self.wrap = not self.wrap
 
+    def action_toggle_json(self) -> None:
+        self.pretty_json = not self.pretty_json
+
     def action_export(self) -> None:
         self.post_message(self.ExportRequested())
 
     def action_search(self) -> None:
         self.post_message(self.SearchRequested())
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("next_match", "previous_match", "clear_search"):
-            # Without a search these keys belong to the screen (n = new run).
-            return bool(self._search)
-        return True
+    def action_filter(self) -> None:
+        self.post_message(self.FilterRequested())
+
+    def action_goto(self) -> None:
+        self.post_message(self.GotoRequested())
 
     def _state_changed(self) -> None:
         self.post_message(self.StateChanged())
