@@ -78,14 +78,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     engine = start_engine(
         tmp / "engine",
         extra_args=["--queues", "3"],
-        env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK, "QUIET_GATES": str(tmp)},
+        env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK},
     )
     try:
         failed_deployment, version = engine.deploy_source(FAILS, name="fails")
         failed_run = engine.create_run(failed_deployment, version, retry_count=0)["run_id"]
         quiet_deployment, version = engine.deploy_source(SILENT, name="silent")
         quiet_runs = [
-            engine.create_run(quiet_deployment, version, input_data={"gate": f"gate-{n}"})["run_id"]
+            # A run sees only its own environment, not the engine's: the gates' directory
+            # goes in the run's.
+            engine.create_run(
+                quiet_deployment,
+                version,
+                input_data={"gate": f"gate-{n}"},
+                environment={"QUIET_GATES": str(tmp)},
+            )["run_id"]
             for n in range(2)
         ]
         engine.wait_for_status(failed_deployment, failed_run, "FAILED")

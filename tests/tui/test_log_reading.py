@@ -91,7 +91,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     engine = start_engine(
         tmp / "engine",
         extra_args=["--queues", "3"],
-        env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK, "LOG_GATES": str(tmp)},
+        env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK},
     )
     try:
         deployment_id, version_id = engine.deploy_source(HANDLER, name="reading")
@@ -104,7 +104,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             run = engine.create_run(deployment_id, version_id, input_data={"lines": lines})
             runs.append(str(run["run_id"]))
             engine.wait_for_status(deployment_id, runs[-1], {"SUCCEEDED"})
-        live_run = engine.create_run(live_deployment, live_version, input_data=LIVE_INPUT)
+        # A run sees only its own environment (the engine's is not passed on): the gates'
+        # directory goes in the run's.
+        live_run = engine.create_run(
+            live_deployment,
+            live_version,
+            input_data=LIVE_INPUT,
+            environment={"LOG_GATES": str(tmp)},
+        )
         live = (live_deployment, live_version, str(live_run["run_id"]))
         yield World(engine, tmp, deployment_id, version_id, live, *runs)
     finally:
