@@ -111,9 +111,17 @@ async def _print_all(
     timestamps: bool,
     as_json: bool,
 ) -> None:
-    from runwatch.follow.log_read import read_log
+    from runwatch.follow.log_read import messages, read_log, read_log_wire
 
     writer = terminal_output.LineWriter()
+    if tail is None and not timestamps and not as_json:
+        # Messages only: no event objects, no parsed times (the cost of a page, with the
+        # round trips read in parallel).
+        async for wire in read_log_wire(
+            client, organization, deployment_id, run_id, since=since, until=until
+        ):
+            writer.write_lines(messages(wire))
+        return
     async for batch in read_log(
         client, organization, deployment_id, run_id, since=since, until=until, tail=tail
     ):
