@@ -138,6 +138,8 @@ class Profile:
     bell: bool = True
     timeout: float | None = None
     max_retry_count: int | None = None
+    # A PEM file of the CA(s) that signed the server's certificate (a private CA).
+    ca_file: str | None = None
 
     @property
     def credential(self) -> dict[str, str]:
@@ -160,6 +162,7 @@ _STR_KEYS = (
     "auth_token",
     "user_id",
     "personal_access_token",
+    "ca_file",
 )
 _BOOL_KEYS = ("read_only", "bell")
 _FLOAT_KEYS = ("poll_interval", "idle_interval", "max_backoff", "timeout")

@@ -93,6 +93,7 @@ class Settings:
     local_engine: bool = False
     timeout: float | None = None
     max_retry_count: int | None = None
+    ca_file: str | None = None
     api_source: ApiSource = LOCAL_SOURCE
     # Where each value came from ("flag", "env ABEJA_API_URL", "profile prod", "default").
     sources: dict[str, str] = field(default_factory=dict)
@@ -106,6 +107,7 @@ class Settings:
             "timeout": self.timeout,
             "max_retry_count": self.max_retry_count,
             "base_url": self.api_url or None,
+            "ca_file": self.ca_file,
         }
 
     def with_engine(self, url: str, organization_id: str, token: str) -> Settings:
@@ -174,6 +176,8 @@ class Settings:
                 if self.max_retry_count is not None
                 else "5 (default)",
                 "local_engine": str(self.local_engine).lower(),
+                "ca_file": self.ca_file
+                or "(unset: $REQUESTS_CA_BUNDLE, $SSL_CERT_FILE or bundled)",
             }
         )
         return shown
@@ -376,6 +380,9 @@ def resolve_settings(
         retries = chosen.max_retry_count
         sources["max_retry_count"] = from_profile
     settings.max_retry_count = retries
+    if chosen is not None and chosen.ca_file:
+        settings.ca_file = str(Path(chosen.ca_file).expanduser())
+        sources["ca_file"] = from_profile
 
     if read_only is not None:
         settings.read_only = read_only
