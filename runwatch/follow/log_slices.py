@@ -146,23 +146,23 @@ class SliceReader:
                 end_time=wire_time(end) if end is not None else None,
             )
 
-    async def _newest_time(self) -> datetime | None:
-        """The time of the log's newest event (within since..until), from `recentlogs`."""
+    async def _newest_page(self) -> list[datetime | None]:
+        """The times of the log's newest page (within since..until), from `recentlogs`,
+        oldest first."""
         with counting(self.traffic):
             data = await self.client.get_run_recent_logs(
                 *self.ids,
                 start_time=wire_time(self.since) if self.since is not None else None,
                 end_time=wire_time(self.until) if self.until is not None else None,
             )
-        times = [t for t in page_times(raw_events(data, "recentlogs")) if t is not None]
-        return max(times) if times else None
+        return page_times(raw_events(data, "recentlogs")[::-1])
 
     async def read(self) -> AsyncIterator[list[Any]]:
         """Batches of wire events, oldest first. Ends at the end of the log as it was read, or
         early with `fell_back` set (see the module's doc)."""
         try:
             first, newest = await asyncio.gather(
-                self._logs(None, self.since, self.until), self._newest_time()
+                self._logs(None, self.since, self.until), self._newest_page()
             )
         except HttpError as error:
             if error.status_code != 400 or (self.since is None and self.until is None):
@@ -205,18 +205,24 @@ class SliceReader:
         finally:
             await _cancel(running)
 
-    def _plan(self, items: list[Any], newest: datetime | None) -> list[_Slice]:
+    def _plan(self, items: list[Any], newest_page: list[datetime | None]) -> list[_Slice]:
         """The slices after the first page: even in time between its last event and the newest
-        event, as many as the first page's density says there are pages (two a slice)."""
-        times = page_times(items)
-        oldest, last = times[0], times[-1]
+        event, as many as the log's density says there are pages left (two a slice)."""
+        first = page_times(items)
+        last = first[-1]
+        known = [t for t in newest_page if t is not None]
+        newest = max(known) if known else None
         if self.until is not None and newest is not None:
             newest = min(newest, self.until)
-        if oldest is None or last is None or newest is None or newest <= last:
+        if last is None or newest is None or newest <= last:
             return [_Slice(self.since, self.until)]
         span = newest - last
-        page_span = last - oldest
-        pages = span / page_span if page_span > timedelta(0) else float("inf")
+        # The time a page of events covers, at the denser end of the log: a run's first
+        # lines are often far apart (start-up), so each page's first tenth is left out.
+        per_page = [_page_span(times) for times in (first, newest_page)]
+        page_span = min((p for p in per_page if p is not None), default=None)
+        # Density unknown: a slice a worker.
+        pages = span / page_span if page_span else 2 * self.workers
         count = int(min(max(pages / 2, 1), self.workers * SLICES_PER_WORKER))
         width = span / count
         edges: list[datetime] = []
@@ -293,6 +299,20 @@ class SliceReader:
                 cut = index
                 break
         self.newest = newest_edge(events_oldest_first(batch[cut:], newest_first=False), self.newest)
+
+
+def _page_span(times: list[datetime | None]) -> timedelta | None:
+    """The time a full page of events like these covers; None when it cannot be told (no
+    times, or all the same: a server that stamps a whole burst with one time)."""
+    count = len(times)
+    # A tenth off each end: a run's first and last lines (start-up, the end) are outliers.
+    skip = count // 10
+    if count - 2 * skip < 2:
+        return None
+    oldest, newest = times[skip], times[count - 1 - skip]
+    if oldest is None or newest is None or newest <= oldest:
+        return None
+    return (newest - oldest) * count / (count - 2 * skip - 1)
 
 
 def _clip(items: list[Any], piece: _Slice) -> tuple[list[Any], bool, bool]:
