@@ -37,8 +37,8 @@ from typing import TYPE_CHECKING, Any
 from runwatch.api.client import Traffic, counting
 from runwatch.api.errors import HttpError
 from runwatch.api.wire_values import parse_time
-from runwatch.follow.log_edges import Edge, TokenAnswer, classify_token, newest_edge
-from runwatch.follow.log_source import events_oldest_first, raw_events
+from runwatch.follow.log_edges import Edge, TokenAnswer, classify_token
+from runwatch.follow.log_source import raw_events
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -286,19 +286,37 @@ class SliceReader:
                     await pending
 
     def _note(self, batch: list[Any]) -> None:
-        """Moves `newest` past `batch`, reading times from its end only as far as needed."""
-        last: datetime | None = None
-        cut = 0
-        for index in range(len(batch) - 1, -1, -1):
-            when = event_time(batch[index])
+        """Moves `newest` past `batch`: the time of its newest event and how many share it.
+
+        Runs once a batch, so it compares raw timestamp strings (a burst stamped with one time
+        is hundreds of equal strings) and parses only where they differ."""
+        index = len(batch) - 1
+        while index >= 0 and (last := event_time(batch[index])) is None:
+            index -= 1
+        if index < 0:
+            return
+        last_raw = batch[index].get("timestamp")
+        # The oldest index from which every event is at `last` (unreadable ones take the time
+        # of the event before them, as in log_edges).
+        boundary = index
+        for older in range(index - 1, -1, -1):
+            item = batch[older]
+            if type(item) is dict and item.get("timestamp") == last_raw:
+                boundary = older
+                continue
+            when = event_time(item)
             if when is None:
                 continue
-            if last is None:
-                last = when
-            elif when != last:
-                cut = index
+            if when != last:
                 break
-        self.newest = newest_edge(events_oldest_first(batch[cut:], newest_first=False), self.newest)
+            boundary = older
+        else:
+            boundary = 0
+            previous = self.newest
+            if previous is not None and previous.time == last:
+                self.newest = Edge(last, previous.count + len(batch))
+                return
+        self.newest = Edge(last, len(batch) - boundary)
 
 
 def _page_span(times: list[datetime | None]) -> timedelta | None:

@@ -7,6 +7,7 @@ that grows during the read, and a server whose `logs` ignores start_time/end_tim
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from runwatch.api.client import AsyncAPIClient
+from runwatch.follow.log_edges import newest_edge
 from runwatch.follow.log_read import messages, read_log, read_log_wire
 from runwatch.follow.log_slices import SliceReader, _clip, _Slice
+from runwatch.follow.log_source import events_oldest_first
 from tests.token_server import TokenShapeServer
 
 
@@ -153,3 +156,19 @@ def test_an_event_exactly_at_an_edge_belongs_to_the_later_slice() -> None:
     assert [i["message"] for i in kept] == ["before"] and past_end and not before_start
     kept, past_end, before_start = _clip(items, _Slice(edge, None))
     assert [i["message"] for i in kept] == ["at 1", "no time", "at 2"] and before_start
+
+
+def test_the_newest_edge_is_counted_as_log_edges_counts_it() -> None:
+    rng = random.Random(7)
+    stamps = ["2026-03-01T12:00:05Z", "2026-03-01T12:00:05.000000Z", "2026-03-01T12:00:06Z", None]
+    for _ in range(300):
+        reader = SliceReader(None, "o", "d", "r")  # type: ignore[arg-type]
+        expected = None
+        for _ in range(rng.randint(1, 3)):
+            batch = [
+                {"message": "m", "timestamp": rng.choice(stamps[: rng.randint(1, 4)])}
+                for _ in range(rng.randint(1, 6))
+            ]
+            reader._note(batch)
+            expected = newest_edge(events_oldest_first(batch, newest_first=False), expected)
+            assert reader.newest == expected, batch
