@@ -102,13 +102,15 @@ class Settings:
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `APIClient(...)` / `AsyncAPIClient(...)`."""
-        return {
+        kwargs: dict[str, Any] = {
             "credential": dict(self.credential),
             "timeout": self.timeout,
             "max_retry_count": self.max_retry_count,
             "base_url": self.api_url or None,
-            "ca_file": self.ca_file,
         }
+        if self.ca_file:
+            kwargs["ca_file"] = self.ca_file
+        return kwargs
 
     def with_engine(self, url: str, organization_id: str, token: str) -> Settings:
         """These settings pointed at a running local engine."""
