@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from runwatch.api.client import Traffic, counting
 from runwatch.api.errors import HttpError
 from runwatch.api.wire_values import parse_time
-from runwatch.follow.log_edges import Edge, TokenAnswer, classify_token
+from runwatch.follow.log_edges import Edge, TokenAnswer, classify_token, neighbour_times
 from runwatch.follow.log_source import raw_events
 
 if TYPE_CHECKING:
@@ -71,16 +71,8 @@ def event_time(item: Any) -> datetime | None:
 
 
 def page_times(items: list[Any]) -> list[datetime | None]:
-    """Each event's time; an unreadable one takes its neighbour's (`log_edges._times`)."""
-    times: list[datetime | None] = []
-    last: datetime | None = None
-    for item in items:
-        when = event_time(item)
-        if when is not None:
-            last = when
-        times.append(last)
-    first = next((t for t in times if t is not None), None)
-    return [first if t is None else t for t in times]
+    """Each wire event's time, an unreadable one its neighbour's (`log_edges`)."""
+    return neighbour_times([event_time(item) for item in items])
 
 
 def wire_time(when: datetime) -> str:
