@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,10 +38,9 @@ sys.path.insert(0, str(ROOT))
 from runwatch.api.client import APIClient  # noqa: E402
 from runwatch.engine.deploy import deploy  # noqa: E402
 from runwatch.engine.launch import EngineHandle, ensure_engine  # noqa: E402
-from tests.bench.bench_export import LOOP, client_env  # noqa: E402
+from tests.bench.bench_export import LOOP, client_env, process_cpu_seconds  # noqa: E402
 from tests.bench.bench_follow import (  # noqa: E402
     FLOOD,
-    TICKER,
     percentile,
     stored,
     submit,
@@ -49,6 +49,20 @@ from tests.bench.bench_follow import (  # noqa: E402
 )
 
 CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "SSL_CERT_DIR", "CURL_CA_BUNDLE")
+
+# bench_follow's ticker, after a pause: `logs -f` has started (a loaded machine can take
+# seconds to start a Python process) before the first line, so what is measured is the lag of
+# following, not the start-up.
+TICKER = """
+import time
+
+def handler(input_data, context):
+    n = int(input_data["lines"])
+    time.sleep(5)
+    for i in range(n):
+        time.sleep(0.05 + ((i * 7919) % 29) / 20)
+        print(f"tick {i} {time.time():.6f}", flush=True)
+"""
 
 
 class Link:
@@ -92,9 +106,16 @@ def env_through(link: Link, engine: EngineHandle, tmp: Path) -> dict[str, str]:
     return env
 
 
-def cli_export(env: dict[str, str], deployment: str, run_id: str, out: Path | None) -> float:
-    """Seconds of `runwatch logs RUN`, process start to exit."""
-    start = time.perf_counter()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli_export(
+    env: dict[str, str], deployment: str, run_id: str, out: Path | None
+) -> tuple[float, float]:
+    """(seconds, CPU seconds) of `runwatch logs RUN`, process start to exit."""
+    start, cpu = time.perf_counter(), children_cpu()
     with open(out, "wb") if out else open(os.devnull, "wb") as sink:
         subprocess.run(
             [sys.executable, "-m", "runwatch", "logs", run_id, "--deployment", deployment],
@@ -103,11 +124,15 @@ def cli_export(env: dict[str, str], deployment: str, run_id: str, out: Path | No
             check=True,
             cwd=ROOT,
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
-def sdk_export(env: dict[str, str], organization: str, deployment: str, run_id: str) -> float:
-    """Seconds of the SDK's get_run_logs loop alone (bench_export.LOOP)."""
+def sdk_export(
+    env: dict[str, str], organization: str, deployment: str, run_id: str
+) -> tuple[float, float]:
+    """(seconds of the SDK's get_run_logs loop alone (bench_export.LOOP), CPU seconds of its
+    whole process)."""
+    cpu = children_cpu()
     out = subprocess.run(
         [sys.executable, "-c", LOOP, "sdk", organization, deployment, run_id],
         env=env,
@@ -116,7 +141,7 @@ def sdk_export(env: dict[str, str], organization: str, deployment: str, run_id: 
         check=True,
         cwd=ROOT,
     ).stdout
-    return float(json.loads(out.strip().splitlines()[-1])["seconds"])
+    return float(json.loads(out.strip().splitlines()[-1])["seconds"]), children_cpu() - cpu
 
 
 def spread(values: list[float]) -> str:
@@ -144,6 +169,8 @@ def main() -> None:
         engine = ensure_engine(data_dir, extra_args=["--no-demo", "--queues", "4"])
         try:
             flood = deploy(data_dir, code, name="flood", handler="main:handler")
+            assert engine.process is not None
+            engine_pid = engine.process.pid
             with APIClient({"auth_token": engine.token}, base_url=engine.url) as client:
                 run_id = submit(client, engine, flood.deployment_id, flood.version_id, args.lines)
                 wait_done(client, engine, flood.deployment_id, run_id)
@@ -156,12 +183,28 @@ def main() -> None:
                         out = tmp / "export.txt"
                         cli_export(env, flood.deployment_id, run_id, out)  # warm, and checked
                         assert out.read_text().splitlines() == expected, "export differs"
-                        ours, theirs = [], []
+                        ours, theirs, cpu = [], [], {"runwatch": [], "sdk": [], "link": []}
                         for _ in range(args.repeats):
-                            ours.append(cli_export(env, flood.deployment_id, run_id, None))
-                            theirs.append(
-                                sdk_export(env, engine.organization_id, flood.deployment_id, run_id)
-                            )
+                            for kind in ("runwatch", "sdk"):
+                                engine_cpu = process_cpu_seconds(engine_pid)
+                                link_cpu = process_cpu_seconds(link.proc.pid)
+                                if kind == "runwatch":
+                                    seconds, used = cli_export(
+                                        env, flood.deployment_id, run_id, None
+                                    )
+                                    ours.append(seconds)
+                                else:
+                                    seconds, used = sdk_export(
+                                        env, engine.organization_id, flood.deployment_id, run_id
+                                    )
+                                    theirs.append(seconds)
+                                cpu[kind].append(used)
+                                cpu["link"].append(
+                                    process_cpu_seconds(engine_pid)
+                                    - engine_cpu
+                                    + process_cpu_seconds(link.proc.pid)
+                                    - link_cpu
+                                )
                         ratios = [t / o for o, t in zip(ours, theirs, strict=True)]
                         lines = len(expected)
                         print(
@@ -169,7 +212,12 @@ def main() -> None:
                             f"{lines / statistics.median(ours):,.0f} lines/s; SDK loop "
                             f"{spread(theirs)} = {lines / statistics.median(theirs):,.0f} "
                             f"lines/s; ratio {statistics.median(ratios):.1f}x "
-                            f"({min(ratios):.1f}-{max(ratios):.1f})"
+                            f"({min(ratios):.1f}-{max(ratios):.1f}); CPU s: runwatch process "
+                            f"{statistics.median(cpu['runwatch']):.2f}, SDK process "
+                            f"{statistics.median(cpu['sdk']):.2f}, engine+link per export "
+                            f"{statistics.median(cpu['link'][0::2]):.2f} (runwatch) / "
+                            f"{statistics.median(cpu['link'][1::2]):.2f} (SDK); "
+                            f"load {os.getloadavg()[0]:.1f}"
                         )
                     finally:
                         link.close()
