@@ -103,7 +103,36 @@ def env_through(link: Link, engine: EngineHandle, tmp: Path) -> dict[str, str]:
     env["RUNWATCH_CONFIG"] = str(tmp / "none.toml")
     env["RUNWATCH_DATA_DIR"] = str(tmp / "no-engine")
     env["PYTHONPATH"] = str(ROOT)
+    # An installed runwatch has its bytecode cached; without it each start compiles every
+    # module again (this machine sets PYTHONDONTWRITEBYTECODE).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
+
+
+# runwatch's whole-log read alone, in the manner of bench_export.LOOP (argv: org, deployment,
+# run): the first page untimed, then `read_log_wire` to the end, messages written to devnull.
+READ = """
+import asyncio, json, os, sys, time
+from runwatch.api.client import AsyncAPIClient
+from runwatch.follow.log_read import messages, read_log_wire
+
+org, dep, run = sys.argv[1:4]
+
+async def main():
+    async with AsyncAPIClient() as api:
+        await api.get_run_logs(org, dep, run)
+        lines = 0
+        with open(os.devnull, "w") as out:
+            start = time.perf_counter()
+            async for wire in read_log_wire(api, org, dep, run):
+                text = messages(wire)
+                lines += len(text)
+                out.write("\\n".join(text))
+            return lines, time.perf_counter() - start
+
+lines, seconds = asyncio.run(main())
+print(json.dumps({"lines": lines, "seconds": seconds}))
+"""
 
 
 def children_cpu() -> float:
@@ -127,14 +156,14 @@ def cli_export(
     return time.perf_counter() - start, children_cpu() - cpu
 
 
-def sdk_export(
-    env: dict[str, str], organization: str, deployment: str, run_id: str
+def loop_export(
+    script: list[str], env: dict[str, str], organization: str, deployment: str, run_id: str
 ) -> tuple[float, float]:
-    """(seconds of the SDK's get_run_logs loop alone (bench_export.LOOP), CPU seconds of its
-    whole process)."""
+    """(seconds of a read loop alone, CPU seconds of its whole process): the SDK's
+    get_run_logs loop (bench_export.LOOP) or runwatch's read (READ)."""
     cpu = children_cpu()
     out = subprocess.run(
-        [sys.executable, "-c", LOOP, "sdk", organization, deployment, run_id],
+        [sys.executable, "-c", *script, organization, deployment, run_id],
         env=env,
         capture_output=True,
         text=True,
@@ -142,6 +171,13 @@ def sdk_export(
         cwd=ROOT,
     ).stdout
     return float(json.loads(out.strip().splitlines()[-1])["seconds"]), children_cpu() - cpu
+
+
+KINDS = {
+    "cli": "runwatch logs RUN (whole process)",
+    "read": "runwatch read_log_wire (loop alone)",
+    "sdk": "SDK get_run_logs loop (loop alone)",
+}
 
 
 def spread(values: list[float]) -> str:
@@ -183,42 +219,46 @@ def main() -> None:
                         out = tmp / "export.txt"
                         cli_export(env, flood.deployment_id, run_id, out)  # warm, and checked
                         assert out.read_text().splitlines() == expected, "export differs"
-                        ours, theirs, cpu = [], [], {"runwatch": [], "sdk": [], "link": []}
+                        times: dict[str, list[float]] = {k: [] for k in KINDS}
+                        cpu: dict[str, list[float]] = {k: [] for k in KINDS}
+                        side: dict[str, list[float]] = {k: [] for k in KINDS}
                         for _ in range(args.repeats):
-                            for kind in ("runwatch", "sdk"):
+                            for kind in KINDS:
                                 engine_cpu = process_cpu_seconds(engine_pid)
                                 link_cpu = process_cpu_seconds(link.proc.pid)
-                                if kind == "runwatch":
+                                if kind == "cli":
                                     seconds, used = cli_export(
                                         env, flood.deployment_id, run_id, None
                                     )
-                                    ours.append(seconds)
                                 else:
-                                    seconds, used = sdk_export(
-                                        env, engine.organization_id, flood.deployment_id, run_id
+                                    script = [READ] if kind == "read" else [LOOP, "sdk"]
+                                    seconds, used = loop_export(
+                                        script,
+                                        env,
+                                        engine.organization_id,
+                                        flood.deployment_id,
+                                        run_id,
                                     )
-                                    theirs.append(seconds)
+                                times[kind].append(seconds)
                                 cpu[kind].append(used)
-                                cpu["link"].append(
+                                side[kind].append(
                                     process_cpu_seconds(engine_pid)
                                     - engine_cpu
                                     + process_cpu_seconds(link.proc.pid)
                                     - link_cpu
                                 )
-                        ratios = [t / o for o, t in zip(ours, theirs, strict=True)]
                         lines = len(expected)
-                        print(
-                            f"{delay:g} ms: runwatch logs {spread(ours)} = "
-                            f"{lines / statistics.median(ours):,.0f} lines/s; SDK loop "
-                            f"{spread(theirs)} = {lines / statistics.median(theirs):,.0f} "
-                            f"lines/s; ratio {statistics.median(ratios):.1f}x "
-                            f"({min(ratios):.1f}-{max(ratios):.1f}); CPU s: runwatch process "
-                            f"{statistics.median(cpu['runwatch']):.2f}, SDK process "
-                            f"{statistics.median(cpu['sdk']):.2f}, engine+link per export "
-                            f"{statistics.median(cpu['link'][0::2]):.2f} (runwatch) / "
-                            f"{statistics.median(cpu['link'][1::2]):.2f} (SDK); "
-                            f"load {os.getloadavg()[0]:.1f}"
-                        )
+                        print(f"{delay:g} ms round trip (load {os.getloadavg()[0]:.1f}):")
+                        for kind in KINDS:
+                            ratios = [s / o for o, s in zip(times[kind], times["sdk"], strict=True)]
+                            print(
+                                f"  {KINDS[kind]:<34} {spread(times[kind])} = "
+                                f"{lines / statistics.median(times[kind]):>9,.0f} lines/s, "
+                                f"SDK/this {statistics.median(ratios):5.1f}x "
+                                f"({min(ratios):.1f}-{max(ratios):.1f}); CPU s: process "
+                                f"{statistics.median(cpu[kind]):.2f}, engine+link "
+                                f"{statistics.median(side[kind]):.2f}"
+                            )
                     finally:
                         link.close()
 
