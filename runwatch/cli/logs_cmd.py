@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
     from runwatch.api.models import LogEvent
     from runwatch.config import Settings
+    from runwatch.follow.logs import LogFollower
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -125,10 +126,7 @@ async def _print_all(
     async for batch in read_log(
         client, organization, deployment_id, run_id, since=since, until=until, tail=tail
     ):
-        if as_json:
-            writer.write_lines([_event_json(event) for event in batch])
-        else:
-            writer.write_events(batch, timestamps=timestamps)
+        _write(writer, batch, timestamps, as_json)
 
 
 async def follow_logs(
@@ -175,18 +173,50 @@ async def follow_logs(
             common.note(f"the local engine now answers at {moved.base_url}")
 
     try:
+        if tail is None:
+            await _print_history(follower, writer, timestamps=timestamps, as_json=as_json)
         async for batch in follower.follow(schedule, on_error=on_error):
             outage.answered()
-            if not batch:
-                continue
-            if as_json:
-                writer.write_lines([_event_json(event) for event in batch])
-            else:
-                writer.write_events(batch, timestamps=timestamps)
+            if batch:
+                _write(writer, batch, timestamps, as_json)
     finally:
         for extra in opened:
             await extra.aclose()
     return formats.exit_status_for(follower.status)
+
+
+async def _print_history(
+    follower: LogFollower,
+    writer: terminal_output.LineWriter,
+    *,
+    timestamps: bool,
+    as_json: bool,
+) -> None:
+    """The log so far, read in parallel slices; `follower` then goes on from its last line.
+    A failure other than a fatal one is left to the follower, which retries it."""
+    from runwatch.api.errors import ApiError
+    from runwatch.follow.backoff import is_fatal
+    from runwatch.follow.log_read import messages, read_history
+    from runwatch.follow.log_source import events_oldest_first
+
+    try:
+        async for wire in read_history(follower):
+            if timestamps or as_json:
+                _write(writer, events_oldest_first(wire, newest_first=False), timestamps, as_json)
+            else:
+                writer.write_lines(messages(wire))
+    except ApiError as exc:
+        if is_fatal(exc):
+            raise
+
+
+def _write(
+    writer: terminal_output.LineWriter, batch: list[LogEvent], timestamps: bool, as_json: bool
+) -> None:
+    if as_json:
+        writer.write_lines([_event_json(event) for event in batch])
+    else:
+        writer.write_events(batch, timestamps=timestamps)
 
 
 def _event_json(event: LogEvent) -> str:

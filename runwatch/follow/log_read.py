@@ -69,15 +69,38 @@ async def read_log_wire(
 ) -> AsyncIterator[list[Any]]:
     """`read_log` without `tail`, in batches of wire events (`{"message", "timestamp"}` as
     the server sent them): for a caller that needs no parsed times (`messages`)."""
-    reader = SliceReader(
-        client, organization_id, deployment_id, run_id, since=since, until=until, workers=workers
-    )
-    async for batch in reader.read():
-        yield batch
     follower = _follower(client, organization_id, deployment_id, run_id, since, None)
-    follower.resume_after(reader.newest, read_logs=reader.fell_back, since=since)
+    async for batch in read_history(follower, until=until, workers=workers):
+        yield batch
     async for events in _drain(follower, until):
         yield [{"message": e.message, "timestamp": e.raw_timestamp} for e in events]
+
+
+async def read_history(
+    follower: LogFollower, *, until: datetime | None = None, workers: int = WORKERS
+) -> AsyncIterator[list[Any]]:
+    """The log from `follower`'s start position (its start or `since`), by time slices, in
+    batches of wire events; however it ends (the end, an error, the caller stopping), it
+    leaves the fresh `follower` just after the last event handed out, to go on from there
+    (`read_log_wire` polls it until caught up; `logs -f` follows with it)."""
+    reader = SliceReader(
+        follower.client,
+        follower.organization_id,
+        follower.deployment_id,
+        follower.run_id,
+        since=follower.since,
+        until=until,
+        workers=workers,
+        traffic=follower.traffic,
+    )
+    complete = False
+    try:
+        async for batch in reader.read():
+            yield batch
+        complete = not reader.fell_back
+    finally:
+        # Cut short: `logs` is read on from the last event handed out, one page at a time.
+        follower.resume_after(reader.newest, read_logs=not complete, since=follower.since)
 
 
 def messages(wire: list[Any]) -> list[str]:
