@@ -163,8 +163,17 @@ class TlsProxy:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.certificates.cert_file, self.certificates.key_file)
 
+        def hold() -> None:
+            # asyncio keeps only a weak reference to a connection's task: one waiting on its
+            # pipes could be collected mid-answer (a request that never gets its answer).
+            task = asyncio.current_task()
+            if task is not None:
+                connections.add(task)
+                task.add_done_callback(connections.discard)
+
         async def terminate(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             # TLS ends here; the target is spoken to in plain http.
+            hold()
             try:
                 upstream = await asyncio.open_connection(*self.target)
             except OSError:
@@ -172,16 +181,13 @@ class TlsProxy:
                 return
             await _join((reader, writer), upstream)
 
-        tls = await asyncio.start_server(terminate, "127.0.0.1", 0, ssl=context)
         connections: set[asyncio.Task[None]] = set()
+        tls = await asyncio.start_server(terminate, "127.0.0.1", 0, ssl=context)
 
         async def delayed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             # The raw bytes of the TLS connection, held on their way like a network's.
             self.accepted += 1
-            task = asyncio.current_task()
-            if task is not None:
-                connections.add(task)
-                task.add_done_callback(connections.discard)
+            hold()
             upstream = await asyncio.open_connection("127.0.0.1", tls.sockets[0].getsockname()[1])
             await _join((reader, writer), upstream, self.delay)
 
