@@ -90,9 +90,13 @@ async def _pipe(
             if wait > 0:
                 await asyncio.sleep(wait)
             if not data:
+                # The other side closed (a server drops an idle kept connection): pass it on,
+                # or the client would send its next request into a connection nobody reads.
                 with contextlib.suppress(OSError, RuntimeError):
                     if writer.can_write_eof():
                         writer.write_eof()
+                    else:
+                        writer.close()  # TLS has no half-close
                 return
             try:
                 writer.write(data)
