@@ -18,6 +18,7 @@ from runwatch import __version__
 _SUBCOMMAND_MODULES = (
     "runwatch.cli.runs_cmd",
     "runwatch.cli.logs_cmd",
+    "runwatch.cli.metrics_cmd",
     "runwatch.cli.watch_cmd",
     "runwatch.cli.submit_cmd",
     "runwatch.cli.deployments_cmd",

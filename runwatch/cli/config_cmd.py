@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             bell=settings.bell,
             timeout=settings.timeout,
             max_retry_count=settings.max_retry_count,
+            metric_pattern=settings.metric_pattern,
         )
         try:
             config.save_profile(saved, path=path, make_default=args.make_default)

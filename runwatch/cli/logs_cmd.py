@@ -7,8 +7,10 @@ Exit status: 0 when the run SUCCEEDED (or is still going, without -f), 1 when it
 from __future__ import annotations
 
 import argparse
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runwatch.cli import command_setup, common, formats, terminal_output
 from runwatch.cli.outage import OutageNotes
@@ -62,14 +64,7 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         raise common.UsageError("--tail must be >= 0")
     if args.tail is not None and since is not None:
         raise common.UsageError("--tail cannot be combined with --since")
-    organization = command_setup.organization_of(settings)
-    # Following retries on its own schedule (with a note on stderr); the client's silent
-    # retries would only make an outage look like a hang.
-    retries = 0 if args.follow else None
-    async with command_setup.make_client(settings, max_retry_count=retries) as client:
-        deployment_id, data = await command_setup.find_deployment(
-            client, settings, run_id=args.run_id
-        )
+    async with open_run(args, settings) as (client, organization, deployment_id, data):
         if args.follow:
             return await follow_logs(
                 client,
@@ -100,6 +95,23 @@ async def _main(args: argparse.Namespace, settings: Settings) -> int:
         return formats.exit_status_for(run.status)
 
 
+@asynccontextmanager
+async def open_run(
+    args: argparse.Namespace, settings: Settings
+) -> AsyncIterator[tuple[AsyncAPIClient, str, str, dict[str, Any] | None]]:
+    """The client, organization, deployment and (when the lookup gave it) the run of
+    `args.run_id`: what `logs` and `metrics` start from."""
+    organization = command_setup.organization_of(settings)
+    # Following retries on its own schedule (with a note on stderr); the client's silent
+    # retries would only make an outage look like a hang.
+    retries = 0 if args.follow else None
+    async with command_setup.make_client(settings, max_retry_count=retries) as client:
+        deployment_id, data = await command_setup.find_deployment(
+            client, settings, run_id=args.run_id
+        )
+        yield client, organization, deployment_id, data
+
+
 async def _print_all(
     client: AsyncAPIClient,
     organization: str,
@@ -115,9 +127,9 @@ async def _print_all(
     from runwatch.follow.log_read import messages, read_log, read_log_wire
 
     writer = terminal_output.LineWriter()
-    if tail is None and not timestamps and not as_json:
-        # Messages only: no event objects, no parsed times (the cost of a page, with the
-        # round trips read in parallel).
+    if tail is None and not timestamps and not as_json and not writer.sanitize:
+        # Piped messages only: no event objects, no parsed times (the cost of a page, with
+        # the round trips read in parallel).
         async for wire in read_log_wire(
             client, organization, deployment_id, run_id, since=since, until=until
         ):
@@ -127,6 +139,7 @@ async def _print_all(
         client, organization, deployment_id, run_id, since=since, until=until, tail=tail
     ):
         _write(writer, batch, timestamps, as_json)
+    writer.finish()
 
 
 async def follow_logs(
@@ -141,10 +154,13 @@ async def follow_logs(
     timestamps: bool = False,
     as_json: bool = False,
     reconnect: command_setup.Reconnect | None = None,
+    emit: Callable[[list[LogEvent]], None] | None = None,
 ) -> int:
     """Print the log from the start (or `tail`/`since`) and follow it until the run is done.
 
     `reconnect` (see `command_setup.engine_reconnector`) is tried when the server cannot be reached.
+    `emit`, when given, receives each batch instead of it being printed (`runwatch metrics -f`
+    follows the same way and prints points). Returns the exit status for the run's end.
     """
     from runwatch.api.errors import ApiError, ConnectionFailed
     from runwatch.follow.logs import LogFollower
@@ -174,12 +190,17 @@ async def follow_logs(
 
     try:
         if tail is None:
-            await _print_history(follower, writer, timestamps=timestamps, as_json=as_json)
+            await _print_history(follower, writer, emit, timestamps=timestamps, as_json=as_json)
         async for batch in follower.follow(schedule, on_error=on_error):
             outage.answered()
-            if batch:
+            if not batch:
+                continue
+            if emit is not None:
+                emit(batch)
+            else:
                 _write(writer, batch, timestamps, as_json)
     finally:
+        writer.finish()
         for extra in opened:
             await extra.aclose()
     return formats.exit_status_for(follower.status)
@@ -188,6 +209,7 @@ async def follow_logs(
 async def _print_history(
     follower: LogFollower,
     writer: terminal_output.LineWriter,
+    emit: Callable[[list[LogEvent]], None] | None,
     *,
     timestamps: bool,
     as_json: bool,
@@ -201,10 +223,14 @@ async def _print_history(
 
     try:
         async for wire in read_history(follower):
-            if timestamps or as_json:
-                _write(writer, events_oldest_first(wire, newest_first=False), timestamps, as_json)
-            else:
+            if emit is None and not (timestamps or as_json or writer.sanitize):
                 writer.write_lines(messages(wire))
+                continue
+            events = events_oldest_first(wire, newest_first=False)
+            if emit is not None:
+                emit(events)
+            else:
+                _write(writer, events, timestamps, as_json)
     except ApiError as exc:
         if is_fatal(exc):
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -82,18 +83,26 @@ class LineWriter:
 
     On a terminal the lines are made inert; piped output is left byte-for-byte as the run
     wrote it. Text that cannot be encoded is replaced rather than crashing the follow.
+
+    On a terminal a line redrawn with `\\r` (a tqdm or Keras bar) shows its last state, and
+    progress-bar states stored one after another (the engine stores a redrawn line as it
+    changes) rewrite one "live" line in place instead of scrolling; the next other line
+    leaves the bar's last state standing above it. `finish()` ends a live line.
     """
 
     def __init__(self, stream: IO[str] | None = None, *, sanitize: bool | None = None) -> None:
         self.stream = stream if stream is not None else sys.stdout
-        if sanitize is None:
-            try:
-                sanitize = self.stream.isatty()
-            except (AttributeError, ValueError):
-                sanitize = False
-        self.sanitize = sanitize
+        try:
+            tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        self.sanitize = tty if sanitize is None else sanitize
+        # Live lines are rewritten in place only on a terminal, whatever `sanitize` says.
+        self.live = tty
         self._buffer: IO[bytes] | None = getattr(self.stream, "buffer", None)
         self._encoding = getattr(self.stream, "encoding", None) or "utf-8"
+        # Whether the cursor sits at the end of a live line (no newline after it yet).
+        self._live = False
 
     def write_lines(self, lines: Sequence[str]) -> None:
         if not lines:
@@ -102,6 +111,41 @@ class LineWriter:
             lines = [inert(line) for line in lines]
         text = "\n".join(lines)
         text += "\n"
+        if self._live:
+            text = "\n" + text
+            self._live = False
+        self._write(text)
+
+    def write_live(self, line: str, *, final: bool = False) -> None:
+        """A line that replaces the previous live line on a terminal; elsewhere, a line.
+
+        `final`: the last state, written whole (not cut to the width) and left standing.
+        """
+        if not self.live:
+            self.write_lines([line])
+            return
+        shown = inert(line) if self.sanitize else line
+        if final:
+            self._write(("\r\x1b[2K" if self._live else "") + shown + "\n")
+            self._live = False
+            return
+        self._write(self._live_text(shown))
+
+    def finish(self) -> None:
+        """End a live line, so what follows (the shell prompt) starts on a line of its own."""
+        if self._live:
+            self._live = False
+            self._write("\n")
+
+    def _live_text(self, line: str) -> str:
+        # Cut to the terminal's width: a wrapped line cannot be rewritten by `\r`.
+        width = shutil.get_terminal_size().columns - 1
+        shown = line if len(line) <= width else line[: max(width - 1, 0)] + "…"
+        prefix = "\r\x1b[2K" if self._live else ""
+        self._live = True
+        return prefix + shown
+
+    def _write(self, text: str) -> None:
         if self._buffer is not None:
             self.stream.flush()
             self._buffer.write(text.encode(self._encoding, "replace"))
@@ -111,10 +155,31 @@ class LineWriter:
             self.stream.flush()
 
     def write_events(self, events: Sequence[LogEvent], *, timestamps: bool = False) -> None:
-        if timestamps:
-            self.write_lines([f"{e.raw_timestamp or '-'} {e.message}" for e in events])
-        else:
-            self.write_lines([e.message for e in events])
+        if not self.sanitize:
+            if timestamps:
+                self.write_lines([f"{e.raw_timestamp or '-'} {e.message}" for e in events])
+            else:
+                self.write_lines([e.message for e in events])
+            return
+        self._write_shown(events, timestamps)
+
+    def _write_shown(self, events: Sequence[LogEvent], timestamps: bool) -> None:
+        """Events as a terminal shows them: last redraw states, bar states in place."""
+        from runwatch.follow.line_text import last_state
+        from runwatch.follow.progress import parse_progress
+
+        parts: list[str] = []
+        for event in events:
+            line = inert(last_state(event.message))
+            if timestamps:
+                line = f"{event.raw_timestamp or '-'} {line}"
+            if self.live and parse_progress(line) is not None:
+                parts.append(self._live_text(line))
+                continue
+            parts.append(("\n" if self._live else "") + line + "\n")
+            self._live = False
+        if parts:
+            self._write("".join(parts))
 
 
 def dump_json(value: Any) -> str:

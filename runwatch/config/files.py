@@ -140,6 +140,9 @@ class Profile:
     max_retry_count: int | None = None
     # A PEM file of the CA(s) that signed the server's certificate (a private CA).
     ca_file: str | None = None
+    # A regular expression for a log format of the profile's own (`runwatch.follow.metrics`):
+    # named groups are metric names, a group named `step` is the step.
+    metric_pattern: str | None = None
 
     @property
     def credential(self) -> dict[str, str]:
@@ -163,6 +166,7 @@ _STR_KEYS = (
     "user_id",
     "personal_access_token",
     "ca_file",
+    "metric_pattern",
 )
 _BOOL_KEYS = ("read_only", "bell")
 _FLOAT_KEYS = ("poll_interval", "idle_interval", "max_backoff", "timeout")
@@ -199,7 +203,23 @@ def _profile_from_table(
     api_url = values.get("api_url")
     if api_url is not None:
         check_url(api_url, f"{where}: profile {name!r}: api_url")
+    pattern = values.get("metric_pattern")
+    if pattern is not None:
+        problem = metric_pattern_problem(pattern)
+        if problem:
+            raise ConfigError(f"{where}: profile {name!r}: metric_pattern {problem}")
     return Profile(name=name, **values), warnings
+
+
+def metric_pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` cannot be a profile's metric_pattern, or None when it can."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
+    if not set(compiled.groupindex) - {"step"}:
+        return "has no named group for a metric, such as (?P<loss>[0-9.]+)"
+    return None
 
 
 def check_url(url: str, what: str) -> None:

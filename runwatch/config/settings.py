@@ -35,6 +35,7 @@ from runwatch.config.files import (
     load_config,
     looks_secret,
     mask_secret,
+    metric_pattern_problem,
     url_without_userinfo,
 )
 
@@ -94,6 +95,8 @@ class Settings:
     timeout: float | None = None
     max_retry_count: int | None = None
     ca_file: str | None = None
+    # The profile's own log format for metrics (see config.files.Profile.metric_pattern).
+    metric_pattern: str | None = None
     api_source: ApiSource = LOCAL_SOURCE
     # Where each value came from ("flag", "env ABEJA_API_URL", "profile prod", "default").
     sources: dict[str, str] = field(default_factory=dict)
@@ -178,8 +181,8 @@ class Settings:
                 if self.max_retry_count is not None
                 else "5 (default)",
                 "local_engine": str(self.local_engine).lower(),
-                "ca_file": self.ca_file
-                or "(unset: $REQUESTS_CA_BUNDLE, $SSL_CERT_FILE or bundled)",
+                "ca_file": self.ca_file or "(unset)",
+                "metric_pattern": self.metric_pattern or "(none)",
             }
         )
         return shown
@@ -245,6 +248,19 @@ def _local_settings(
     return settings
 
 
+def _with_env_metric_pattern(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """$RUNWATCH_METRIC_PATTERN over the profile's metric_pattern (the local engine has no
+    profile, so this is its one way to name a custom format)."""
+    pattern = environ.get("RUNWATCH_METRIC_PATTERN")
+    if pattern:
+        problem = metric_pattern_problem(pattern)
+        if problem:
+            raise ConfigError(f"RUNWATCH_METRIC_PATTERN {problem}")
+        settings.metric_pattern = pattern
+        settings.sources["metric_pattern"] = "env RUNWATCH_METRIC_PATTERN"
+    return settings
+
+
 def resolve_settings(
     *,
     profile: str | None = None,
@@ -266,8 +282,11 @@ def resolve_settings(
     the credential and the organization that the flags and the environment leave unset.
     """
     if local:
-        return _local_settings(
-            profile=profile, api_url=api_url, deployment_id=deployment_id, read_only=read_only
+        return _with_env_metric_pattern(
+            _local_settings(
+                profile=profile, api_url=api_url, deployment_id=deployment_id, read_only=read_only
+            ),
+            environ,
         )
     if path is None:
         override = environ.get("RUNWATCH_CONFIG")
@@ -299,6 +318,9 @@ def resolve_settings(
         for key in ("read_only", "poll_interval", "idle_interval", "max_backoff", "bell"):
             setattr(settings, key, getattr(chosen, key))
             sources[key] = f"profile {chosen.name}"
+        if chosen.metric_pattern:
+            settings.metric_pattern = chosen.metric_pattern
+            sources["metric_pattern"] = f"profile {chosen.name}"
     from_profile = f"profile {chosen.name}" if chosen else ""
 
     def pick(key: str, flag: Any, env_name: str | None, profile_value: Any) -> Any:
@@ -390,6 +412,7 @@ def resolve_settings(
         settings.read_only = read_only
         sources["read_only"] = "flag"
 
+    _with_env_metric_pattern(settings, environ)
     if url is None and chosen is None and not credential:
         settings.local_engine = True
         sources["api_url"] = "local engine"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from runwatch.engine import db, store, store_format
 from runwatch.engine.common import HANDLER_RE, Clock
+from runwatch.engine.isolation import make_read_only, make_writable
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".git", ".venv", "venv", ".mypy_cache")
 
@@ -136,6 +137,7 @@ def deploy(
                 label = version or f"0.0.{store.count_versions(conn, deployment_id) + 1}"
                 target = versions_root / version_id
                 if target.exists():
+                    make_writable(target)  # a leftover of a crash, read-only like any version
                     shutil.rmtree(target)
                 os.replace(staging / "code", target)
                 store.insert_version(
@@ -149,6 +151,8 @@ def deploy(
                 )
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        # Runs read the code from here and must not change it for the runs after them.
+        make_read_only(target)
         return DeployResult(deployment_id, version_id, label)
     finally:
         conn.close()

@@ -1,8 +1,10 @@
 """The supervisor of one attempt: `python -m runwatch.engine.supervisor ATTEMPT_DIR`.
 
 Started by the engine in its own session, so it outlives the engine (a closed app, a SIGKILL).
-It runs the handler (runner.py) with stdout and stderr on one pipe, timestamps what it reads and
-appends it to ATTEMPT_DIR/spool, then writes ATTEMPT_DIR/exit.json. The engine ingests the spool.
+It runs the handler (runner.py) in the attempt's own working dir with the run's own environment
+(isolation.py), stdout and stderr on one pipe; it cuts what it reads into lines (redraw.py: a
+progress bar redrawn with `\r` is stored as its states), timestamps them and appends them to
+ATTEMPT_DIR/spool, then writes ATTEMPT_DIR/exit.json. The engine ingests the spool.
 
 Spool format: records of `b"<ts_us> <n>\\n"` followed by n bytes of complete lines (each ending
 in a newline). A record is written with one write() and never rewritten, so a reader knows a
@@ -26,21 +28,16 @@ import time
 from pathlib import Path
 
 from runwatch.engine.common import Clock
+from runwatch.engine.isolation import handler_env, is_read_only, make_read_only, make_work_dir
+from runwatch.engine.redraw import LineCutter
 
 READ_SIZE = 1 << 16
 PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = 1031  # Linux; fcntl exposes it only from Python 3.10 on some builds
 COALESCE_SECONDS = 0.002
-# A "line" with no newline is cut at this size so a handler cannot make us buffer without bound.
-MAX_PENDING = 1 << 20
+RUNNER = Path(__file__).with_name("runner.py")
 # After the handler exits, how long its children may keep the pipe open before they are killed.
 DRAIN_SECONDS = 5.0
-# Variables of the engine's own environment that a handler must not see.
-_SECRET_ENV = (
-    "PLATFORM_AUTH_TOKEN",
-    "ABEJA_PLATFORM_USER_ID",
-    "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN",
-)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -81,11 +78,15 @@ def _pump(proc: subprocess.Popen[bytes], spool: Spool) -> None:
     os.set_blocking(fd, False)
     selector = selectors.DefaultSelector()
     selector.register(fd, selectors.EVENT_READ)
-    pending = b""
+    lines = LineCutter()
     deadline: float | None = None
     next_poll = time.monotonic() + 0.25
     while True:
-        ready = selector.select(timeout=0.25)
+        # A line being redrawn (a progress bar) gets its state stored when due, even while
+        # the handler is silent.
+        due = lines.next_due(time.monotonic())
+        wait = 0.25 if due is None else min(0.25, max(0.0, due - time.monotonic()))
+        ready = selector.select(timeout=wait)
         if ready:
             try:
                 chunk = os.read(fd, READ_SIZE)
@@ -97,38 +98,23 @@ def _pump(proc: subprocess.Popen[bytes], spool: Spool) -> None:
                 # Every line completed by this read gets the time it was read: the moment it
                 # became visible, within the few microseconds of one read.
                 ts = spool.clock.now_us()
-                data = pending + chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    pending = data
-                    if len(pending) >= MAX_PENDING:
-                        spool.record(pending + b"\n", ts)
-                        pending = b""
-                else:
-                    spool.record(data[: cut + 1], ts)
-                    pending = data[cut + 1 :]
+                spool.record(lines.feed(chunk, time.monotonic(), ts), ts)
                 if len(chunk) < READ_SIZE:
                     # Let a chatty handler fill the pipe a little: one read and one record for
                     # many lines instead of a wake-up per line. Times stay within COALESCE.
                     time.sleep(COALESCE_SECONDS)
         now = time.monotonic()
+        state = lines.due(now)
+        if state is not None:
+            spool.record(*state)
         if now >= next_poll or not ready:
             next_poll = now + 0.25
             if deadline is None and proc.poll() is not None:
                 deadline = now + DRAIN_SECONDS
             if deadline is not None and now > deadline:
                 break
-    if pending:
-        spool.record(pending + b"\n")
+    spool.record(lines.finish())
     selector.close()
-
-
-def handler_env(environment: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
-    env.update(environment)
-    # Children that are Python flush as they print, so their lines arrive as they are written.
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def main(argv: list[str]) -> int:
@@ -142,16 +128,21 @@ def main(argv: list[str]) -> int:
     clock = Clock()
     clock.not_before(int(spec.get("clock_after_us", 0)))
     spool = Spool(attempt_dir / "spool", clock)
+    code_dir = Path(spec["code_dir"])
+    if not is_read_only(code_dir):
+        make_read_only(code_dir)  # a version deployed before versions were made read-only
     try:
+        work_dir = make_work_dir(attempt_dir, code_dir)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "runwatch.engine.runner", str(attempt_dir)],
+            # By path, not `-m`: the handler's environment has no say in where the runner
+            # comes from (no PYTHONPATH of the engine's), and a `runwatch` package in the
+            # user's code cannot shadow it.
+            [sys.executable, str(RUNNER), str(attempt_dir)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            # Not the code dir: a `runwatch` package in the user's code must not shadow the
-            # runner itself. The runner moves into the code dir once it is loaded.
-            cwd=attempt_dir,
-            env=handler_env(spec.get("environment") or {}),
+            cwd=work_dir,
+            env=handler_env(spec, work_dir),
             process_group=0,
         )
     except OSError as exc:

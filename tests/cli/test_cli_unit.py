@@ -282,9 +282,15 @@ def test_watch_prints_each_status_change(
     fake_api: FakeRunApi, capsys: pytest.CaptureFixture[str]
 ) -> None:
     statuses = ["SUBMITTED", "SUBMITTED", "RUNNING", "RUNNING", None, "FAILED"]
+    fetches = 0
 
     def script(api: FakeRunApi, n: int) -> None:
-        status = statuses[min(n - 1, len(statuses) - 1)]
+        # Scripted by the run's fetches; watch also reads the log for its metrics line.
+        nonlocal fetches
+        if "logs" in api.requests[-1].url.path:
+            return
+        fetches += 1
+        status = statuses[min(fetches - 1, len(statuses) - 1)]
         if status is None:
             api.faults[n] = "drop"
         else:

@@ -199,6 +199,8 @@ def test_local_engine_keeps_flags() -> None:
         ("[profiles.x]\npoll_interval = -1\n", "positive number"),
         ('[profiles.x]\nbell = "yes"\n', "true or false"),
         ("[profiles.x]\nmax_retry_count = 1.5\n", "integer"),
+        ("[profiles.x]\nmetric_pattern = 'loss=(?P<loss>[0-9.]+'\n", "not a valid regular"),
+        ("[profiles.x]\nmetric_pattern = 'loss=([0-9.]+)'\n", "no named group"),
     ],
 )
 def test_bad_config_files(isolated_config: Path, text: str, message: str) -> None:
@@ -217,6 +219,7 @@ def test_bad_config_files(isolated_config: Path, text: str, message: str) -> Non
         ({"ABEJA_API_URL": "http://[::1"}, "not a valid URL"),
         ({"ABEJA_API_URL": "http://u:pw@host:99999"}, r"^api_url \(env ABEJA_API_URL\) is not"),
         ({"ABEJA_API_URL": "http://u:pw@host:port"}, "not a valid URL"),
+        ({"RUNWATCH_METRIC_PATTERN": "(?P<step>\\d+)"}, "RUNWATCH_METRIC_PATTERN has no named"),
     ],
 )
 def test_bad_environment(env: dict[str, str], message: str) -> None:
@@ -351,3 +354,20 @@ def test_read_engine_env(tmp_path: Path) -> None:
         "ABEJA_ORGANIZATION_ID": "1000000000001",
         "PLATFORM_AUTH_TOKEN": "abc=def",
     }
+
+
+def test_a_metric_pattern_comes_from_the_profile_or_the_environment(isolated_config: Path) -> None:
+    write(
+        isolated_config,
+        "[profiles.p]\napi_url = 'https://api.example.com'\n"
+        "metric_pattern = 'E(?P<step>\\d+) L=(?P<loss>[0-9.]+)'\n",
+    )
+    settings = resolve_settings(profile="p", environ={}, path=isolated_config)
+    assert settings.metric_pattern == r"E(?P<step>\d+) L=(?P<loss>[0-9.]+)"
+    assert settings.masked()["metric_pattern"] == settings.metric_pattern
+    assert "metric_pattern = " in config.dump_config(load_config(isolated_config).profiles)
+    env = {"RUNWATCH_METRIC_PATTERN": "acc=(?P<acc>[0-9.]+)"}
+    assert resolve_settings(profile="p", environ=env, path=isolated_config).metric_pattern == (
+        "acc=(?P<acc>[0-9.]+)"
+    )
+    assert resolve_settings(local=True, environ=env).metric_pattern == "acc=(?P<acc>[0-9.]+)"

@@ -37,15 +37,17 @@ SIZES = [
 # Lines the log scrolled back holds before and after its gate opens: more than the tallest
 # pane shows, so that scrolling to the top pauses following at every size.
 SCROLL_BEFORE, SCROLL_AFTER = 80, 7
-# Prints, waits for a gate file, prints more. The gate is named relative to a directory the
-# engine's environment gives, so that the input data on screen holds no temporary path.
+# Prints, waits for a gate file, prints more. The gate is named relative to the test's temporary
+# dir, so that the input data on screen holds no temporary path. A run sees nothing of the
+# engine's environment; that dir holds the data dir, which holds the run's working dir at
+# DATA_DIR/runs/RUN/attempt-N/work: five levels up.
 HANDLER = """
 import os, time
 
 def handler(input_data, context):
     for i in range(input_data["before"]):
         print(f"before {i}", flush=True)
-    gate = os.path.join(os.environ["SNAPSHOT_GATES"], input_data["gate"])
+    gate = os.path.join(os.getcwd(), "../../../../..", input_data["gate"])
     while not os.path.exists(gate):
         time.sleep(0.02)
     for i in range(input_data["after"]):
@@ -74,7 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     engine = start_engine(
         tmp / "engine",
         extra_args=["--queues", str(1 + len(SIZES))],
-        env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK, "SNAPSHOT_GATES": str(tmp)},
+        env={"RUNWATCH_ENGINE_CLOCK": FROZEN_ENGINE_CLOCK},
     )
     try:
         world = World(engine, tmp)
