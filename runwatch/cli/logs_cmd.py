@@ -7,7 +7,7 @@ Exit status: 0 when the run SUCCEEDED (or is still going, without -f), 1 when it
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.errors import ApiError
     from runwatch.api.models import LogEvent
     from runwatch.config import Settings
     from runwatch.follow.logs import LogFollower
@@ -162,7 +163,8 @@ async def follow_logs(
     `emit`, when given, receives each batch instead of it being printed (`runwatch metrics -f`
     follows the same way and prints points). Returns the exit status for the run's end.
     """
-    from runwatch.api.errors import ApiError, ConnectionFailed
+    from runwatch.api.errors import ConnectionFailed
+    from runwatch.follow.backoff import back_off
     from runwatch.follow.logs import LogFollower
 
     follower = LogFollower(
@@ -190,7 +192,14 @@ async def follow_logs(
 
     try:
         if tail is None:
-            await _print_history(follower, writer, emit, timestamps=timestamps, as_json=as_json)
+            await _print_history(
+                follower,
+                writer,
+                emit,
+                timestamps=timestamps,
+                as_json=as_json,
+                retry=lambda exc: back_off(exc, schedule, on_error),
+            )
         async for batch in follower.follow(schedule, on_error=on_error):
             outage.answered()
             if not batch:
@@ -213,11 +222,12 @@ async def _print_history(
     *,
     timestamps: bool,
     as_json: bool,
+    retry: Callable[[ApiError], Awaitable[None]],
 ) -> None:
     """The log so far, read in parallel slices; `follower` then goes on from its last line.
-    A failure other than a fatal one is left to the follower, which retries it."""
+    A failure goes to `retry` (the follow loop's backoff: noted, waited, or raised when
+    fatal), and the follower then reads on from the last line printed."""
     from runwatch.api.errors import ApiError
-    from runwatch.follow.backoff import is_fatal
     from runwatch.follow.log_read import messages, read_history
     from runwatch.follow.log_source import events_oldest_first
 
@@ -232,8 +242,7 @@ async def _print_history(
             else:
                 _write(writer, events, timestamps, as_json)
     except ApiError as exc:
-        if is_fatal(exc):
-            raise
+        await retry(exc)
 
 
 def _write(
