@@ -209,8 +209,8 @@ class SliceReader:
         if last is None or newest is None or newest <= last:
             return [_Slice(self.since, self.until)]
         span = newest - last
-        # The time a page of events covers, at the denser end of the log: a run's first
-        # lines are often far apart (start-up), so each page's first tenth is left out.
+        # The time a page of events covers, at the denser end of the log (`_page_span`
+        # leaves out a tenth at each end of a page: a run's start-up and end lines).
         per_page = [_page_span(times) for times in (first, newest_page)]
         page_span = min((p for p in per_page if p is not None), default=None)
         # Density unknown: a slice a worker.
