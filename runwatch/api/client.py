@@ -84,6 +84,7 @@ class APIClient(RunApiMethods[JsonDict]):
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
         on_retry: Callable[[str], None] | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self._core = Core(
             credential,
@@ -93,11 +94,15 @@ class APIClient(RunApiMethods[JsonDict]):
             environ=environ,
             rng=rng,
             on_retry=on_retry,
+            ca_file=ca_file,
         )
         self._sleep = sleep or time.sleep
         # The SDK's requests session follows redirects; keep that.
         self._http = httpx.Client(
-            transport=transport, follow_redirects=True, trust_env=self._core.trust_env
+            transport=transport,
+            follow_redirects=True,
+            trust_env=self._core.trust_env,
+            verify=self._core.verify,
         )
 
     def _call(self, spec: RequestSpec) -> JsonDict:
@@ -145,6 +150,7 @@ class AsyncAPIClient(RunApiMethods[Coroutine[Any, Any, JsonDict]]):
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
         on_retry: Callable[[str], None] | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self._core = Core(
             credential,
@@ -154,10 +160,14 @@ class AsyncAPIClient(RunApiMethods[Coroutine[Any, Any, JsonDict]]):
             environ=environ,
             rng=rng,
             on_retry=on_retry,
+            ca_file=ca_file,
         )
         self._sleep = sleep or asyncio.sleep
         self._http = httpx.AsyncClient(
-            transport=transport, follow_redirects=True, trust_env=self._core.trust_env
+            transport=transport,
+            follow_redirects=True,
+            trust_env=self._core.trust_env,
+            verify=self._core.verify,
         )
 
     async def _call(self, spec: RequestSpec) -> JsonDict:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import ssl
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from runwatch import __version__
+from runwatch.api.errors import ApiError
 
 DEFAULT_BASE_URL = "https://api.abeja.io"
 DEFAULT_CONNECTION_TIMEOUT = 30.0
@@ -20,6 +22,10 @@ API_URL_ENV = "ABEJA_API_URL"
 TIMEOUT_ENV = "ABEJA_SDK_CONNECTION_TIMEOUT"
 MAX_RETRY_ENV = "ABEJA_SDK_MAX_RETRY_COUNT"
 USER_AGENT = f"runwatch/{__version__} (+abeja-platform-sdk compatible)"
+# Where users point their TLS clients at a private CA, first match wins after a profile's own
+# ca_file: `requests` (the SDK) reads REQUESTS_CA_BUNDLE, OpenSSL and httpx SSL_CERT_FILE.
+CA_FILE_ENVS = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+CA_DIR_ENV = "SSL_CERT_DIR"
 
 
 def credential_from_env(environ: Mapping[str, str]) -> dict[str, str]:
@@ -59,6 +65,25 @@ def auth_header(credential: Mapping[str, str]) -> tuple[dict[str, str], tuple[st
             encoded = base64.b64encode(f"{ident}:{secret}".encode()).decode()
             return {"Authorization": f"Basic {encoded}"}, (secret, encoded)
     return {}, ()
+
+
+def resolve_verify(ca_file: str | None, environ: Mapping[str, str]) -> ssl.SSLContext | bool:
+    """How the server's certificate is checked, for every URL, loopback included: against
+    `ca_file` (a profile's), else $REQUESTS_CA_BUNDLE, else $SSL_CERT_FILE, else
+    $SSL_CERT_DIR, else the bundled CAs (True)."""
+    source = "the profile's ca_file" if ca_file else ""
+    for name in CA_FILE_ENVS:
+        if not ca_file and environ.get(name):
+            ca_file, source = environ[name], f"${name}"
+    ca_dir = None if ca_file else environ.get(CA_DIR_ENV) or None
+    if not ca_file and not ca_dir:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_file, capath=ca_dir)
+    except (OSError, ssl.SSLError) as error:
+        what = f"{ca_file} ({source})" if ca_file else f"{ca_dir} (${CA_DIR_ENV})"
+        reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or "unusable"
+        raise ApiError(f"cannot use the CA certificates in {what}: {reason}") from None
 
 
 def resolve_timeout(timeout: float | None, environ: Mapping[str, str]) -> float:

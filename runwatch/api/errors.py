@@ -26,6 +26,7 @@ __all__ = [
     "OutcomeUnknown",
     "RequestTimeout",
     "ResponseShapeError",
+    "TlsRefused",
     "TooManyRequests",
     "TransportError",
     "Unauthorized",
@@ -174,6 +175,14 @@ class ConnectionFailed(TransportError):
 
     `reason`: "connection refused", "host not found", "connection dropped", ...
     """
+
+
+class TlsRefused(TransportError):
+    """The server's TLS certificate was refused (unknown CA, wrong host name, expired).
+
+    Retrying cannot fix it: the message says which URL and how to trust a private CA."""
+
+    default_reason = "TLS certificate refused"
 
 
 class RequestTimeout(TransportError):

@@ -9,6 +9,7 @@ import html
 import http.client
 import json
 import re
+import ssl
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -22,6 +23,7 @@ from runwatch.api.errors import (
     OutcomeUnknown,
     RequestTimeout,
     ResponseShapeError,
+    TlsRefused,
     error_class_for_status,
 )
 from runwatch.api.request_spec import RequestSpec
@@ -210,6 +212,25 @@ def transport_reason(error: Exception) -> str:
     if isinstance(error, httpx.ConnectError):
         return "cannot connect"
     return "connection dropped"
+
+
+def tls_refusal(error: Exception, spec: RequestSpec, url: str) -> ApiError | None:
+    """A `TlsRefused` when `error` is a certificate that failed verification, else None."""
+    link: BaseException | None = error
+    seen: set[int] = set()
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, ssl.SSLCertVerificationError):
+            # OpenSSL's fixed words ("self-signed certificate in certificate chain", ...).
+            why = _scrub(str(link.verify_message or "verification failed"), ())[:120]
+            return TlsRefused(
+                f"{spec.method} {url}: the server's TLS certificate was refused ({why}). "
+                "If a private CA signed it, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE (or the "
+                "profile's ca_file) at that CA's certificate (PEM).",
+                url=url,
+            )
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def transport_error(

@@ -40,15 +40,18 @@ def _runs_path(organization_id: str, deployment_id: str) -> str:
 
 
 def _log_params(
-    tokens: dict[str, str | None], start_time: datetime | None, end_time: datetime | None
+    tokens: dict[str, str | None],
+    start_time: datetime | str | None,
+    end_time: datetime | str | None,
 ) -> dict[str, str]:
     """The log reads' query, as the SDK builds it: the tokens and times given (truthy), in
-    that order, tokens as str() and times in the SDK's format."""
+    that order, tokens as str() and times in the SDK's format. A time given as a string goes
+    as it is: a read by time slices sends fractions of a second, which the SDK cannot."""
     params = {name: str(token) for name, token in tokens.items() if token}
     if start_time:
-        params["start_time"] = sdk_time(start_time)
+        params["start_time"] = start_time if isinstance(start_time, str) else sdk_time(start_time)
     if end_time:
-        params["end_time"] = sdk_time(end_time)
+        params["end_time"] = end_time if isinstance(end_time, str) else sdk_time(end_time)
     return params
 
 
@@ -105,8 +108,8 @@ class RunApiMethods(Generic[R]):
         deployment_id: str,
         run_id: str,
         next_token: str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
     ) -> R:
         """The whole log, oldest first, a page at a time: GET .../runs/<run_id>/logs."""
         params = _log_params({"next_token": next_token}, start_time, end_time)

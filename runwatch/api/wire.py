@@ -27,6 +27,7 @@ from runwatch.api.connection_config import (
     is_loopback,
     resolve_max_retry_count,
     resolve_timeout,
+    resolve_verify,
     safe_url,
 )
 from runwatch.api.errors import (
@@ -38,6 +39,7 @@ from runwatch.api.responses import (
     decode_body,
     http_error,
     text_excerpt,
+    tls_refusal,
     transport_error,
     transport_reason,
 )
@@ -73,6 +75,7 @@ class Core:
         environ: Mapping[str, str] | None = None,
         rng: random.Random | None = None,
         on_retry: Callable[[str], None] | None = None,
+        ca_file: str | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
         if credential is None:
@@ -85,6 +88,9 @@ class Core:
         # Proxy variables apply (as with the SDK's requests), except to a loopback engine: a
         # corporate HTTP_PROXY without NO_PROXY=127.0.0.1 would otherwise break the local engine.
         self.trust_env = not is_loopback(self.base_url)
+        # The CA settings, though, apply to every URL: an https engine or tunnel on 127.0.0.1
+        # is trusted the way the user set up, not only a remote one.
+        self.verify = resolve_verify(ca_file, env)
         self.timeout = resolve_timeout(timeout, env)
         self.policy = RetryPolicy(max_retries=resolve_max_retry_count(max_retry_count, env))
         self.rng = rng or random.Random()
@@ -138,6 +144,10 @@ class Core:
                 if delay is None:
                     raise error
             elif isinstance(outcome, httpx.RequestError):
+                refused = tls_refusal(outcome, spec, url)
+                if refused is not None:
+                    # A certificate refused now is refused on every try: say so at once.
+                    raise refused
                 delay = retry_delay(
                     self.policy,
                     attempt=attempt,

@@ -7,7 +7,7 @@ Exit status: 0 when the run SUCCEEDED (or is still going, without -f), 1 when it
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,8 +17,10 @@ from runwatch.cli.outage import OutageNotes
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
+    from runwatch.api.errors import ApiError
     from runwatch.api.models import LogEvent
     from runwatch.config import Settings
+    from runwatch.follow.logs import LogFollower
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,16 +126,21 @@ async def _print_all(
     timestamps: bool,
     as_json: bool,
 ) -> None:
-    from runwatch.follow.log_read import read_log
+    from runwatch.follow.log_read import messages, read_log, read_log_wire
 
     writer = terminal_output.LineWriter()
+    if tail is None and not timestamps and not as_json and not writer.sanitize:
+        # Piped messages only: no event objects, no parsed times (the cost of a page, with
+        # the round trips read in parallel).
+        async for wire in read_log_wire(
+            client, organization, deployment_id, run_id, since=since, until=until
+        ):
+            writer.write_lines(messages(wire))
+        return
     async for batch in read_log(
         client, organization, deployment_id, run_id, since=since, until=until, tail=tail
     ):
-        if as_json:
-            writer.write_lines([_event_json(event) for event in batch])
-        else:
-            writer.write_events(batch, timestamps=timestamps)
+        _write(writer, batch, timestamps, as_json)
     writer.finish()
 
 
@@ -157,7 +164,8 @@ async def follow_logs(
     `emit`, when given, receives each batch instead of it being printed (`runwatch metrics -f`
     follows the same way and prints points). Returns the exit status for the run's end.
     """
-    from runwatch.api.errors import ApiError, ConnectionFailed
+    from runwatch.api.errors import ConnectionFailed
+    from runwatch.follow.backoff import back_off
     from runwatch.follow.logs import LogFollower
 
     follower = LogFollower(
@@ -184,25 +192,73 @@ async def follow_logs(
             common.note(f"the local engine now answers at {moved.base_url}")
 
     try:
+        if tail is None:
+            await _print_history(
+                follower,
+                writer,
+                emit,
+                timestamps=timestamps,
+                as_json=as_json,
+                retry=lambda exc: back_off(exc, schedule, on_error),
+            )
         async for batch in follower.follow(schedule, on_error=on_error):
             outage.answered()
             if not batch:
                 continue
             if emit is not None:
                 emit(batch)
-            elif as_json:
-                writer.write_lines([_event_json(event) for event in batch])
             else:
-                writer.write_events(batch, timestamps=timestamps)
+                _write(writer, batch, timestamps, as_json)
         if formats.exit_status_for(follower.status) == common.EXIT_FAILED:
             # The end of the log again (one request when it holds the failure): the lines
-            # printed are not kept, and a failure can begin far above the newest page.
+            # printed are not kept, and a failure can begin far above the newest page. A
+            # live progress line ends first: the summary is the last thing said.
+            writer.finish()
             await failure_report.report_failure(follower.source)
     finally:
         writer.finish()
         for extra in opened:
             await extra.aclose()
     return formats.exit_status_for(follower.status)
+
+
+async def _print_history(
+    follower: LogFollower,
+    writer: terminal_output.LineWriter,
+    emit: Callable[[list[LogEvent]], None] | None,
+    *,
+    timestamps: bool,
+    as_json: bool,
+    retry: Callable[[ApiError], Awaitable[None]],
+) -> None:
+    """The log so far, read in parallel slices; `follower` then goes on from its last line.
+    A failure goes to `retry` (the follow loop's backoff: noted, waited, or raised when
+    fatal), and the follower then reads on from the last line printed."""
+    from runwatch.api.errors import ApiError
+    from runwatch.follow.log_read import messages, read_history
+    from runwatch.follow.log_source import events_oldest_first
+
+    try:
+        async for wire in read_history(follower):
+            if emit is None and not (timestamps or as_json or writer.sanitize):
+                writer.write_lines(messages(wire))
+                continue
+            events = events_oldest_first(wire, newest_first=False)
+            if emit is not None:
+                emit(events)
+            else:
+                _write(writer, events, timestamps, as_json)
+    except ApiError as exc:
+        await retry(exc)
+
+
+def _write(
+    writer: terminal_output.LineWriter, batch: list[LogEvent], timestamps: bool, as_json: bool
+) -> None:
+    if as_json:
+        writer.write_lines([_event_json(event) for event in batch])
+    else:
+        writer.write_events(batch, timestamps=timestamps)
 
 
 def _event_json(event: LogEvent) -> str:

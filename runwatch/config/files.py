@@ -138,6 +138,8 @@ class Profile:
     bell: bool = True
     timeout: float | None = None
     max_retry_count: int | None = None
+    # A PEM file of the CA(s) that signed the server's certificate (a private CA).
+    ca_file: str | None = None
     # A regular expression for a log format of the profile's own (`runwatch.follow.metrics`):
     # named groups are metric names, a group named `step` is the step.
     metric_pattern: str | None = None
@@ -166,6 +168,7 @@ _STR_KEYS = (
     "auth_token",
     "user_id",
     "personal_access_token",
+    "ca_file",
     "metric_pattern",
 )
 _BOOL_KEYS = ("read_only", "bell")

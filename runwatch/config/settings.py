@@ -98,6 +98,7 @@ class Settings:
     local_engine: bool = False
     timeout: float | None = None
     max_retry_count: int | None = None
+    ca_file: str | None = None
     # The profile's own log format for metrics (see config.files.Profile.metric_pattern).
     metric_pattern: str | None = None
     api_source: ApiSource = LOCAL_SOURCE
@@ -108,12 +109,15 @@ class Settings:
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `APIClient(...)` / `AsyncAPIClient(...)`."""
-        return {
+        kwargs: dict[str, Any] = {
             "credential": dict(self.credential),
             "timeout": self.timeout,
             "max_retry_count": self.max_retry_count,
             "base_url": self.api_url or None,
         }
+        if self.ca_file:
+            kwargs["ca_file"] = self.ca_file
+        return kwargs
 
     def with_engine(self, url: str, organization_id: str, token: str) -> Settings:
         """These settings pointed at a running local engine."""
@@ -182,6 +186,7 @@ class Settings:
                 if self.max_retry_count is not None
                 else "5 (default)",
                 "local_engine": str(self.local_engine).lower(),
+                "ca_file": self.ca_file or "(unset)",
                 "metric_pattern": self.metric_pattern or "(none)",
             }
         )
@@ -404,6 +409,9 @@ def resolve_settings(
         retries = chosen.max_retry_count
         sources["max_retry_count"] = from_profile
     settings.max_retry_count = retries
+    if chosen is not None and chosen.ca_file:
+        settings.ca_file = str(Path(chosen.ca_file).expanduser())
+        sources["ca_file"] = from_profile
 
     if read_only is not None:
         settings.read_only = read_only

@@ -11,8 +11,8 @@ from runwatch.api.errors import (
     ApiError,
     BadRequest,
     Forbidden,
-    HttpError,
     NotFound,
+    TlsRefused,
     Unauthorized,
 )
 from runwatch.follow.schedule import PollSchedule, refused_connection
@@ -21,8 +21,15 @@ __all__ = ["FATAL_ERRORS", "ErrorHook", "back_off", "failure_delay", "is_fatal"]
 
 # Errors that retrying cannot fix: the follower re-raises them instead of backing off.
 # BadRequest is here because the only 400 recentlogs gives is a token the server rejects,
-# and asking again with the same token would fail forever.
-FATAL_ERRORS: tuple[type[HttpError], ...] = (Unauthorized, Forbidden, NotFound, BadRequest)
+# and asking again with the same token would fail forever; a refused certificate is refused
+# on every try.
+FATAL_ERRORS: tuple[type[ApiError], ...] = (
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    BadRequest,
+    TlsRefused,
+)
 
 # Told of each failure that will be retried, with the delay before the retry.
 ErrorHook = Callable[[ApiError, float], None]

@@ -30,6 +30,7 @@ __all__ = [
     "before_edge",
     "classify_token",
     "floor_second",
+    "neighbour_times",
     "newest_edge",
     "oldest_edge",
     "reaches_before",
@@ -69,13 +70,18 @@ def next_second(when: datetime) -> datetime:
 
 
 def _times(events: Sequence[LogEvent]) -> list[datetime | None]:
-    """Each event's time; an event whose time cannot be read takes its neighbour's (the one
-    before it, or for the first ones the first readable one), as it was logged among them."""
+    return neighbour_times([event.timestamp for event in events])
+
+
+def neighbour_times(read: Sequence[datetime | None]) -> list[datetime | None]:
+    """Each event's time from the times read (oldest first); an event whose time cannot be
+    read takes its neighbour's (the one before it, or for the first ones the first readable
+    one), as it was logged among them."""
     times: list[datetime | None] = []
     last: datetime | None = None
-    for event in events:
-        if event.timestamp is not None:
-            last = event.timestamp
+    for when in read:
+        if when is not None:
+            last = when
         times.append(last)
     first = next((t for t in times if t is not None), None)
     return [first if t is None else t for t in times]

@@ -19,7 +19,7 @@ from runwatch.api.models import LogEvent
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
 
-__all__ = ["LogSource", "Page", "events_oldest_first"]
+__all__ = ["LogSource", "Page", "events_oldest_first", "raw_events"]
 
 
 @dataclass
@@ -64,7 +64,7 @@ class LogSource:
                 end_time=end,
             )
         # The wire order is newest first; everything here works oldest first.
-        events = events_oldest_first(_raw_events(data, "recentlogs"), newest_first=True)
+        events = events_oldest_first(raw_events(data, "recentlogs"), newest_first=True)
         return Page(events, data.get("next_forward_token"), data.get("next_backward_token"))
 
     async def logs(
@@ -83,11 +83,11 @@ class LogSource:
                 start_time=start,
                 end_time=end,
             )
-        events = events_oldest_first(_raw_events(data, "logs"), newest_first=False)
+        events = events_oldest_first(raw_events(data, "logs"), newest_first=False)
         return Page(events, data.get("next_token"))
 
 
-def _raw_events(data: Any, endpoint: str) -> list[Any]:
+def raw_events(data: Any, endpoint: str) -> list[Any]:
     raw = data.get("events") if isinstance(data, dict) else None
     if raw is None:
         return []

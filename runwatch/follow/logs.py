@@ -12,17 +12,12 @@ page left it, and the next poll carries on from there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from runwatch.api.client import Traffic, counting
-from runwatch.api.errors import (
-    ApiError,
-)
 from runwatch.api.models import LogEvent, Run, is_terminal
-from runwatch.follow.backoff import ErrorHook, back_off
 from runwatch.follow.log_backward import BackwardPager
 from runwatch.follow.log_edges import (
     AfterEdge,
@@ -35,8 +30,8 @@ from runwatch.follow.log_edges import (
     oldest_edge,
     reaches_before,
 )
+from runwatch.follow.log_loop import FollowLoop
 from runwatch.follow.log_source import LogSource, Page
-from runwatch.follow.schedule import PollSchedule
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -44,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["LogFollower"]
 
 
-class LogFollower:
+class LogFollower(FollowLoop):
     """Follows one run's log. Plain async state machine, no UI.
 
     Start position:
@@ -189,6 +184,23 @@ class LogFollower:
         if not self._backfilling:
             self._pending.extend(self._assemble_start())
 
+    def resume_after(
+        self, edge: Edge | None, *, read_logs: bool, since: datetime | None = None
+    ) -> None:
+        """Start a fresh follower just after `edge`, the newest edge of what a whole-log read
+        (`log_slices`) handed out, instead of at its own start position.
+
+        `read_logs`: read on through `logs` from the second of `edge` (or from `since`),
+        dropping what was handed out, before asking `recentlogs`; else ask `recentlogs` by
+        time straight away (the read reached the end of what `logs` had).
+        """
+        self._started = True
+        self._newest = edge
+        self._back = BackwardPager(self.source, None, at_start=edge is None and since is None)
+        if read_logs:
+            start = floor_second(edge.time) if edge is not None else since
+            self._ascending = _Ascending(start=start, since=since, overlaps=edge is not None)
+
     def _backfill_complete(self) -> bool:
         if self._back.at_start or self.tail is None:
             return True
@@ -283,7 +295,11 @@ class LogFollower:
                 self._forward = page.forward if answer is TokenAnswer.USABLE else None
             return
         self._forward = page.forward if answer is TokenAnswer.USABLE else None
-        if answer is TokenAnswer.NO_MORE:
+        # A page shorter than a full one held everything there was: hand it out now rather
+        # than after one more request that would come back empty (the follow lag of a link).
+        short = len(page.events) < self._largest_page and page.size < _SMALL_PAGE_BYTES
+        self._note_page_size(page)
+        if answer is TokenAnswer.NO_MORE or short:
             self.caught_up = True
 
     async def _time_step(self) -> None:
@@ -316,6 +332,7 @@ class LogFollower:
 
     async def _ascending_step(self, read: _Ascending) -> None:
         page = await self.source.logs(token=read.token, start=read.start)
+        self._note_page_size(page)
         events = page.events
         if read.since is not None:
             # The SDK's whole seconds: the first page may start before `since`.
@@ -349,56 +366,6 @@ class LogFollower:
         if not self._started or self._backfilling:
             return []
         return await self._back.older()
-
-    # -- the loop -----------------------------------------------------------------------
-
-    async def follow(
-        self,
-        schedule: PollSchedule,
-        *,
-        on_error: ErrorHook | None = None,
-        fetch_status: bool | None = None,
-    ) -> AsyncIterator[list[LogEvent]]:
-        """Poll, yield each batch (possibly empty), wait, until the run is done.
-
-        With no `set_run_status` caller (or `fetch_status=True`) the follower asks for the
-        run's status itself when it has caught up with the log and the log is quiet (or
-        at most once per interval while lines keep coming). Batches that end short of the
-        log's end (`caught_up` false) are followed by the next poll at once, never by a
-        wait. Failed requests follow `backoff.back_off`: fatal errors are raised, any other
-        `ApiError` is reported to `on_error` with the chosen delay and retried.
-        """
-        fetch = (not self._status_external) if fetch_status is None else fetch_status
-        last_status = float("-inf")
-        while not self.done:
-            try:
-                batch = await self.poll()
-            except ApiError as exc:
-                await back_off(exc, schedule, on_error)
-                continue
-            schedule.succeeded()
-            yield batch
-            if self.done:
-                return
-            if not self.caught_up:
-                continue
-            now = schedule.clock.monotonic()
-            # While lines keep coming the run is obviously not over: ask for its status when
-            # the log goes quiet, or once per interval, not after every page of a busy log.
-            due = not batch or now - last_status >= schedule.interval
-            if fetch and not self._terminal and due:
-                last_status = now
-                try:
-                    await self.refresh_status()
-                except ApiError as exc:
-                    await back_off(exc, schedule, on_error)
-                    continue
-                if self._terminal:
-                    # One more poll now drains whatever was logged before the end.
-                    continue
-            if self._terminal:
-                continue
-            await schedule.wait(active=True, busy=bool(batch))
 
 
 # A page this small cannot have been cut short by a server's size limit (1 MiB here and on

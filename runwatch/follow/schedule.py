@@ -135,8 +135,12 @@ class PollSchedule:
         if self._wake is not None:
             self._wake.set()
 
-    async def wait(self, *, active: bool, busy: bool = False) -> None:
-        """Sleep until the next poll is due, a `poke`, or the end of a pause."""
+    async def wait(self, *, active: bool, busy: bool = False, elapsed: float = 0.0) -> None:
+        """Sleep until the next poll is due, a `poke`, or the end of a pause.
+
+        `elapsed`: how long ago the round of polls that ends now began; the wait is that much
+        shorter, so polls keep their cadence over a slow link (never after a failure, whose
+        backoff is waited whole)."""
         if self._wake is None:
             self._wake = asyncio.Event()
         wake = self._wake
@@ -151,6 +155,8 @@ class PollSchedule:
                 return
             wake.clear()
             delay = self.next_delay(active=active, busy=busy)
+            if not self.failures:
+                delay -= max(0.0, elapsed)
             if delay <= 0:
                 return
             sleeper = asyncio.ensure_future(self.clock.sleep(delay))
@@ -165,6 +171,6 @@ class PollSchedule:
                             await task
             if self._paused and not self._poked:
                 # Paused while sleeping: honour the pause before polling.
-                await self.wait(active=active, busy=busy)
+                await self.wait(active=active, busy=busy, elapsed=elapsed)
         finally:
             self._poked = False
