@@ -22,7 +22,8 @@ Mode = Literal[
 class Block(StrEnum):
     """Why polling stopped until the user acts."""
 
-    AUTH = "auth"  # 401/403: the token (ctrl+r re-reads the profile)
+    # 401/403 or a refused TLS certificate: the settings (ctrl+r re-reads the profile)
+    AUTH = "auth"
     NOT_FOUND = "not_found"  # the deployment is not there (d switches)
     FAILED = "failed"  # no organization, no deployment, engine failed, an internal error
 

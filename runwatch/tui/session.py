@@ -226,6 +226,8 @@ class Session:
             timeout=timeout if timeout else self.client_timeout,
             max_retry_count=0,
             base_url=url,
+            # The profile's CA file, as the CLI uses it (the environment's apply by themselves).
+            ca_file=self.settings.ca_file,
         )
 
     async def _connect(
@@ -309,8 +311,19 @@ class Session:
 
     def failed(self, source: str, error: ApiError, *, delay: float | None = None) -> Verdict:
         """Record a failure of `source`; `delay` when the follow layer already backed off."""
-        from runwatch.api.errors import BadRequest, Forbidden, NotFound, Unauthorized
+        from runwatch.api.errors import BadRequest, Forbidden, NotFound, TlsRefused, Unauthorized
 
+        if isinstance(error, TlsRefused):
+            # Retrying cannot fix a refused certificate: say which URL and how to trust its CA
+            # (ctrl+r reads the settings again once the user has set one).
+            self.set_paused(True, user=False)
+            if self.connection.block is None and self._app is not None:
+                # The status line cuts a long reason; the fix must be read whole, once.
+                self._app.notify(
+                    error.describe(), title="TLS certificate refused", severity="error", timeout=30
+                )
+            self.connection.blocked(Block.AUTH, f"TLS certificate refused by {self.api_url}")
+            return Verdict.BLOCKED
         if isinstance(error, Unauthorized | Forbidden):
             source = self.settings.credential_source
             kind = "401 Unauthorized" if isinstance(error, Unauthorized) else "403 Forbidden"
