@@ -172,7 +172,8 @@ class LineWriter:
         for event in events:
             line = inert(last_state(event.message))
             if timestamps:
-                line = f"{event.raw_timestamp or '-'} {line}"
+                # The time is the server's text too: as inert as the message.
+                line = f"{inert(event.raw_timestamp or '-')} {line}"
             if self.live and parse_progress(line) is not None:
                 parts.append(self._live_text(line))
                 continue
