@@ -12,14 +12,22 @@ from typing import Any
 from tests.cli.test_cli_engine import runwatch
 
 QUICK = "def handler(input_data, context):\n    print('hello from', context['deployment_id'])\n"
+SLEEPER = "import time\n\ndef handler(input_data, context):\n    time.sleep(120)\n"
 
 
 def test_every_command_takes_a_deployment_name(engine: Any, cli_env: dict[str, str]) -> None:
     deployment_id, version_id = engine.deploy_source(QUICK, name="mnist-train")
-    # More runs than one page of the runs list (50).
-    run_ids = [
-        engine.create_run(deployment_id, version_id, retry_count=0)["run_id"] for _ in range(53)
+    _, sleeper = engine.deploy_source(SLEEPER, name="mnist-train", deployment_id=deployment_id)
+    # More runs than one page of the runs list (50): all but the last wait on queue 0 behind
+    # one that sleeps (listing them does not need 53 processes); the last runs on queue 1.
+    run_ids = [engine.create_run(deployment_id, sleeper, distribution=0)["run_id"]]
+    run_ids += [
+        engine.create_run(deployment_id, version_id, retry_count=0, distribution=0)["run_id"]
+        for _ in range(51)
     ]
+    run_ids.append(
+        engine.create_run(deployment_id, version_id, retry_count=0, distribution=1)["run_id"]
+    )
     listed = runwatch("runs", "--json", "--all", "--deployment", "mnist-train", env=cli_env)
     assert listed.returncode == 0, listed.stderr
     assert sorted(json.loads(line)["run_id"] for line in listed.stdout.splitlines()) == run_ids
