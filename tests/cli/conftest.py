@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "follow"))
 from follow_fakes import FakeClock, FakeRunApi
 
 from runwatch.api.client import AsyncAPIClient
-from runwatch.cli import command_setup, main
+from runwatch.cli import command_setup
 from runwatch.follow.schedule import PollSchedule
 from tests.conftest import CLIENT_ENV_VARS
 
@@ -79,30 +78,3 @@ def cli_env(engine: Any, tmp_path: Path) -> dict[str, str]:
     env["HOME"] = str(tmp_path / "home")
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-InProcess = Callable[..., "subprocess.CompletedProcess[str]"]
-
-
-@pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
-    """`runwatch ARGS` run by `main` in this process with exactly `env` as its environment,
-    answered as `subprocess.run` would (a subprocess costs a second of start-up under load).
-    For what does not depend on the process; signals, pipes, exit codes of an uncaught
-    exception and start-up keep their subprocess tests (tests/cli/test_cli_engine.py)."""
-
-    def run(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        with monkeypatch.context() as patch:
-            for name in set(os.environ) - set(env):
-                patch.delenv(name)
-            for name, value in env.items():
-                patch.setenv(name, value)
-            try:
-                code = main(list(args))
-            except SystemExit as stop:  # argparse's usage errors
-                code = stop.code if isinstance(stop.code, int) else 2
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(["runwatch", *args], code, out, err)
-
-    return run

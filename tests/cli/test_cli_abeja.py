@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import InProcess
-from tests.conftest import CLIENT_ENV_VARS
+from tests.conftest import CLIENT_ENV_VARS, InProcess
 
 HANDLER = "def handler(input_data, context):\n    print('hello from the run')\n"
 # The engine's one organization is called this (runwatch/engine/common.py).

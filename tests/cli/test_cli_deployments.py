@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.cli.conftest import InProcess
+from tests.conftest import InProcess
 
 QUICK = "def handler(input_data, context):\n    print('hello from', context['deployment_id'])\n"
 SLEEPER = "import time\n\ndef handler(input_data, context):\n    time.sleep(120)\n"

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import InProcess
-from tests.conftest import CLIENT_ENV_VARS, start_engine
+from tests.conftest import CLIENT_ENV_VARS, InProcess, start_engine
 from tests.token_server import SHAPES, TokenShapeServer
 
 BURSTS = """
