@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +312,33 @@ def restartable_engine(tmp_path: Path) -> Iterator[EngineProcess]:
         yield proc
     finally:
         proc.close()
+
+
+InProcess = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    """`runwatch ARGS` run by `main` in this process with exactly `env` as its environment,
+    answered as `subprocess.run` would (a subprocess costs a second of start-up under load).
+    For what does not depend on the process; signals, pipes, exit codes of an uncaught
+    exception and start-up keep their subprocess tests (e.g. tests/cli/test_cli_engine.py)."""
+    from runwatch.cli import main
+
+    def run(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            for name in set(os.environ) - set(env):
+                patch.delenv(name)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            try:
+                code = main(list(args))
+            except SystemExit as stop:  # as the interpreter ends on it (argparse's usage errors)
+                code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+                if not isinstance(stop.code, int | None):
+                    print(stop.code, file=sys.stderr)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["runwatch", *args], code, out, err)
+
+    return run

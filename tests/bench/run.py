@@ -1,12 +1,14 @@
 """The benchmark runner: every figure of issue 7, against its target, in one table.
 
-    python tests/bench/run.py [--quick] [--json PATH]
+    python tests/bench/run.py [--quick | --smoke] [--json PATH]
 
 Starts its own engines (in a temporary directory) and runs the benchmarks of the modules next
 to this file. Each figure is the median of several repetitions; each comparison with a
 baseline (the official SDK, or rebuilding the runs table) is measured in the same run, and its
 ratio is printed next to the ratio the target asks for. `--quick` uses small sizes (about a
-minute on 2 cores; CI runs it to keep the benchmarks working, without looking at the times).
+minute on 2 cores).
+`--smoke` uses the smallest sizes that still take every figure (one repetition; the figures
+mean little): tests/bench/test_bench_runner.py runs it to keep the runner working.
 `--json PATH` writes the list of {"metric", "value", "unit", "target", "better", "baseline"}.
 Where the target is a ratio to the baseline (burst, export), "target" is that ratio times the
 baseline measured in this run, so `value` against `target` is the whole check.
@@ -99,6 +101,27 @@ QUICK = Sizes(
     log_lines=100_000,
     runs=1_000,
     requests=200,
+)
+# Every step and figure once, on the smallest inputs each measurement still works on (recentlogs
+# reads 1,000 events from the middle quarter of the big run; get_runs pages 50 runs).
+SMOKE = Sizes(
+    repeats=1,
+    help_repeats=1,
+    startup_repeats=1,
+    cold_start=False,
+    table_rows=500,
+    table_rounds=3,
+    rebuild_rounds=1,
+    ingest_lines=20_000,
+    latency_seconds=0.5,
+    tail_lines=2,
+    tail_runs=1,
+    burst_lines=5_000,
+    sdk_polls=1,
+    log_write_lines=5_000,
+    log_lines=10_000,
+    runs=200,
+    requests=20,
 )
 
 
@@ -437,10 +460,13 @@ def table(results: list[Result]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes, once: keeps it working")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the results as JSON")
     args = parser.parse_args()
-    sizes = QUICK if args.quick else FULL
+    mode = "quick" if args.quick else "smoke" if args.smoke else "full"
+    sizes = {"quick": QUICK, "smoke": SMOKE, "full": FULL}[mode]
     started = time.perf_counter()
     results: list[Result] = []
     steps: list[tuple[str, Callable[[Path], list[Result]]]] = [
@@ -464,7 +490,7 @@ def main() -> int:
     load = os.getloadavg()
     print(table(results))
     print(
-        f"\n{'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s;"
+        f"\n{mode} run, {time.perf_counter() - started:.0f} s;"
         f" load average at the end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
         f" ({os.cpu_count()} CPUs)"
     )

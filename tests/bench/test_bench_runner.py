@@ -1,5 +1,6 @@
-"""The benchmark runner keeps working: `run.py --quick --json` ends well and its JSON has every
-metric of issue 7 in the agreed shape. No timing is asserted (the machine is shared)."""
+"""The benchmark runner keeps working: `run.py --smoke --json` (every step of `--quick` and the
+full run, on the smallest sizes) ends well and its JSON has every metric of issue 7 in the
+agreed shape. No timing is asserted (the machine is shared)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def test_quick_run_writes_every_metric(tmp_path: Path) -> None:
     pytest.importorskip("abeja.runs")  # the SDK baselines
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, str(RUNNER), "--quick", "--json", str(out)],
+        [sys.executable, str(RUNNER), "--smoke", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=280,

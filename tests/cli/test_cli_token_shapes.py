@@ -3,7 +3,8 @@
 Against the engine in both of its modes (the seed's `[]`, CloudWatch's same token) and against
 `tests/token_server.py` for what the engine never says (`null`, `""`, no key, no usable token
 on any answer): each line once, in order, the right exit status, and nothing on stderr (no
-retry note, no "reconnecting").
+retry note, no "reconnecting"). Most commands run in-process (`in_process`); `logs -f` on a
+hosted shape and the abeja-config user run as subprocesses, as a user starts them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLIENT_ENV_VARS, start_engine
+from tests.conftest import CLIENT_ENV_VARS, InProcess, start_engine
 from tests.token_server import SHAPES, TokenShapeServer
 
 BURSTS = """
@@ -58,7 +59,7 @@ def client_env(tmp_path: Path, api: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", ["seed", "cloudwatch"])
-def test_logs_against_both_engine_modes(tmp_path: Path, mode: str) -> None:
+def test_logs_against_both_engine_modes(tmp_path: Path, mode: str, in_process: InProcess) -> None:
     engine = start_engine(tmp_path / "engine", extra_args=["--log-tokens", mode])
     try:
         env = client_env(tmp_path, engine.env)
@@ -66,7 +67,7 @@ def test_logs_against_both_engine_modes(tmp_path: Path, mode: str) -> None:
         run = engine.create_run(
             deployment_id, version_id, input_data={"lines": 1500}, retry_count=0
         )["run_id"]
-        followed = runwatch("logs", "-f", run, "--deployment", deployment_id, env=env)
+        followed = in_process("logs", "-f", run, "--deployment", deployment_id, env=env)
         assert followed.returncode == 1, followed.stderr
         # Nothing on stderr but why the run failed: no retry note, no "reconnecting".
         assert followed.stderr.splitlines()[0] == f"runwatch: {run} FAILED: {FAILURE}"
@@ -74,10 +75,10 @@ def test_logs_against_both_engine_modes(tmp_path: Path, mode: str) -> None:
         assert followed.stdout.splitlines() == stored
         lines = [line for line in stored if line.startswith("line ")]
         assert lines == [f"line {n}" for n in range(6000)]
-        whole = runwatch("logs", run, "--deployment", deployment_id, env=env)
+        whole = in_process("logs", run, "--deployment", deployment_id, env=env)
         assert (whole.returncode, whole.stderr) == (1, "")
         assert whole.stdout.splitlines() == stored
-        tail = runwatch("logs", "--tail", "5", run, "--deployment", deployment_id, env=env)
+        tail = in_process("logs", "--tail", "5", run, "--deployment", deployment_id, env=env)
         assert (tail.returncode, tail.stderr) == (1, "")
         assert tail.stdout.splitlines() == stored[-5:]
     finally:
@@ -140,10 +141,12 @@ def test_logs_follow_and_whole_log_on_a_hosted_shape(
     assert whole.stdout.splitlines() == hosted.messages(run)
 
 
-def test_runs_lists_every_run_on_a_hosted_shape(hosted: TokenShapeServer, tmp_path: Path) -> None:
+def test_runs_lists_every_run_on_a_hosted_shape(
+    hosted: TokenShapeServer, tmp_path: Path, in_process: InProcess
+) -> None:
     for number in range(3):
         hosted.add_run(f"run-{number}", status="SUCCEEDED")
-    result = runwatch(
+    result = in_process(
         "runs", "--deployment", hosted.deployment_id, env=client_env(tmp_path, hosted.env)
     )
     assert result.returncode == 0, result.stderr

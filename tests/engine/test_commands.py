@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import signal
 import stat
@@ -15,7 +17,7 @@ import httpx
 import pytest
 
 from runwatch.engine.launch import ensure_engine, kill_attempts
-from tests.conftest import EngineProcess
+from tests.conftest import EngineProcess, InProcess
 
 
 def runwatch(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -71,7 +73,9 @@ def test_serve_warns_when_binding_beyond_loopback(tmp_path: Path) -> None:
     assert "WARNING" in output and "0.0.0.0" in output
 
 
-def test_deploy_cli_without_an_engine(tmp_path: Path) -> None:
+def test_deploy_cli_without_an_engine(tmp_path: Path, in_process: InProcess) -> None:
+    # In-process: deploying does not depend on the process (serve keeps its subprocesses).
+    cli = functools.partial(in_process, env=dict(os.environ))
     data_dir = tmp_path / "data"
     code = tmp_path / "code"
     code.mkdir()
@@ -79,29 +83,27 @@ def test_deploy_cli_without_an_engine(tmp_path: Path) -> None:
     (code / "pkg").mkdir()
     (code / "pkg" / "__init__.py").write_text("")
     (code / "pkg" / "mod.py").write_text("def run(i, c):\n    pass\n")
-    first = runwatch("deploy", str(code), "--name", "mine", "--data-dir", str(data_dir), "--json")
+    first = cli("deploy", str(code), "--name", "mine", "--data-dir", str(data_dir), "--json")
     assert first.returncode == 0, first.stderr
     ids = json.loads(first.stdout)
     assert re.fullmatch(r"\d{13}", ids["deployment_id"])
     assert re.fullmatch(r"ver-[0-9a-f]{16}", ids["version_id"])
-    again = runwatch(
+    again = cli(
         "deploy", str(code), "--deployment", ids["deployment_id"], "--handler", "pkg.mod:run",
         "--data-dir", str(data_dir), "--json",
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["deployment_id"] == ids["deployment_id"]
-    human = runwatch("deploy", str(code), "--name", "other", "--data-dir", str(data_dir))
+    human = cli("deploy", str(code), "--name", "other", "--data-dir", str(data_dir))
     assert "deployment_id:" in human.stdout and "version_id:" in human.stdout
     for handler in ("../main:handler", "/etc/passwd:x", "main", "os.path:join", "nope:handler"):
-        bad = runwatch(
+        bad = cli(
             "deploy", str(code), "--name", "x", "--handler", handler, "--data-dir", str(data_dir)
         )
         assert bad.returncode != 0 and "runwatch deploy:" in bad.stderr, (handler, bad)
-    missing = runwatch("deploy", str(tmp_path / "nope"), "--name", "x", "--data-dir", str(data_dir))
+    missing = cli("deploy", str(tmp_path / "nope"), "--name", "x", "--data-dir", str(data_dir))
     assert missing.returncode != 0
-    unknown = runwatch(
-        "deploy", str(code), "--deployment", "2999999999999", "--data-dir", str(data_dir)
-    )
+    unknown = cli("deploy", str(code), "--deployment", "2999999999999", "--data-dir", str(data_dir))
     assert unknown.returncode != 0 and "no deployment" in unknown.stderr
 
 
@@ -162,16 +164,18 @@ def test_demo_runs_are_submitted_on_first_start_only(tmp_path: Path) -> None:
         proc.close()
 
 
-def test_fresh_data_dir_is_private(tmp_path: Path) -> None:
+def test_fresh_data_dir_is_private(tmp_path: Path, in_process: InProcess) -> None:
+    # In-process: deploying does not depend on the process (serve keeps its subprocesses).
+    cli = functools.partial(in_process, env=dict(os.environ))
     data_dir = tmp_path / "new" / "engine"
     code = tmp_path / "code"
     code.mkdir()
     (code / "main.py").write_text("def handler(i, c):\n    pass\n")
     # The data dir inside the code dir: deploying must not copy it into itself.
     inner = code / ".runwatch-data"
-    assert runwatch("deploy", str(code), "--name", "a", "--data-dir", str(inner)).returncode == 0
-    assert runwatch("deploy", str(code), "--name", "b", "--data-dir", str(inner)).returncode == 0
+    assert cli("deploy", str(code), "--name", "a", "--data-dir", str(inner)).returncode == 0
+    assert cli("deploy", str(code), "--name", "b", "--data-dir", str(inner)).returncode == 0
     for version in (inner / "versions").iterdir():
         assert sorted(p.name for p in version.iterdir()) == ["main.py"]
-    assert runwatch("deploy", str(code), "--name", "c", "--data-dir", str(data_dir)).returncode == 0
+    assert cli("deploy", str(code), "--name", "c", "--data-dir", str(data_dir)).returncode == 0
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700

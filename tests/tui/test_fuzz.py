@@ -12,10 +12,14 @@ episode and shows the last inputs; the test goes on with the next episode and fa
 end with every distinct problem found.
 
 CI runs RUNWATCH_FUZZ_EPISODES (default 1) episodes for each of two fixed seeds and a fresh
-one (printed). By hand, e.g. `RUNWATCH_FUZZ_INPUTS=10000 pytest tests/tui/test_fuzz.py -s
--k fresh --timeout 0` feeds episodes until 10,000 inputs were fed (the count is printed);
-RUNWATCH_FUZZ_SEED=S runs seed S only, RUNWATCH_FUZZ_SEED=S:E only its episode E (timing
-differs between runs, so a replay takes the same choices but may not meet the same states).
+one (printed), each of RUNWATCH_FUZZ_STEPS inputs (default 20-40, a number drawn per episode:
+about 90 inputs per CI run from three different starts, a new one each run; the suite's time
+is shared with everything else). By hand, e.g. `RUNWATCH_FUZZ_INPUTS=10000
+RUNWATCH_FUZZ_STEPS=50-110 pytest tests/tui/test_fuzz.py -s -k fresh --timeout 0` feeds longer
+episodes until 10,000 inputs were fed (the count is printed); RUNWATCH_FUZZ_SEED=S runs seed S only,
+RUNWATCH_FUZZ_SEED=S:E only its episode E, with the same RUNWATCH_FUZZ_STEPS as the run that
+found it (timing differs between runs, so a replay takes the same choices but may not meet the
+same states).
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ FIXED_SEEDS = (20260101, 7)
 EPISODES = max(1, int(os.environ.get("RUNWATCH_FUZZ_EPISODES", "1")))
 # When set, episodes go on until this many inputs were fed (EPISODES is then ignored).
 TOTAL_INPUTS = int(os.environ.get("RUNWATCH_FUZZ_INPUTS", "0"))
+# Inputs per episode, "LOW-HIGH" (drawn per episode) or one number; long runs by hand set more.
+_LOW, _, _HIGH = os.environ.get("RUNWATCH_FUZZ_STEPS", "20-40").strip().partition("-")
+STEPS = (max(1, int(_LOW)), max(1, int(_HIGH or _LOW)))
 # A step that takes this long means the UI is blocked (pilot waits for the app to be idle).
 STEP_TIMEOUT = 30.0
 
@@ -152,7 +159,7 @@ class Episode:
 
     async def run(self) -> None:
         rng = self.rng
-        steps = rng.randint(50, 110)
+        steps = rng.randint(*STEPS)
         faults = EngineFaults(self.world.engine, rng, steps)
         size = (rng.randint(60, 200), rng.randint(20, 60))
         app = self.make_app()
@@ -282,7 +289,8 @@ async def test_random_user_input_never_breaks_the_dashboard(
     engine: EngineProcess, tmp_path: Path, which: str
 ) -> None:
     seed, episodes = seeds_for(which)
-    print(f"\ndashboard fuzz: seed {seed} (RUNWATCH_FUZZ_SEED={seed} replays it)")
+    replay = f"RUNWATCH_FUZZ_SEED={seed} RUNWATCH_FUZZ_STEPS={STEPS[0]}-{STEPS[1]}"
+    print(f"\ndashboard fuzz: seed {seed} ({replay} replays it)")
     world = build_world(engine, tmp_path)
     tally = Tally()
     findings: dict[tuple[str, str], Finding] = {}
@@ -296,7 +304,7 @@ async def test_random_user_input_never_breaks_the_dashboard(
         for finding in episode.findings:
             findings.setdefault(finding.key, finding)
             repeats[finding.key] += 1
-    summary = f"seed {seed}: {tally.line()}; {time.monotonic() - began:.0f}s"
+    summary = f"seed {seed}: {tally.line()}; {time.monotonic() - began:.0f}s ({replay})"
     print(f"dashboard fuzz {summary}")
     if findings:
         reports = "\n\n".join(

@@ -1,4 +1,4 @@
-"""Snapshots of the real app against one real engine, each at 80x24, 100x30 and 160x50.
+"""Snapshots of the real app against one real engine, each at 80x24 and 160x50.
 
 The main view, the submit form with a field error, the offline state, the deployments
 switcher, the help, a log search with its matches, and a log scrolled back with its
@@ -29,9 +29,11 @@ from runwatch.tui.screens.submit import SubmitScreen
 from tests.conftest import EngineProcess, start_engine
 from tests.tui.conftest import FIXED_NOW, FROZEN_ENGINE_CLOCK, make_app, settings_for, wait_for
 
+# The two sizes the team's rule asks for: the narrow layout (below MainScreen's 120-column
+# breakpoint, dialogs at their percentage widths) and the wide one (dialogs at their caps).
+# A size in between showed the same layouts again and is not taken.
 SIZES = [
     pytest.param((80, 24), id="80x24"),
-    pytest.param((100, 30), id="100x30"),
     pytest.param((160, 50), id="160x50"),
 ]
 # Lines the log scrolled back holds before and after its gate opens: more than the tallest
@@ -238,7 +240,10 @@ def test_log_search_with_matches(
     snap_compare: Any, world: World, tmp_path: Path, size: Any
 ) -> None:
     async def steps(pilot: Pilot[Any], app: RunwatchApp) -> None:
-        await pilot.press("l", "slash", *"before 1", "enter")
+        await pilot.press("l", "slash")
+        # Under load the first key could reach the log before the search box had the focus.
+        await wait_for(pilot, lambda: app.focused is app.main.query_one("#log-search"), what="box")
+        await pilot.press(*"before 1", "enter")
         view = app.main.log_view
         # "before 1", "before 10" and "before 11".
         await wait_for(pilot, lambda: view.match_count == 3, what="matches")
