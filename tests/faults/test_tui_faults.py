@@ -294,8 +294,10 @@ async def test_export_ends_when_the_server_cycles_its_tokens(
         await wait_for(pilot, lambda: "Exported" in screen_text(app), what="export done")
     lines = (tmp_path / f"{run_id}.log").read_text().splitlines()
     stored = shared_engine.all_log_messages(gated_version[0], run_id)
-    # The first page, then A, then B: A again ends it. Three pages of the same events.
-    assert len(lines) == 3 * len(stored)
+    # Each page holds the same events; the read ends when a token comes back (A, B, A): the
+    # first page, A, B, and at most one page more that the parallel read asked for at once
+    # (the first and the newest page are read together). Whole pages, never one for ever.
+    assert len(lines) % len(stored) == 0 and 3 <= len(lines) // len(stored) <= 4
 
 
 async def test_a_created_run_whose_answer_cannot_be_read_is_not_offered_again(

@@ -14,6 +14,7 @@ from textual import events
 from textual.widgets import OptionList, Select, TextArea
 
 from runwatch.tui.screens.deployments import DeploymentsScreen
+from runwatch.tui.widgets.log_render import GUTTER_WIDTH
 from runwatch.tui.widgets.log_view import LogView, styled_message
 from tests.tui.conftest import GATED_HANDLER, make_app, settings_for, wait_for
 from tests.tui.test_log_view import TS, Event, LogApp
@@ -233,7 +234,8 @@ async def test_the_log_view_paints_sgr_colours() -> None:
         view.append([Event("\x1b[31mred\x1b[0m plain \x1b]52;c;ZXZpbA==\x07[31mtext", TS)])
         await pilot.pause()
         strip = view.render_line(0)
-        assert strip.text.rstrip() == "red plain [31mtext"
+        # (after the level gutter, blank for a line with no level)
+        assert strip.text[GUTTER_WIDTH:].rstrip() == "red plain [31mtext"
         red = [seg for seg in strip if seg.text == "red"]
         assert red and red[0].style is not None and red[0].style.color == Color.from_ansi(1)
         assert view.search("plain") == 1  # search and colours together
@@ -255,4 +257,4 @@ async def test_a_line_wider_than_the_pane_does_not_hide_the_newest_line() -> Non
         assert view.scroll_y == view.max_scroll_y
         rows = view.scrollable_content_region.height
         shown = [view.render_line(y).text for y in range(rows)]
-        assert any(row.startswith("newest") for row in shown)
+        assert any(row[GUTTER_WIDTH:].startswith("newest") for row in shown)

@@ -164,6 +164,11 @@ class LogPane(Vertical):
             self.pager = BackwardPager.before_held(follower.source, view.lines)
         return self.pager or follower
 
+    def _repage_from_held(self) -> None:
+        follower, view = self.follower, self.view
+        if follower is not None and view.lines:
+            self.pager = BackwardPager.before_held(follower.source, view.lines)
+
     @on(LogView.NeedOlder)
     def _need_older(self) -> None:
         if self.view.seeking is not None:
@@ -217,10 +222,17 @@ class LogPane(Vertical):
     async def _seek(self) -> None:
         view = self.view
         seek = view.seeking
+        whole = False
         try:
             if seek is not None:
-                await page_back(view, seek, self._older_source, self.update_marker)
+                whole = await page_back(view, seek, self._older_source, self.update_marker)
+            else:
+                whole = True
         finally:
+            if not whole:
+                # Replaced or cancelled with pages fetched but never shown (`g` pressed
+                # twice): the pager moved past them, so page again from the oldest line held.
+                self._repage_from_held()
             # Cancelled (escape, another run) or failed: this seek is over. A newer one that
             # replaced it carries on in its own worker.
             if view.seeking is seek:

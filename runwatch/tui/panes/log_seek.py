@@ -36,8 +36,12 @@ async def page_back(
     seek: Seek,
     source_of: Callable[[], Source | None],
     progress: Callable[[], None],
-) -> None:
-    """Load older pages until `seek` is over (found, given up, or cancelled)."""
+) -> bool:
+    """Load older pages until `seek` is over (found, given up, or cancelled).
+
+    False when it ended with pages fetched but not handed to the view (another seek
+    replaced it): the source has moved past them, so the caller must page from the
+    oldest line held again."""
     from runwatch.api.errors import ApiError
 
     pages: list[list[LogEvent]] = []
@@ -51,12 +55,12 @@ async def page_back(
         source = source_of()
         if source is None or idle > MAX_IDLE:
             view.seek_failed("Could not page back through the log")
-            return
+            return True
         try:
             events = await source.older()
         except ApiError as error:
             view.seek_failed(f"Could not load older lines: {error.short_reason}")
-            return
+            return not pages
         if view.dropped_front != front or source is not source_of():
             # Lines left the top (or the pager was replaced) while the page was on its way:
             # it no longer joins what is held. Start again from the oldest line held.
@@ -64,7 +68,11 @@ async def page_back(
             idle += 1
             continue
         idle = 0 if events else idle + 1
-        pages.append(events)
+        if events:
+            # (An empty page must not count as a page kept: the bound below drops the pages
+            # before it, and a seek that ended on an empty page at the log's start showed an
+            # empty pane.)
+            pages.append(events)
         held += len(events)
         seek.lines += len(events)
         while held > limit and len(pages) > 1:
@@ -79,7 +87,9 @@ async def page_back(
                 view.at_start = source.at_start
             pages, held, detached, front = [], 0, False, view.dropped_front
             if view.seek_step(0):
-                return
+                return True
         if time.monotonic() - shown_at >= PROGRESS_EVERY:
             shown_at = time.monotonic()
             progress()
+    # Replaced by another seek: what was fetched and not shown is lost to the source.
+    return not pages
