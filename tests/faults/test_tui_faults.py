@@ -239,10 +239,10 @@ async def test_hostile_text_from_the_server_is_inert_everywhere(
         # A 404 for the selected run whose description is hostile: a toast, still inert.
         proxy.set("404", only="/runs/")
         await wait_for(pilot, lambda: "log unavailable" in main.log_view.activity, what="404")
-        await pilot.pause(0.2)
+        # The toast: "<run id>: 404 gone <description>", markup shown as typed (the run's
+        # own poll says it, a moment after the log's).
+        await wait_for(pilot, lambda: "[/x]: 404 gone [b]" in screen_text(app), what="toast")
         text = screen_text(app)
-        # The toast: "<run id>: 404 gone <description>", markup shown as typed.
-        assert "[/x]: 404 gone [b]" in text, text
         assert not CONTROLS.search(text)
         proxy.set("pass")
         gate.touch()
