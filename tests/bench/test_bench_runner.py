@@ -35,6 +35,7 @@ WITH_BASELINE = {"tui.table_refresh_ms", "follow.burst_lines_per_s", "api.export
 
 @pytest.mark.timeout(300)
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="the startup benchmark needs tmux")
+@pytest.mark.long
 def test_quick_run_writes_every_metric(tmp_path: Path) -> None:
     pytest.importorskip("abeja.runs")  # the SDK baselines
     out = tmp_path / "bench.json"

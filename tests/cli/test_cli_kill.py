@@ -43,6 +43,7 @@ def runwatch_command() -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(KILL_TIMEOUT)
 def test_logs_follow_through_engine_sigkills_gives_every_line_once(
     engine: Any, cli_env: dict[str, str], tmp_path: Path

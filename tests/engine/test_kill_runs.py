@@ -71,6 +71,7 @@ def engine3(tmp_path: Path) -> Iterator[EngineProcess]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(KILL_TIMEOUT)
 def test_engine_sigkills_under_running_runs_lose_and_double_nothing(
     engine3: EngineProcess,

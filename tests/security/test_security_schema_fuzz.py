@@ -149,6 +149,7 @@ def test_an_undocumented_status_would_be_reported(seeded: Seeded) -> None:
     assert [type(e) for e in raised.value.exceptions] == [UndefinedStatusCode]
 
 
+@pytest.mark.long
 def test_stateful_sequences_follow_the_links(engine_schema: Any, seeded: Seeded) -> None:
     """Schemathesis walks the OpenAPI links (list deployments -> get/versions/runs; create a
     run -> get it, its logs, its recent logs) with the ids the engine itself returned."""

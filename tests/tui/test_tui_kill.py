@@ -97,6 +97,7 @@ class ModeMonitor:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(KILL_TIMEOUT)
 async def test_log_pane_through_engine_sigkills_shows_every_line_once(
     engine: Any, tmp_path: Path
