@@ -27,7 +27,6 @@ from `newest`, the edge of what was handed out (see `log_read`), so nothing is l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -274,8 +273,10 @@ class SliceReader:
         finally:
             if pending is not None:
                 pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
+                # (asyncio.wait: this task's own cancellation is not swallowed.)
+                await asyncio.wait([pending])
+                if not pending.cancelled():
+                    pending.exception()
 
     def _note(self, batch: list[Any]) -> None:
         """Moves `newest` past `batch`: the time of its newest event and how many share it.
@@ -360,6 +361,10 @@ async def _cancel(running: deque[_Slice]) -> None:
     tasks = [piece.task for piece in running if piece.task is not None]
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(BaseException):
-            await task
+    if tasks:
+        # asyncio.wait, not `await task` under suppress(BaseException): a Ctrl-C cancelling
+        # the reader while it cleans up must reach it, not be swallowed here.
+        await asyncio.wait(tasks)
+        for task in tasks:
+            if not task.cancelled():
+                task.exception()  # retrieved: the read is over, its errors with it

@@ -8,7 +8,6 @@ demand. Time comes from an injectable `Clock` so tests never sleep for real.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from typing import Protocol
@@ -164,11 +163,14 @@ class PollSchedule:
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (sleeper, waker):
-                    if not task.done():
-                        task.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await task
+                # asyncio.wait, not `await task` under suppress(CancelledError): a Ctrl-C that
+                # cancels this task during the clean-up must not be swallowed with the
+                # helper's own cancellation (logs -f then ran on to the run's end).
+                left = [task for task in (sleeper, waker) if not task.done()]
+                for task in left:
+                    task.cancel()
+                if left:
+                    await asyncio.wait(left)
             if self._paused and not self._poked:
                 # Paused while sleeping: honour the pause before polling.
                 await self.wait(active=active, busy=busy, elapsed=elapsed)

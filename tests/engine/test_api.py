@@ -455,6 +455,7 @@ def test_pages_stay_under_a_mebibyte(engine: EngineProcess) -> None:
     value=st.text(max_size=300)
     | st.binary(max_size=120).map(lambda b: base64.b64encode(b).decode()),
 )
+@pytest.mark.long
 def test_fuzzed_query_values_never_5xx(
     engine: EngineProcess, fuzz_run: tuple[str, str], name: str, value: str
 ) -> None:
