@@ -98,6 +98,7 @@ def test_logs_follow_through_engine_sigkills_gives_every_line_once(
     print(f"\nlogs -f: {schedule.cycles} kill cycles, {total + 1} handler lines checked, {context}")
 
 
+@pytest.mark.long
 def test_watch_probes_a_restarting_engine_often_and_carries_on(
     engine: Any, cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -58,6 +58,7 @@ def test_restart_keeps_runs_and_logs(engine: EngineProcess) -> None:
     assert engine.all_log_messages(dep, run["run_id"]) == before
 
 
+@pytest.mark.long
 def test_engine_sigkill_mid_run_loses_and_repeats_nothing(engine: EngineProcess) -> None:
     dep, ver = engine.deploy_source(BURSTY)
     run = engine.create_run(

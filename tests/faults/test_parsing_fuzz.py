@@ -264,6 +264,7 @@ def answer_list(shape: st.SearchStrategy[Any], size: int = 4) -> st.SearchStrate
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @FUZZ
 @given(answer_list(run_dict), answer_list(runs_page))
 def test_runs_endpoints_parse_or_raise_shape_errors(
@@ -288,6 +289,7 @@ def test_runs_endpoints_parse_or_raise_shape_errors(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @FUZZ
 @given(answer_list(logs_page, size=6), st.sampled_from(["newest", "from_start", "tail"]))
 def test_log_endpoints_parse_or_raise_shape_errors(page_answers: list[Any], start: str) -> None:
@@ -320,6 +322,7 @@ def test_log_endpoints_parse_or_raise_shape_errors(page_answers: list[Any], star
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @FUZZ
 @given(answer_list(deployments_page), st.sampled_from(["run", "version", "only"]))
 def test_deployment_lookup_parses_or_raises(page_answers: list[Any], by: str) -> None:
@@ -342,6 +345,7 @@ CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @FUZZ
 @given(st.lists(run_dict, min_size=1, max_size=3), st.lists(event_dict, max_size=3))
 def test_what_the_cli_and_tui_print_of_any_run_is_inert(

@@ -434,6 +434,7 @@ def parked(seeded: Seeded) -> tuple[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @settings(max_examples=fuzz_examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(input_data=st.dictionaries(_keys, _values, max_size=5), nesting=st.integers(0, 70))
 def test_any_json_body_is_stored_exactly_or_refused(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.app import App
 from textual.widgets import Input, Select, TextArea
 
@@ -187,6 +188,7 @@ async def test_a_burst_of_status_changes_is_one_toast_with_a_line_per_run(
         assert toast.severity == "information"
 
 
+@pytest.mark.long
 async def test_a_terminal_squeezed_to_almost_nothing_crashes_no_screen(
     engine: Any, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ import gc
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
 from textual.app import App, ComposeResult
 
 from runwatch.tui.widgets.log_view import LogView
@@ -36,6 +37,7 @@ def _rss_mb() -> float:
     return pages * 4096 / 1e6
 
 
+@pytest.mark.long
 async def test_absorbs_a_flood_with_bounded_memory() -> None:
     app = LogApp()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
