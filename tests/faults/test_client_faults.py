@@ -22,15 +22,17 @@ from tests.conftest import EngineProcess
 from tests.faults.hostile import FaultProxy
 
 
-def call(kind: str, url: str, token: str, organization: str) -> Any:
+def call(kind: str, url: str, token: str, organization: str, timeout: float = 1) -> Any:
     """get_deployments through the sync or the async client, with a 1 s timeout, no retries."""
     if kind == "sync":
-        with APIClient({"auth_token": token}, timeout=1, max_retry_count=0, base_url=url) as c:
+        with APIClient(
+            {"auth_token": token}, timeout=timeout, max_retry_count=0, base_url=url
+        ) as c:
             return c.get_deployments(organization)
 
     async def main() -> Any:
         async with AsyncAPIClient(
-            {"auth_token": token}, timeout=1, max_retry_count=0, base_url=url
+            {"auth_token": token}, timeout=timeout, max_retry_count=0, base_url=url
         ) as client:
             return await client.get_deployments(organization)
 
@@ -62,7 +64,8 @@ def test_each_failure_has_a_safe_reason_and_the_limits_hold(
     for fault in ("huge-body", "gzip-bomb"):
         proxy.set(fault)
         with pytest.raises(ResponseShapeError, match="larger than 64 MiB"):
-            call(kind, proxy.url, token, org)
+            # (10 s: reading 64 MiB on a loaded CI machine took over 1 s)
+            call(kind, proxy.url, token, org, timeout=10)
     # A server quoting the credential back: the client's error text has it masked.
     proxy.set("echo-auth")
     with pytest.raises(Unauthorized) as unauthorized:

@@ -51,7 +51,7 @@ async def test_an_organization_name_is_looked_up_before_polling(
         main = app.main
         await wait_for(pilot, lambda: main.table.row_count == 1, what="the run")
         assert app.session.organization_id == engine.organization_id
-        assert main.selected_run_id == run_id
+        await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the selection")
         assert "abeja config default" in main.status_bar.describe()
 
 
