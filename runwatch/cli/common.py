@@ -75,6 +75,20 @@ def add_common_flags(parser: argparse.ArgumentParser, *, json_help: str | None =
         parser.add_argument(name, action="store_true", default=argparse.SUPPRESS, help=help_text)
 
 
+# What a command that follows a run to its end says of its exit status.
+RUN_END_STATUS = (
+    "the exit status is then 0 if the run SUCCEEDED and 1 if it FAILED (2: usage or "
+    "connection error, 130: Ctrl-C)"
+)
+
+
+def add_run_flags(parser: argparse.ArgumentParser, *, follow: str | None = None) -> None:
+    """RUN_ID, and `-f/--follow` (with `follow` as its help) for a command that can follow."""
+    parser.add_argument("run_id", metavar="RUN_ID", type=run_id_arg)
+    if follow is not None:
+        parser.add_argument("-f", "--follow", action="store_true", help=follow)
+
+
 def run_id_arg(text: str) -> str:
     """argparse type of RUN_ID: an empty id would ask for the runs list instead of a run."""
     if not text.strip():

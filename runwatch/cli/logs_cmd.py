@@ -28,14 +28,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "logs",
         help="print or follow the log of a run",
         description="Print the log of a run. With -f, print it and then follow new lines "
-        "until the run has finished and its log is drained; the exit status is then 0 if "
-        "the run SUCCEEDED and 1 if it FAILED (2: usage or connection error, 130: Ctrl-C). "
+        f"until the run has finished and its log is drained; {common.RUN_END_STATUS}. "
         "A failed run ends with its last traceback or error lines on stderr.",
     )
-    parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
-    parser.add_argument(
-        "-f", "--follow", action="store_true", help="follow new lines until the run ends"
-    )
+    common.add_run_flags(parser, follow="follow new lines until the run ends")
     parser.add_argument(
         "--tail",
         type=int,

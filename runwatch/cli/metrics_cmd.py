@@ -31,13 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Print the metric points read from a run's log: JSON lines, dict reprs, "
         "key=value and key: value runs, Keras, Lightning, PyTorch, nanoGPT, Megatron, "
         "torchvision and XGBoost lines. With -f, follow new lines until the run has finished; "
-        "the exit status is then 0 if the run SUCCEEDED and 1 if it FAILED (2: usage or "
-        "connection error, 130: Ctrl-C).",
+        f"{common.RUN_END_STATUS}.",
     )
-    parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
-    parser.add_argument(
-        "-f", "--follow", action="store_true", help="follow new lines until the run ends"
-    )
+    common.add_run_flags(parser, follow="follow new lines until the run ends")
     parser.add_argument("--csv", action="store_true", help="CSV: a header, then a row a point")
     add_pattern_flag(parser)
     common.add_common_flags(

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="show one run",
         description="Show one run: its fields laid out for reading, or the API's JSON.",
     )
-    get.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
+    common.add_run_flags(get)
     common.add_common_flags(get, json_help="print the run as the API returns it")
     get.set_defaults(command_module=__name__, runs_action="get")
 

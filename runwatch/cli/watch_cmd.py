@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "errors, 130 on Ctrl-C. A failed run ends with its last traceback or error lines on "
         "stderr.",
     )
-    parser.add_argument("run_id", metavar="RUN_ID", type=common.run_id_arg)
+    common.add_run_flags(parser)
     metrics_cmd.add_pattern_flag(parser)
     common.add_common_flags(
         parser, json_help="print the run as JSON at each change (no metrics line)"

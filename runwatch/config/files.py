@@ -1,5 +1,5 @@
 """runwatch's own files: where they are, config.toml's profiles (read and written), secrets
-masking, and the local engine's env file.
+masking (`masking.py`), and the local engine's env file.
 
 Profiles live in `config.toml`:
 
@@ -27,9 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import platformdirs
+
+from runwatch.config.masking import looks_secret, mask_secret, url_without_userinfo
+from runwatch.config.toml_text import toml_key, toml_string, toml_value
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -54,11 +57,6 @@ __all__ = [
 APP_NAME = "runwatch"
 DEFAULT_API_URL = "https://api.abeja.io"
 SECRET_FIELDS = frozenset({"auth_token", "personal_access_token"})
-
-# Substrings that mark a secret anywhere in a name, and words that do so only on their own
-# ("KEY" in "API_KEY" but not in "MONKEY", "PAT" but not "PATH").
-_SECRET_PARTS = ("SECRET", "TOKEN", "PASSWORD", "CREDENTIAL", "APIKEY", "PRIVATE")
-_SECRET_WORDS = frozenset({"KEY", "PASS", "PASSWD", "PAT", "PWD", "AUTH"})
 
 
 class ConfigError(ValueError):
@@ -90,33 +88,6 @@ def engine_data_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return platformdirs.user_data_path(APP_NAME, appauthor=False) / "engine"
-
-
-# ---------------------------------------------------------------- secrets
-
-
-def looks_secret(name: str) -> bool:
-    """Whether a setting or variable called `name` should be masked when shown."""
-    upper = name.upper()
-    if any(part in upper for part in _SECRET_PARTS):
-        return True
-    return bool(set(re.split(r"[^A-Z0-9]+", upper)) & _SECRET_WORDS)
-
-
-def mask_secret(value: str) -> str:
-    """Enough to tell two secrets apart, never enough to use one: `****wxyz` (or `****`)."""
-    if not value:
-        return ""
-    if len(value) >= 16:
-        return "****" + value[-4:]
-    return "****"
-
-
-def url_without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="****@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 # ---------------------------------------------------------------- profiles
@@ -305,56 +276,21 @@ def _permission_warning(path: Path) -> str | None:
 # ---------------------------------------------------------------- writing
 
 
-def _toml_string(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_key(key: str) -> str:
-    if key and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in key):
-        return key
-    return _toml_string(key)
-
-
-def _toml_value(value: str | bool | int | float) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return _toml_string(value)
-
-
 def dump_config(profiles: Mapping[str, Profile], default_profile: str | None = None) -> str:
     """TOML for `profiles`. Only values that differ from a profile's defaults are written."""
     lines = ["# runwatch configuration; see `runwatch config`.", ""]
     if default_profile:
-        lines += [f"default_profile = {_toml_string(default_profile)}", ""]
+        lines += [f"default_profile = {toml_string(default_profile)}", ""]
     defaults = Profile(name="")
     for name, profile in profiles.items():
-        lines.append(f"[profiles.{_toml_key(name)}]")
+        lines.append(f"[profiles.{toml_key(name)}]")
         for f in dataclasses.fields(Profile):
             if f.name == "name":
                 continue
             value = getattr(profile, f.name)
             if value is None or value == getattr(defaults, f.name):
                 continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
+            lines.append(f"{f.name} = {toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
 

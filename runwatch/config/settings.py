@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runwatch.config import abeja
+from runwatch.config.environment import env_credential, env_float, env_int
 from runwatch.config.files import (
     DEFAULT_API_URL,
     ConfigError,
@@ -193,50 +194,6 @@ class Settings:
         return shown
 
 
-def _env_float(environ: Mapping[str, str], name: str) -> float | None:
-    raw = environ.get(name)
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not value > 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
-
-
-def _env_int(environ: Mapping[str, str], name: str) -> int | None:
-    raw = environ.get(name)
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be >= 0, got {raw!r}")
-    return value
-
-
-def _env_credential(environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-    # The SDK's order, then the abeja CLI's pair; half a pair is not a credential.
-    token = environ.get("PLATFORM_AUTH_TOKEN")
-    if token:
-        return {"auth_token": token}, "env PLATFORM_AUTH_TOKEN"
-    for user_var, secret_var in (
-        ("ABEJA_PLATFORM_USER_ID", "ABEJA_PLATFORM_PERSONAL_ACCESS_TOKEN"),
-        (abeja.ENV_USER, abeja.ENV_TOKEN),
-    ):
-        user_id, pat = environ.get(user_var), environ.get(secret_var)
-        if user_id and pat:
-            return (
-                {"user_id": user_id, "personal_access_token": pat},
-                f"env {user_var} + {secret_var}",
-            )
-    return {}, None
-
-
 def _local_settings(
     *, profile: str | None, api_url: str | None, deployment_id: str | None, read_only: bool | None
 ) -> Settings:
@@ -362,7 +319,7 @@ def resolve_settings(
         "ABEJA_DEPLOYMENT_ID",
         chosen.deployment_id if chosen else None,
     )
-    credential, credential_source = _env_credential(environ)
+    credential, credential_source = env_credential(environ)
     if credential_source:
         sources["credential"] = credential_source
     elif chosen is not None and chosen.credential:
@@ -395,14 +352,14 @@ def resolve_settings(
     if url is not None:
         check_url(url, f"api_url ({sources['api_url']})")
 
-    timeout = _env_float(environ, "ABEJA_SDK_CONNECTION_TIMEOUT")
+    timeout = env_float(environ, "ABEJA_SDK_CONNECTION_TIMEOUT")
     if timeout is not None:
         sources["timeout"] = "env ABEJA_SDK_CONNECTION_TIMEOUT"
     elif chosen is not None and chosen.timeout is not None:
         timeout = chosen.timeout
         sources["timeout"] = from_profile
     settings.timeout = timeout
-    retries = _env_int(environ, "ABEJA_SDK_MAX_RETRY_COUNT")
+    retries = env_int(environ, "ABEJA_SDK_MAX_RETRY_COUNT")
     if retries is not None:
         sources["max_retry_count"] = "env ABEJA_SDK_MAX_RETRY_COUNT"
     elif chosen is not None and chosen.max_retry_count is not None:

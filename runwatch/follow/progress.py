@@ -70,24 +70,23 @@ def parse_progress(message: str) -> Progress | None:
         )
     match = _KERAS3.search(text)
     if match is not None:
-        done, total = int(match["done"]), int(match["total"])
-        return Progress(
-            percent=100.0 * done / total if total else None,
-            done=done,
-            total=total,
-            rate=match["rate"],
-            eta=match["time"] if done < total else None,
-            text=text,
-        )
+        # Keras 3 shows the time so far while the epoch runs and the epoch's time at its end.
+        running = int(match["done"]) < int(match["total"])
+        return _bar(match, text, eta=match["time"] if running else None)
     match = _KERAS.search(text)
     if match is not None:
-        done, total = int(match["done"]), int(match["total"])
-        return Progress(
-            percent=100.0 * done / total if total else None,
-            done=done,
-            total=total,
-            rate=match["rate"],
-            eta=match["eta"],
-            text=text,
-        )
+        return _bar(match, text, eta=match["eta"])
     return None
+
+
+def _bar(match: re.Match[str], text: str, *, eta: str | None) -> Progress:
+    """A Keras bar's `done/total` step counts as a Progress."""
+    done, total = int(match["done"]), int(match["total"])
+    return Progress(
+        percent=100.0 * done / total if total else None,
+        done=done,
+        total=total,
+        rate=match["rate"],
+        eta=eta,
+        text=text,
+    )
