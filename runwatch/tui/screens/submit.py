@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,18 +15,19 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from runwatch.json_text import escape_json_controls
 from runwatch.tui.format import inert
 from runwatch.tui.screens.submit_fields import (
+    json_field_text,
     parse_env,
     parse_int,
     parse_json_object,
     parse_required,
+    secret_env,
+    shown_env_value,
+    unmask_env,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from runwatch.api.client import AsyncAPIClient
     from runwatch.api.models import Run
 
@@ -76,7 +76,7 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
         self._wanted_version = template.version_id if template else None
         # Run again: secret-looking values are shown masked and sent as they were, unless the
         # user types a new value over the mask.
-        self._hidden_env = _secret_env(template.user_env_vars) if template else {}
+        self._hidden_env = secret_env(template.user_env_vars) if template else {}
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -126,11 +126,14 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
                     ("output", "output template (JSON)", "output_template"),
                 )
                 for name, label, attribute in json_fields:
-                    value = _json_text(getattr(template, attribute, None))
+                    value = json_field_text(getattr(template, attribute, None))
                     area = TextArea(value, id=name, soft_wrap=True, compact=True)
                     yield from self._row(name, label, area)
                 env = dict(template.user_env_vars) if template else {}
-                shown = "\n".join(inert(f"{k}={self._masked(k, v)}") for k, v in env.items())
+                hidden = self._hidden_env
+                shown = "\n".join(
+                    inert(f"{k}={shown_env_value(k, v, hidden)}") for k, v in env.items()
+                )
                 yield from self._row(
                     "env",
                     "environment (KEY=VALUE lines"
@@ -275,26 +278,12 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             return parse_json_object(raw, what="output template")
         if name == "env":
             env, reason = parse_env(raw)
-            return self._unmask(env), reason
+            return unmask_env(env, self._hidden_env), reason
         if name == "retry":
             return parse_int(raw, low=0, high=9, what="retry count")
         if name == "distribution":
             return parse_int(raw, low=0, high=None, what="distribution")
         raise KeyError(name)
-
-    def _masked(self, name: str, value: str) -> str:
-        from runwatch.config import mask_secret
-
-        return mask_secret(value) if name in self._hidden_env else value
-
-    def _unmask(self, env: dict[str, str]) -> dict[str, str]:
-        """The real value of each secret whose mask was left as shown."""
-        return {
-            name: self._hidden_env[name]
-            if name in self._hidden_env and value == self._masked(name, self._hidden_env[name])
-            else value
-            for name, value in env.items()
-        }
 
     def _validate(self, name: str, *, show: bool = False) -> bool:
         _, reason = self._parse(name)
@@ -394,22 +383,3 @@ class SubmitScreen(ModalScreen["SubmitResult | None"]):
             self._show_error(f"Could not send the run: {inert(str(error))}")
             return
         self.dismiss(SubmitResult(run))
-
-
-def _secret_env(env: Mapping[str, str]) -> dict[str, str]:
-    from runwatch.config import looks_secret
-
-    return {name: str(value) for name, value in env.items() if looks_secret(str(name))}
-
-
-def _json_text(value: Any) -> str:
-    if value is None or value == "" or value == {}:
-        return ""
-    if isinstance(value, str):
-        text = value
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return inert(text)
-    # JSON escapes keep every value exact; json.dumps leaves only the C1 and bidi ones to do.
-    return escape_json_controls(json.dumps(value, indent=2, ensure_ascii=False))

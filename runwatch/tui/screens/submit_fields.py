@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from runwatch.json_text import JsonTextError, parse_strict_json
+from runwatch.config import looks_secret, mask_secret
+from runwatch.json_text import JsonTextError, escape_json_controls, parse_strict_json
+from runwatch.tui.format import inert
 
 
 def parse_json_object(text: str, *, what: str) -> tuple[dict[str, Any] | None, str]:
@@ -63,3 +67,39 @@ def parse_required(text: str, *, what: str) -> tuple[str | None, str]:
     if not text:
         return None, f"{what} is required"
     return text, ""
+
+
+# -- what a form filled from an earlier run shows -------------------------------------------
+
+
+def secret_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables whose values look secret: shown masked, sent as they were."""
+    return {name: str(value) for name, value in env.items() if looks_secret(str(name))}
+
+
+def shown_env_value(name: str, value: str, hidden: Mapping[str, str]) -> str:
+    return mask_secret(value) if name in hidden else value
+
+
+def unmask_env(env: dict[str, str], hidden: Mapping[str, str]) -> dict[str, str]:
+    """The real value of each secret whose mask was left as shown."""
+    return {
+        name: hidden[name]
+        if name in hidden and value == shown_env_value(name, hidden[name], hidden)
+        else value
+        for name, value in env.items()
+    }
+
+
+def json_field_text(value: Any) -> str:
+    """A JSON value as the form's text area shows it: indented, controls escaped."""
+    if value is None or value == "" or value == {}:
+        return ""
+    if isinstance(value, str):
+        text = value
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return inert(text)
+    # JSON escapes keep every value exact; json.dumps leaves only the C1 and bidi ones to do.
+    return escape_json_controls(json.dumps(value, indent=2, ensure_ascii=False))
