@@ -100,23 +100,25 @@ def events_oldest_first(raw_events: list[Any], *, newest_first: bool) -> list[Lo
     """`LogEvent.from_wire` for a whole page, with a fast path for the usual shape.
 
     This loop runs once per log line, so it is a follower's hot spot: for an event that is a
-    dict with a string message and a `...Z` timestamp it skips from_wire's general checks.
+    dict with a string message and a `...Z` timestamp it skips from_wire's general checks,
+    and builds the tuple without the named tuple's keyword-taking `__new__`.
     The result is the same LogEvent either way.
     """
     events: list[LogEvent] = []
     append = events.append
     fromisoformat = datetime.fromisoformat
+    new = tuple.__new__
     for item in reversed(raw_events) if newest_first else raw_events:
         if type(item) is dict:
             message = item.get("message")
             stamp = item.get("timestamp")
-            if type(message) is str and type(stamp) is str and stamp.endswith("Z"):
+            if type(message) is str and type(stamp) is str and stamp[-1:] == "Z":
                 try:
                     when = fromisoformat(stamp)
                 except ValueError:
                     pass
                 else:
-                    append(LogEvent(message=message, timestamp=when, raw_timestamp=stamp))
+                    append(new(LogEvent, (message, when, stamp)))
                     continue
         append(LogEvent.from_wire(item))
     return events
