@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from runwatch.api.errors import ResponseShapeError
 from runwatch.api.wire_values import (
@@ -128,8 +128,12 @@ class Run:
         return hash((self.run_id, self.status, self.modified_at))
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
+class LogEvent(NamedTuple):
+    """One line of a run's log. A named tuple, not a frozen dataclass: a follower builds one
+    per line, and a tuple is built in a third of the time (tests/bench/bench_follow_cpu.py).
+    Equal events are equal and hash alike, as before; unlike before, an event also equals a
+    plain tuple of the same three values, which nothing compares it with."""
+
     message: str
     timestamp: datetime | None
     raw_timestamp: str

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from runwatch.api.models import LogEvent
@@ -69,8 +70,13 @@ def next_second(when: datetime) -> datetime:
     return floor_second(when) + timedelta(seconds=1)
 
 
+_timestamp = attrgetter("timestamp")
+
+
 def _times(events: Sequence[LogEvent]) -> list[datetime | None]:
-    return neighbour_times([event.timestamp for event in events])
+    read = list(map(_timestamp, events))
+    # Every event's time readable, as on nearly every page: nothing to fill in.
+    return read if None not in read else neighbour_times(read)
 
 
 def neighbour_times(read: Sequence[datetime | None]) -> list[datetime | None]:

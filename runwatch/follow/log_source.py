@@ -9,7 +9,9 @@ calls (`traffic`), so a follower can say what following a log costs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from runwatch.api.client import Traffic, counting
@@ -97,26 +99,57 @@ def raw_events(data: Any, endpoint: str) -> list[Any]:
 
 
 def events_oldest_first(raw_events: list[Any], *, newest_first: bool) -> list[LogEvent]:
-    """`LogEvent.from_wire` for a whole page, with a fast path for the usual shape.
+    """`LogEvent.from_wire` for a whole page, with fast paths for the usual shape.
 
-    This loop runs once per log line, so it is a follower's hot spot: for an event that is a
-    dict with a string message and a `...Z` timestamp it skips from_wire's general checks.
-    The result is the same LogEvent either way.
+    This runs once per log line, so it is a follower's hot spot. A page whose events are all
+    the usual shape (objects with a string message and an ISO timestamp in UTC) is read a
+    column at a time, the work done by C loops (map, zip); any other page event by event,
+    where each usual event still skips from_wire's general checks. The result is the same
+    LogEvents either way.
     """
+    items = raw_events[::-1] if newest_first else raw_events
+    if not items:
+        return []
+    events = _usual_page(items)
+    return events if events is not None else _event_by_event(items)
+
+
+_STR = {str}
+_IN_UTC = {UTC}
+_zone = attrgetter("tzinfo")
+
+
+def _usual_page(items: list[Any]) -> list[LogEvent] | None:
+    """The page's events when every one is the usual shape, else None."""
+    try:
+        stamps = [item["timestamp"] for item in items]
+        times = list(map(datetime.fromisoformat, stamps))
+        messages = [item["message"] for item in items]
+    except (TypeError, KeyError, ValueError):
+        # Not an object, a field missing, not a string, not a time `fromisoformat` reads.
+        return None
+    # parse_time's result exactly: an ISO time read in UTC (`Z` or `+00:00`) stays as read.
+    if set(map(type, messages)) != _STR or set(map(_zone, times)) != _IN_UTC:
+        return None
+    return list(map(tuple.__new__, repeat(LogEvent), zip(messages, times, stamps, strict=True)))
+
+
+def _event_by_event(items: list[Any]) -> list[LogEvent]:
     events: list[LogEvent] = []
     append = events.append
     fromisoformat = datetime.fromisoformat
-    for item in reversed(raw_events) if newest_first else raw_events:
+    new = tuple.__new__
+    for item in items:
         if type(item) is dict:
             message = item.get("message")
             stamp = item.get("timestamp")
-            if type(message) is str and type(stamp) is str and stamp.endswith("Z"):
+            if type(message) is str and type(stamp) is str and stamp[-1:] == "Z":
                 try:
                     when = fromisoformat(stamp)
                 except ValueError:
                     pass
                 else:
-                    append(LogEvent(message=message, timestamp=when, raw_timestamp=stamp))
+                    append(new(LogEvent, (message, when, stamp)))
                     continue
         append(LogEvent.from_wire(item))
     return events

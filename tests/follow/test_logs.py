@@ -318,6 +318,44 @@ def test_the_fast_event_path_matches_from_wire(item: dict[str, object]) -> None:
     assert events_oldest_first([item], newest_first=True) == [LogEvent.from_wire(item)]
 
 
+_ODD_EVENTS = [
+    {"message": "tz", "timestamp": "2026-01-01T09:00:00+09:00"},
+    {"message": "utc offset", "timestamp": "2026-01-01T00:00:00+00:00"},
+    {"message": "bad", "timestamp": "garbageZ"},
+    {"message": "padded", "timestamp": " 2026-01-01T00:00:00Z"},
+    {"message": "no zone", "timestamp": "2026-01-01T00:00:00"},
+    {"message": "a date", "timestamp": "2026-01-01"},
+    {"message": 42, "timestamp": "2026-01-01T00:00:00Z"},
+    {"message": {"nested": [1]}, "timestamp": "2026-01-01T00:00:00Z"},
+    {"message": "no time"},
+    {"timestamp": 5},
+    {},
+]
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_a_page_is_read_as_from_wire_reads_each_event(newest_first: bool) -> None:
+    # A page of usual events is read a column at a time; one odd event among them sends the
+    # page event by event. Either way each event is from_wire's, its time's zone included
+    # (== alone would take 09:00+09:00 for 00:00Z).
+    from runwatch.api.errors import ResponseShapeError
+    from runwatch.follow.log_source import events_oldest_first
+
+    usual = [{"message": f"line {i}", "timestamp": f"2026-01-01T00:00:0{i}.5Z"} for i in range(3)]
+    for page in [usual, *([usual[0], odd, usual[1]] for odd in _ODD_EVENTS)]:
+        got = events_oldest_first(page, newest_first=newest_first)
+        expected = [LogEvent.from_wire(item) for item in page]
+        if newest_first:
+            expected.reverse()
+        assert got == expected
+        assert [type(e) for e in got] == [LogEvent] * len(page)
+        assert [e.timestamp and e.timestamp.tzinfo for e in got] == [
+            e.timestamp and e.timestamp.tzinfo for e in expected
+        ]
+    with pytest.raises(ResponseShapeError):
+        events_oldest_first([*usual, "a line"], newest_first=newest_first)
+
+
 def test_a_page_that_is_not_a_list_is_a_shape_error() -> None:
     from runwatch.api.errors import ResponseShapeError
     from runwatch.follow.log_source import events_oldest_first
