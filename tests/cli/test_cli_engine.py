@@ -314,31 +314,28 @@ def test_ctrl_c_exits_130_and_a_closed_pipe_is_quiet(engine: Any, cli_env: dict[
         text=True,
         preexec_fn=as_a_terminal_starts_it,
     )
+    # Alongside (one start-up's wait, not two): `runwatch logs -f RUN | head -n 2`, whose
+    # reader goes away; runwatch stops without noise.
+    reader = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert follower.stdout is not None
         while "tick 3" not in (line := follower.stdout.readline()):
             assert line, "logs -f ended before the run's fourth line"
         follower.send_signal(signal.SIGINT)
         _, err = follower.communicate(timeout=20)
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait()
-    assert follower.returncode == 130
-    assert "Traceback" not in err
+        assert follower.returncode == 130
+        assert "Traceback" not in err
 
-    # `runwatch logs -f RUN | head -n 2`: the reader goes away, runwatch stops without noise.
-    reader = subprocess.Popen(command, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert reader.stdout is not None
-    for _ in range(2):
-        reader.stdout.readline()
-    reader.stdout.close()
-    try:
+        assert reader.stdout is not None
+        for _ in range(2):
+            reader.stdout.readline()
+        reader.stdout.close()
         reader.wait(timeout=20)
+        assert reader.stderr is not None
+        assert reader.stderr.read() == b""
+        assert reader.returncode == 0
     finally:
-        if reader.poll() is None:
-            reader.kill()
-            reader.wait()
-    assert reader.stderr is not None
-    assert reader.stderr.read() == b""
-    assert reader.returncode == 0
+        for process in (follower, reader):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
