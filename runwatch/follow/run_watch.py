@@ -1,7 +1,10 @@
 """Watching one run until it finishes: the loop the `watch` command and the detail pane share.
 
 `RunWatcher.watch()` fetches the run, yields it, waits on the schedule, and again, until the
-run is terminal. Errors retrying cannot fix (401/403/404/400, see `is_fatal`) are raised; any
+run is terminal. A caller that polls the same run another way (the dashboard's runs list)
+passes each fresh copy to `confirm`: while that copy is unchanged since the last fetch, the
+next fetch is skipped (it would bring the same run), and a copy that changed leaves the fetch
+due. Errors retrying cannot fix (401/403/404/400, see `is_fatal`) are raised; any
 other `ApiError` (a server away, a run in the wrong shape) is reported to `on_error` with the
 schedule's backoff and waited out.
 """
@@ -39,6 +42,24 @@ class RunWatcher:
         self.run: Run | None = None
         self.failing = False
         self._first = first
+        # Another poll saw the run unchanged during the current wait (see `confirm`).
+        self._confirmed = False
+
+    def confirm(self, run: Run) -> None:
+        """Another poll has just fetched this run (the runs list of its deployment). When it
+        is the run as last fetched here (same status, same `modified_at`: the server moves it
+        with every change), the next fetch would bring nothing new and is skipped. A copy that
+        changed leaves the fetch due: the caller shows that copy itself, and the fetch brings
+        the run whole."""
+        last = self.run
+        if (
+            last is not None
+            and run.run_id == self.run_id
+            and run.modified_at is not None
+            and run.modified_at == last.modified_at
+            and run.status == last.status
+        ):
+            self._confirmed = True
 
     async def fetch(self) -> Run:
         data = self._first
@@ -68,4 +89,9 @@ class RunWatcher:
             self.failing = False
             if run.terminal:
                 return
+            self._confirmed = False
             await schedule.wait(active=True)
+            while self._confirmed:
+                # Seen unchanged by another poll during that wait: one interval more.
+                self._confirmed = False
+                await schedule.wait(active=True)

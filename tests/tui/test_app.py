@@ -326,6 +326,43 @@ def test_elapsed_says_whether_the_run_has_started() -> None:
     }
 
 
+def test_moving_times_change_once_a_minute_after_the_first() -> None:
+    """A running run's elapsed time and duration cell: seconds in its first minute, whole
+    minutes (truncated) below an hour; a finished run's duration to the second."""
+    from datetime import timedelta
+
+    from runwatch.api.models import Run
+    from runwatch.tui.widgets.run_cells import duration_cell
+    from runwatch.tui.widgets.run_detail import elapsed_text
+    from tests.tui.conftest import FIXED_NOW
+
+    def wire(when: object) -> str:
+        return str(when).replace(" ", "T").replace("+00:00", "Z")
+
+    def run(status: str, age: float, took: float = 0.0) -> Run:
+        created = FIXED_NOW - timedelta(seconds=age)
+        modified = created + timedelta(seconds=took)
+        return Run.from_wire(
+            {
+                "run_id": "r",
+                "status": status,
+                "created_at": wire(created),
+                "modified_at": wire(modified),
+            }
+        )
+
+    moving = {age: duration_cell(run("RUNNING", age), FIXED_NOW) for age in (59, 60, 185, 3599)}
+    assert moving == {59: "59s", 60: "1m", 185: "3m", 3599: "59m"}
+    assert duration_cell(run("RUNNING", 7322), FIXED_NOW) == "2h02m"  # a minute's step too
+    assert elapsed_text(run("RUNNING", 185), FIXED_NOW) == "3m (running)"
+    assert elapsed_text(run("PENDING", 125), FIXED_NOW) == "2m (not started yet)"
+    # Each second of the next minute shows the same text: a tick repaints nothing.
+    assert {elapsed_text(run("RUNNING", 180 + s), FIXED_NOW) for s in range(60)} == {"3m (running)"}
+    # Finished: the exact duration, as it will never change again.
+    assert duration_cell(run("SUCCEEDED", 999, took=185), FIXED_NOW) == "3m05s"
+    assert elapsed_text(run("FAILED", 999, took=185), FIXED_NOW) == "3m05s"
+
+
 BLANKS_HANDLER = """
 import os, sys, time
 
@@ -375,3 +412,28 @@ async def test_scrolling_back_through_lines_alike_joins_exactly(
 
         await scroll_back_to_start(pilot, view, one_stretch)
         assert view.messages() == stored[: view.line_count]
+
+
+def test_the_status_line_says_how_old_the_data_is_only_when_it_says_something() -> None:
+    from datetime import timedelta
+
+    from runwatch.tui.connection import Connection
+    from runwatch.tui.widgets.status_bar import StatusBar
+    from tests.tui.conftest import FIXED_NOW
+
+    def line(mode: str, age: float) -> str:
+        bar = StatusBar(clock=lambda: FIXED_NOW, fresh_for=15.0)
+        bar.connection = Connection(mode, "", FIXED_NOW - timedelta(seconds=age))  # type: ignore[arg-type]
+        return bar.describe()
+
+    # Polls come at least every 10 s (the idle interval): no seconds counting up meanwhile.
+    assert [line("live", age) for age in (0, 9, 14.9)] == ["● live"] * 3
+    assert line("live", 15) == "● live · updated <1 min ago"
+    assert line("live", 185) == "● live · updated 3 min ago"
+    assert line("paused", 5) == "‖ paused (p resumes) · updated <1 min ago"
+    assert line("paused", 7300) == "‖ paused (p resumes) · updated 2 h ago"
+    # An outage counts the seconds: when the data went stale matters then.
+    stale = Connection("reconnecting", "503", FIXED_NOW - timedelta(seconds=42), FIXED_NOW)
+    bar = StatusBar(clock=lambda: FIXED_NOW)
+    bar.connection = stale
+    assert "stale, updated 42 s ago" in bar.describe()

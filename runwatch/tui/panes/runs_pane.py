@@ -52,11 +52,13 @@ class RunsPane(Vertical):
             self.run = run
 
     class RunRefreshed(Message):
-        """A poll brought a newer copy of the selected run."""
+        """A poll brought a copy of the selected run; `fetched`: this poll's answer held it
+        (else it is the copy kept from an earlier page)."""
 
-        def __init__(self, run: Run) -> None:
+        def __init__(self, run: Run, *, fetched: bool = False) -> None:
             super().__init__()
             self.run = run
+            self.fetched = fetched
 
     def __init__(
         self,
@@ -268,7 +270,8 @@ class RunsPane(Vertical):
             self._select_after = None
         selected = self.selected_run_id
         if selected and selected in poller.runs:
-            self.post_message(self.RunRefreshed(poller.runs[selected]))
+            fetched = selected in poller.fetched
+            self.post_message(self.RunRefreshed(poller.runs[selected], fetched=fetched))
         if diff.added or diff.changed:
             table.refresh_times()
         self.update_subtitle()
