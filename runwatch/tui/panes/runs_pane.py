@@ -81,6 +81,7 @@ class RunsPane(Vertical):
         self._restore_run: str | None = None
         self._select_timer: Timer | None = None
         self._filter_timer: Timer | None = None
+        self._subtitle: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: status names and/or part of a run id", id="runs-filter")
@@ -286,14 +287,21 @@ class RunsPane(Vertical):
             return
         if not poller.runs:
             hint = "no runs yet" + ("" if self.session.read_only else " · n submits one")
-            self.border_subtitle = Text(hint)
+            self._set_subtitle(Text(hint))
             return
         parts = [f"{self.table.row_count} shown"]
         if poller.has_more:
             parts.append("more below")
         if self.table.run_filter:
             parts.append(f"filter: {self.table.run_filter.text}")
-        self.border_subtitle = Text(inert(" · ".join(parts)))
+        self._set_subtitle(Text(inert(" · ".join(parts))))
+
+    def _set_subtitle(self, subtitle: Text) -> None:
+        # Setting it, even to the text it shows, repaints the whole pane (the table within):
+        # after every poll, that was most of what an idle dashboard drew.
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = subtitle
 
     # -- toasts for runs that moved -------------------------------------------------------
 
