@@ -1,4 +1,4 @@
-"""RunWatcher.confirm: a copy of the run from another poll spares a fetch only while unchanged."""
+"""RunWatcher.confirm: another poll's copy of the run spares fetches only while unchanged."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ async def test_an_unchanged_copy_from_the_runs_list_spares_the_next_fetch() -> N
 
     seen = await watch(api, hook, runs=2)
     assert len(seen) == 2
-    # Five intervals between the two fetches: four spared by the list's copies.
+    # The list's copies spared the fetches until FRESH_FOR (2) intervals after the last.
     assert sleeps == [0, 1, 2, 3, 4]
     assert run_fetches(api) == 2
 

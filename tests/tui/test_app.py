@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input, Select, TextArea
 
 from runwatch.tui.screens.submit import SubmitScreen
@@ -16,9 +17,26 @@ def _status(app: Any, run_id: str) -> str:
     return app.main.table.get_cell(run_id, "status").plain
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> list[int]:
+    calls = [0]
+    method = getattr(owner, name)
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await method(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
 async def test_table_picks_up_new_run_and_status_change(
-    engine: Any, gated: tuple[str, str], tmp_path: Path
+    engine: Any, gated: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from runwatch.follow.run_watch import RunWatcher
+    from runwatch.follow.runs import RunsPoller
+
+    fetches = _count_calls(monkeypatch, RunWatcher, "fetch")
+    polls = _count_calls(monkeypatch, RunsPoller, "poll")
     deployment_id, version_id = gated
     app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
@@ -31,8 +49,24 @@ async def test_table_picks_up_new_run_and_status_change(
         ]
         await wait_for(pilot, lambda: run_id in main.table.shown_ids(), what="new run row")
         await wait_for(pilot, lambda: "RUNNING" in _status(app, run_id), what="RUNNING")
+        await wait_for(
+            pilot,
+            lambda: main.selected_run is not None and main.selected_run.status == "RUNNING",
+            what="the detail pane on the running run",
+        )
+        # The runs list polls the selected run anyway: while it shows the run unchanged, the
+        # detail pane's watcher does not ask for it again (RunWatcher.confirm).
+        fetched, polled = fetches[0], polls[0]
+        await wait_for(pilot, lambda: polls[0] >= polled + 8, what="eight more runs polls")
+        assert fetches[0] - fetched <= 2, (fetches[0] - fetched, polls[0] - polled)
         gate.touch()
         await wait_for(pilot, lambda: "SUCCEEDED" in _status(app, run_id), what="SUCCEEDED")
+        # The status still moves in the detail pane (the list's copy, then the run whole).
+        await wait_for(
+            pilot,
+            lambda: main.selected_run is not None and main.selected_run.status == "SUCCEEDED",
+            what="SUCCEEDED in the detail pane",
+        )
         # A second run lands at the top, and the cursor stays on the run it was on.
         assert main.table.selected_run_id == run_id
         second = engine.create_run(deployment_id, version_id, input_data={})["run_id"]
