@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, Select, TextArea
+from rich.console import Console
+from textual.widgets import Input, Select, Static, TextArea
 
 from runwatch.tui.screens.submit import SubmitScreen
 from tests.tui.conftest import make_app, settings_for, wait_for
@@ -38,7 +41,13 @@ async def test_table_picks_up_new_run_and_status_change(
     fetches = _count_calls(monkeypatch, RunWatcher, "fetch")
     polls = _count_calls(monkeypatch, RunsPoller, "poll")
     deployment_id, version_id = gated
-    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    ahead = [0.0]  # how far the app's clock runs ahead of the engine's, in seconds
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=ahead[0])
+
+    settings = settings_for(engine, deployment_id=deployment_id)
+    app = make_app(engine, tmp_path, settings=settings, clock=clock)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.runs_pane.loaded, what="first runs poll")
@@ -59,6 +68,23 @@ async def test_table_picks_up_new_run_and_status_change(
         fetched, polled = fetches[0], polls[0]
         await wait_for(pilot, lambda: polls[0] >= polled + 8, what="eight more runs polls")
         assert fetches[0] - fetched <= 2, (fetches[0] - fetched, polls[0] - polled)
+        # Three minutes in, the moving times say whole minutes, and the clock's ticks within
+        # that minute repaint no row of the table.
+        main._tick()
+        ahead[0] = 185
+        main._tick()
+        shown = Console(width=100, record=True, file=io.StringIO())
+        shown.print(main.detail_pane.query_one("#detail-head", Static).content)
+        detail = shown.export_text()
+        assert main.table.get_cell(run_id, "duration").plain == "3m"
+        assert "3m (running)" in detail
+        repainted: list[int] = []
+        monkeypatch.setattr(main.table, "refresh_row", repainted.append)
+        for second in range(1, 30, 7):
+            ahead[0] = 185 + second
+            main._tick()
+        assert repainted == []
+        assert main.table.get_cell(run_id, "duration").plain == "3m"
         gate.touch()
         await wait_for(pilot, lambda: "SUCCEEDED" in _status(app, run_id), what="SUCCEEDED")
         # The status still moves in the detail pane (the list's copy, then the run whole).
