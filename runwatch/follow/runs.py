@@ -6,7 +6,7 @@ the whole table on every poll, which keeps the cursor and scroll where the user 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +93,9 @@ class RunsPoller:
         self.has_more = False
         self._next_token: str | None = None
         self._pages_loaded = 0
+        # The runs the latest poll (or page) brought: the others' copies may be old (a run
+        # on a page below the first is not fetched again when newest first).
+        self.fetched: frozenset[str] = frozenset()
         # Tokens load_more has sent since the first page: one coming back again means a loop.
         self._used_tokens: set[str] = set()
 
@@ -103,6 +106,7 @@ class RunsPoller:
         self.has_more = False
         self._next_token = None
         self._pages_loaded = 0
+        self.fetched = frozenset()
         self._used_tokens = set()
 
     @property
@@ -152,9 +156,10 @@ class RunsPoller:
         self._pages_loaded += 1
         return self._merge_tail(runs)
 
-    def _update(self, runs: Iterable[Run]) -> tuple[list[Run], list[RunChange]]:
+    def _update(self, runs: Sequence[Run]) -> tuple[list[Run], list[RunChange]]:
         added: list[Run] = []
         changed: list[RunChange] = []
+        self.fetched = frozenset(run.run_id for run in runs)
         for run in runs:
             old = self.runs.get(run.run_id)
             if old is None:

@@ -48,7 +48,10 @@ class PollSchedule:
 
     `busy=True` (the last poll brought new data) shortens the active interval to
     `busy_interval`, so a source that is producing data is followed closely without
-    hammering one that is quiet.
+    hammering one that is quiet. With `silent_after`, a source that has brought nothing for
+    that long is polled every `silent_interval` instead of every `interval`, until a poll
+    brings data again (the first busy wait): a log silent for minutes costs fewer requests,
+    and its next line still shows within `silent_interval` and one round trip.
     """
 
     def __init__(
@@ -60,9 +63,15 @@ class PollSchedule:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         busy_interval: float | None = None,
+        silent_after: float | None = None,
+        silent_interval: float | None = None,
     ) -> None:
         if interval <= 0 or idle_interval <= 0 or max_backoff <= 0:
             raise ValueError("intervals must be positive")
+        self.silent_after = silent_after
+        self.silent_interval = max(interval, silent_interval or interval)
+        # When the source last brought data (or the silence began to count): monotonic.
+        self._heard: float | None = None
         self.interval = interval
         self.idle_interval = max(idle_interval, interval)
         self.max_backoff = max(max_backoff, interval)
@@ -126,7 +135,27 @@ class PollSchedule:
             return self._backoff
         if not active:
             return self.idle_interval
-        return self.busy_interval if busy else self.interval
+        if busy:
+            return self.busy_interval
+        if self.silent:
+            return self.silent_interval
+        return self.interval
+
+    @property
+    def silent(self) -> bool:
+        """Has the source brought nothing for `silent_after` seconds (when set)?"""
+        if self.silent_after is None or self._heard is None:
+            return False
+        return self.clock.monotonic() - self._heard >= self.silent_after
+
+    def _note(self, busy: bool) -> None:
+        if busy or self._heard is None:
+            self._heard = self.clock.monotonic()
+
+    def restart_silence(self) -> None:
+        """The source now polls something else (another run's log): its silence counts from
+        the next poll, not from what the last source did."""
+        self._heard = None
 
     def poke(self) -> None:
         """Ask for a poll now: the current or next `wait` returns immediately."""
@@ -153,6 +182,7 @@ class PollSchedule:
                     wake.clear()
                 return
             wake.clear()
+            self._note(busy)
             delay = self.next_delay(active=active, busy=busy)
             if not self.failures:
                 delay -= max(0.0, elapsed)

@@ -53,6 +53,19 @@ def human_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def coarse_duration(seconds: float) -> str:
+    """A duration that is still growing, as kubectl shows an AGE: 45s, 3m, 2h07m, 3d04h.
+
+    Seconds only in the first minute, whole minutes below an hour: the text then changes at
+    most once a minute, so a clock tick repaints nothing (a dashboard left open all day
+    repainted every running run's cells every second). Truncated, never rounded up: `3m` is
+    3 to 4 minutes, as long as it has been at least."""
+    seconds = max(0, int(seconds))
+    if 60 <= seconds < 3600:
+        return f"{seconds // 60}m"
+    return human_duration(seconds)
+
+
 def relative_time(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "-"

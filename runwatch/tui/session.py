@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 SOURCES = ("runs", "detail", "logs", "metrics", "latest")
 
+# A log that has printed nothing for LOG_SILENT_AFTER seconds is polled every
+# LOG_SILENT_INTERVAL seconds (not every poll interval) until its next line: a run silent for
+# hours cost a request and a wake-up of the dashboard each second (tests/bench/bench_soak.py).
+LOG_SILENT_AFTER = 30.0
+LOG_SILENT_INTERVAL = 2.5
 # The least time between two attempts to bring back a local engine that went away.
 ENGINE_RESTART_GAP = 3.0
 # How long a reused engine (not our child) may be away before the app starts its own.
@@ -97,6 +102,8 @@ class Session:
                 # each poll is a frame of the log pane and a request, and at 5,000 lines/s
                 # that halved the dashboard's CPU (tests/bench/bench_soak.py).
                 busy_interval=min(settings.poll_interval, 0.25) if source == "logs" else None,
+                silent_after=LOG_SILENT_AFTER if source == "logs" else None,
+                silent_interval=LOG_SILENT_INTERVAL if source == "logs" else None,
             )
             for source in SOURCES
         }

@@ -1,12 +1,14 @@
 """Soak: the dashboard following a run that prints N lines/s, in a real terminal, for minutes.
 
-    python tests/bench/bench_soak.py [--rates 5000,1,0] [--minutes 10] [--sample 60]
+    python tests/bench/bench_soak.py [--rates 5000,1,0,done] [--minutes 10] [--sample 60]
 
 For each rate, a real engine (its own process, a temporary data dir, no demo) runs a handler
 that prints `rate` lines/s (rate 0 = idle: one line, then silence) for the whole soak; the
 real dashboard (`python -m runwatch --local`) runs in a detached tmux at 120x40 (its own tmux
-server) and follows that run, the only one of its deployment. Once the log pane says
-"following" and a few seconds have passed, CPU time (utime + stime from /proc/PID/stat) and RSS
+server) and follows that run, the only one of its deployment. Rate `done` is the other idle:
+the run prints one line and finishes at once, so the dashboard is open on a deployment where
+nothing is active. Once the log pane says "following" (or "end of log") and a few seconds
+have passed, CPU time (utime + stime from /proc/PID/stat) and RSS
 of the TUI, the engine and the tmux server are sampled every `--sample` seconds: each sample
 prints the CPU used in that span as a percentage of one core and the RSS at its end. The
 summary gives the mean CPU over the whole soak and the RSS growth after the first minute.
@@ -64,6 +66,9 @@ def handler(input_data, context):
         time.sleep(min(0.01, 1 / rate))
 """
 
+# The rate that stands for "no run active": the run finishes at once.
+DONE = "done"
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -98,9 +103,9 @@ class Process:
         self.rss.append(rss_mb(self.pid))
 
 
-def start_profile(profile: Path, rate: float, pid: int, seconds: float) -> subprocess.Popen[bytes]:
+def start_profile(profile: Path, name: str, pid: int, seconds: float) -> subprocess.Popen[bytes]:
     """py-spy's collapsed stacks of the TUI over one sample (it adds some CPU of its own)."""
-    out = profile / f"tui-{rate:g}.txt"
+    out = profile / f"tui-{name}.txt"
     return subprocess.Popen(
         [
             *("py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking"),
@@ -129,10 +134,12 @@ def wait_for(tmux: Tmux, text: str, timeout: float) -> None:
 
 
 def soak(
-    root: Path, rate: float, minutes: float, sample: float, profile: Path | None = None
+    root: Path, rate: float | str, minutes: float, sample: float, profile: Path | None = None
 ) -> dict[str, Process]:
-    data_dir = root / f"engine-{rate:g}"
-    code = root / f"code-{rate:g}"
+    done = rate == DONE
+    name = str(rate) if done else f"{rate:g}"
+    data_dir = root / f"engine-{name}"
+    code = root / f"code-{name}"
     code.mkdir()
     (code / "main.py").write_text(HANDLER)
     deployed = deploy(data_dir, code, name="soak")
@@ -145,10 +152,13 @@ def soak(
                 engine.organization_id,
                 deployed.deployment_id,
                 deployed.version_id,
-                input_data={"rate": str(rate), "seconds": str(minutes * 60 + 120)},
+                input_data={
+                    "rate": "0" if done else str(rate),
+                    "seconds": "0" if done else str(minutes * 60 + 120),
+                },
                 retry_count=0,
             )
-        home = root / f"home-{rate:g}"
+        home = root / f"home-{name}"
         home.mkdir()
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in app_env(home, data_dir).items())
         unset = " ".join(
@@ -162,7 +172,7 @@ def soak(
             f" --local --deployment {deployed.deployment_id}"
         )
         tmux.run("new", "-d", "-s", "bench", "-x", "120", "-y", "40", command, check=True)
-        wait_for(tmux, "following", 60)
+        wait_for(tmux, "end of log" if done else "following", 60)
         time.sleep(5)  # the first pages and the first poll of everything
         processes = {
             "tui": Process("tui", tui_pid(tmux)),
@@ -172,7 +182,8 @@ def soak(
         for process in processes.values():
             process.start()
         spy = None
-        print(f"rate {rate:g} lines/s, {minutes:g} min; sample every {sample:g} s", flush=True)
+        what = "no run active" if done else f"rate {rate:g} lines/s"
+        print(f"{what}, {minutes:g} min; sample every {sample:g} s", flush=True)
         print("   t(s)  tui%cpu  tui MB  engine%cpu  engine MB  tmux%cpu  load1", flush=True)
         start = last = time.monotonic()
         while last - start < minutes * 60 - 0.5:
@@ -181,7 +192,7 @@ def soak(
             elapsed = last - start
             last_sample = minutes * 60 - elapsed < sample + 0.5
             if profile is not None and spy is None and (elapsed >= 60 or last_sample):
-                spy = start_profile(profile, rate, processes["tui"].pid, sample)
+                spy = start_profile(profile, name, processes["tui"].pid, sample)
             time.sleep(max(0.0, last + sample - time.monotonic()))
             now = time.monotonic()
             for process in processes.values():
@@ -204,9 +215,9 @@ def soak(
         kill_attempts(data_dir)
 
 
-def summary(rate: float, processes: dict[str, Process], sample: float) -> None:
+def summary(rate: float | str, processes: dict[str, Process], sample: float) -> None:
     per_minute = max(1, round(60 / sample))
-    print(f"summary, rate {rate:g} lines/s:")
+    print("summary, no run active:" if rate == DONE else f"summary, rate {rate:g} lines/s:")
     for name in ("tui", "engine", "tmux"):
         p = processes[name]
         mean = sum(p.cpu) / len(p.cpu)
@@ -219,14 +230,18 @@ def summary(rate: float, processes: dict[str, Process], sample: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="5000", help="lines/s, comma separated (0 = idle)")
+    parser.add_argument(
+        "--rates",
+        default="5000",
+        help="lines/s, comma separated (0 = a silent running run, done = no run active)",
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--sample", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--screen", action="store_true", help="print the last screen")
     parser.add_argument("--profile", type=Path, help="py-spy one sample of the TUI into DIR")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}", flush=True)
-    for rate in (float(r) for r in args.rates.split(",")):
+    for rate in (r if r == DONE else float(r) for r in args.rates.split(",")):
         with tempfile.TemporaryDirectory(prefix="rw-soak-") as tmp:
             processes = soak(Path(tmp), rate, args.minutes, args.sample, args.profile)
         screen = processes.pop("_screen")

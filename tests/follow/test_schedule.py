@@ -151,3 +151,38 @@ async def test_system_clock_sleeps_for_real_briefly() -> None:
     start = clock.monotonic()
     await clock.sleep(0.01)
     assert clock.monotonic() - start >= 0.009
+
+
+async def test_a_silent_source_is_polled_less_until_it_brings_data_again(clock: FakeClock) -> None:
+    schedule = PollSchedule(
+        clock=clock, interval=1.0, busy_interval=0.25, silent_after=30.0, silent_interval=2.5
+    )
+    await schedule.wait(active=True, busy=True)  # data: the silence counts from here
+    for _ in range(32):
+        await schedule.wait(active=True)
+    # 30 s of nothing at the pace of `interval`, then the slower pace.
+    assert clock.sleeps == [0.25] + [1.0] * 30 + [2.5, 2.5]
+    # The first data brings the busy pace back at once, and the silence starts again.
+    await schedule.wait(active=True, busy=True)
+    await schedule.wait(active=True)
+    assert clock.sleeps[-2:] == [0.25, 1.0]
+    # Everything finished: the idle interval, silent or not.
+    assert schedule.next_delay(active=False) == 10.0
+
+
+async def test_a_new_source_starts_its_silence_afresh(clock: FakeClock) -> None:
+    schedule = PollSchedule(clock=clock, interval=1.0, silent_after=3.0, silent_interval=2.5)
+    for _ in range(5):
+        await schedule.wait(active=True)
+    assert clock.sleeps[-1] == 2.5
+    schedule.restart_silence()  # another run's log
+    await schedule.wait(active=True)
+    assert clock.sleeps[-1] == 1.0
+
+
+async def test_without_silent_after_the_pace_never_slows(clock: FakeClock) -> None:
+    # What `logs -f` and every source but the dashboard's log use.
+    schedule = make(clock, interval=1.0)
+    for _ in range(100):
+        await schedule.wait(active=True)
+    assert set(clock.sleeps) == {1.0}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Input, Select, TextArea
+import pytest
+from rich.console import Console
+from textual.widgets import Input, Select, Static, TextArea
 
 from runwatch.tui.screens.submit import SubmitScreen
 from tests.tui.conftest import make_app, settings_for, wait_for
@@ -16,11 +20,34 @@ def _status(app: Any, run_id: str) -> str:
     return app.main.table.get_cell(run_id, "status").plain
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> list[int]:
+    calls = [0]
+    method = getattr(owner, name)
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return await method(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
 async def test_table_picks_up_new_run_and_status_change(
-    engine: Any, gated: tuple[str, str], tmp_path: Path
+    engine: Any, gated: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from runwatch.follow.run_watch import RunWatcher
+    from runwatch.follow.runs import RunsPoller
+
+    fetches = _count_calls(monkeypatch, RunWatcher, "fetch")
+    polls = _count_calls(monkeypatch, RunsPoller, "poll")
     deployment_id, version_id = gated
-    app = make_app(engine, tmp_path, settings=settings_for(engine, deployment_id=deployment_id))
+    ahead = [0.0]  # how far the app's clock runs ahead of the engine's, in seconds
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=ahead[0])
+
+    settings = settings_for(engine, deployment_id=deployment_id)
+    app = make_app(engine, tmp_path, settings=settings, clock=clock)
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         await wait_for(pilot, lambda: main.runs_pane.loaded, what="first runs poll")
@@ -31,8 +58,41 @@ async def test_table_picks_up_new_run_and_status_change(
         ]
         await wait_for(pilot, lambda: run_id in main.table.shown_ids(), what="new run row")
         await wait_for(pilot, lambda: "RUNNING" in _status(app, run_id), what="RUNNING")
+        await wait_for(
+            pilot,
+            lambda: main.selected_run is not None and main.selected_run.status == "RUNNING",
+            what="the detail pane on the running run",
+        )
+        # The runs list polls the selected run anyway: while it shows the run unchanged, the
+        # detail pane's watcher does not ask for it again (RunWatcher.confirm).
+        fetched, polled = fetches[0], polls[0]
+        await wait_for(pilot, lambda: polls[0] >= polled + 8, what="eight more runs polls")
+        assert fetches[0] - fetched <= 2, (fetches[0] - fetched, polls[0] - polled)
+        # Three minutes in, the moving times say whole minutes, and the clock's ticks within
+        # that minute repaint no row of the table.
+        main._tick()
+        ahead[0] = 185
+        main._tick()
+        shown = Console(width=100, record=True, file=io.StringIO())
+        shown.print(main.detail_pane.query_one("#detail-head", Static).content)
+        detail = shown.export_text()
+        assert main.table.get_cell(run_id, "duration").plain == "3m"
+        assert "3m (running)" in detail
+        repainted: list[int] = []
+        monkeypatch.setattr(main.table, "refresh_row", repainted.append)
+        for second in range(1, 30, 7):
+            ahead[0] = 185 + second
+            main._tick()
+        assert repainted == []
+        assert main.table.get_cell(run_id, "duration").plain == "3m"
         gate.touch()
         await wait_for(pilot, lambda: "SUCCEEDED" in _status(app, run_id), what="SUCCEEDED")
+        # The status still moves in the detail pane (the list's copy, then the run whole).
+        await wait_for(
+            pilot,
+            lambda: main.selected_run is not None and main.selected_run.status == "SUCCEEDED",
+            what="SUCCEEDED in the detail pane",
+        )
         # A second run lands at the top, and the cursor stays on the run it was on.
         assert main.table.selected_run_id == run_id
         second = engine.create_run(deployment_id, version_id, input_data={})["run_id"]
@@ -326,6 +386,43 @@ def test_elapsed_says_whether_the_run_has_started() -> None:
     }
 
 
+def test_moving_times_change_once_a_minute_after_the_first() -> None:
+    """A running run's elapsed time and duration cell: seconds in its first minute, whole
+    minutes (truncated) below an hour; a finished run's duration to the second."""
+    from datetime import timedelta
+
+    from runwatch.api.models import Run
+    from runwatch.tui.widgets.run_cells import duration_cell
+    from runwatch.tui.widgets.run_detail import elapsed_text
+    from tests.tui.conftest import FIXED_NOW
+
+    def wire(when: object) -> str:
+        return str(when).replace(" ", "T").replace("+00:00", "Z")
+
+    def run(status: str, age: float, took: float = 0.0) -> Run:
+        created = FIXED_NOW - timedelta(seconds=age)
+        modified = created + timedelta(seconds=took)
+        return Run.from_wire(
+            {
+                "run_id": "r",
+                "status": status,
+                "created_at": wire(created),
+                "modified_at": wire(modified),
+            }
+        )
+
+    moving = {age: duration_cell(run("RUNNING", age), FIXED_NOW) for age in (59, 60, 185, 3599)}
+    assert moving == {59: "59s", 60: "1m", 185: "3m", 3599: "59m"}
+    assert duration_cell(run("RUNNING", 7322), FIXED_NOW) == "2h02m"  # a minute's step too
+    assert elapsed_text(run("RUNNING", 185), FIXED_NOW) == "3m (running)"
+    assert elapsed_text(run("PENDING", 125), FIXED_NOW) == "2m (not started yet)"
+    # Each second of the next minute shows the same text: a tick repaints nothing.
+    assert {elapsed_text(run("RUNNING", 180 + s), FIXED_NOW) for s in range(60)} == {"3m (running)"}
+    # Finished: the exact duration, as it will never change again.
+    assert duration_cell(run("SUCCEEDED", 999, took=185), FIXED_NOW) == "3m05s"
+    assert elapsed_text(run("FAILED", 999, took=185), FIXED_NOW) == "3m05s"
+
+
 BLANKS_HANDLER = """
 import os, sys, time
 
@@ -375,3 +472,28 @@ async def test_scrolling_back_through_lines_alike_joins_exactly(
 
         await scroll_back_to_start(pilot, view, one_stretch)
         assert view.messages() == stored[: view.line_count]
+
+
+def test_the_status_line_says_how_old_the_data_is_only_when_it_says_something() -> None:
+    from datetime import timedelta
+
+    from runwatch.tui.connection import Connection
+    from runwatch.tui.widgets.status_bar import StatusBar
+    from tests.tui.conftest import FIXED_NOW
+
+    def line(mode: str, age: float) -> str:
+        bar = StatusBar(clock=lambda: FIXED_NOW, fresh_for=15.0)
+        bar.connection = Connection(mode, "", FIXED_NOW - timedelta(seconds=age))  # type: ignore[arg-type]
+        return bar.describe()
+
+    # Polls come at least every 10 s (the idle interval): no seconds counting up meanwhile.
+    assert [line("live", age) for age in (0, 9, 14.9)] == ["● live"] * 3
+    assert line("live", 15) == "● live · updated <1 min ago"
+    assert line("live", 185) == "● live · updated 3 min ago"
+    assert line("paused", 5) == "‖ paused (p resumes) · updated <1 min ago"
+    assert line("paused", 7300) == "‖ paused (p resumes) · updated 2 h ago"
+    # An outage counts the seconds: when the data went stale matters then.
+    stale = Connection("reconnecting", "503", FIXED_NOW - timedelta(seconds=42), FIXED_NOW)
+    bar = StatusBar(clock=lambda: FIXED_NOW)
+    bar.connection = stale
+    assert "stale, updated 42 s ago" in bar.describe()

@@ -101,6 +101,14 @@ class DetailPane(RunDetail):
             return previous.status
         return None
 
+    def listed(self, run: Run, *, fetched: bool) -> str | None:
+        """The runs list's copy of the run; `fetched`: its latest poll brought it. Such a copy,
+        unchanged, spares the watcher its next request (`RunWatcher.confirm`): the list polls
+        the same run as often."""
+        if fetched and self.watcher is not None and run.run_id == self.run_id:
+            self.watcher.confirm(run)
+        return self.update_run(run)
+
     def redraw(self) -> None:
         run = self.run
         history = self.history.of(run.run_id) if run else []

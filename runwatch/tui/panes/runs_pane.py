@@ -52,11 +52,13 @@ class RunsPane(Vertical):
             self.run = run
 
     class RunRefreshed(Message):
-        """A poll brought a newer copy of the selected run."""
+        """A poll brought a copy of the selected run; `fetched`: this poll's answer held it
+        (else it is the copy kept from an earlier page)."""
 
-        def __init__(self, run: Run) -> None:
+        def __init__(self, run: Run, *, fetched: bool = False) -> None:
             super().__init__()
             self.run = run
+            self.fetched = fetched
 
     def __init__(
         self,
@@ -79,6 +81,7 @@ class RunsPane(Vertical):
         self._restore_run: str | None = None
         self._select_timer: Timer | None = None
         self._filter_timer: Timer | None = None
+        self._subtitle: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: status names and/or part of a run id", id="runs-filter")
@@ -268,7 +271,8 @@ class RunsPane(Vertical):
             self._select_after = None
         selected = self.selected_run_id
         if selected and selected in poller.runs:
-            self.post_message(self.RunRefreshed(poller.runs[selected]))
+            fetched = selected in poller.fetched
+            self.post_message(self.RunRefreshed(poller.runs[selected], fetched=fetched))
         if diff.added or diff.changed:
             table.refresh_times()
         self.update_subtitle()
@@ -283,14 +287,21 @@ class RunsPane(Vertical):
             return
         if not poller.runs:
             hint = "no runs yet" + ("" if self.session.read_only else " · n submits one")
-            self.border_subtitle = Text(hint)
+            self._set_subtitle(Text(hint))
             return
         parts = [f"{self.table.row_count} shown"]
         if poller.has_more:
             parts.append("more below")
         if self.table.run_filter:
             parts.append(f"filter: {self.table.run_filter.text}")
-        self.border_subtitle = Text(inert(" · ".join(parts)))
+        self._set_subtitle(Text(inert(" · ".join(parts))))
+
+    def _set_subtitle(self, subtitle: Text) -> None:
+        # Setting it, even to the text it shows, repaints the whole pane (the table within):
+        # after every poll, that was most of what an idle dashboard drew.
+        if subtitle != self._subtitle:
+            self._subtitle = subtitle
+            self.border_subtitle = subtitle
 
     # -- toasts for runs that moved -------------------------------------------------------
 

@@ -31,7 +31,7 @@ from runwatch.tui.widgets.footer import FittingFooter
 from runwatch.tui.widgets.log_view import LogView
 from runwatch.tui.widgets.run_detail import StatusHistory
 from runwatch.tui.widgets.runs_table import RunsTable
-from runwatch.tui.widgets.status_bar import StatusBar
+from runwatch.tui.widgets.status_bar import FRESH_MARGIN, StatusBar
 
 if TYPE_CHECKING:
     from runwatch.api.client import AsyncAPIClient
@@ -100,7 +100,10 @@ class MainScreen(Screen[None]):
     # -- layout ---------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(clock=self.session.clock, id="status")
+        settings = self.session.settings
+        yield StatusBar(
+            clock=self.session.clock, fresh_for=settings.idle_interval + FRESH_MARGIN, id="status"
+        )
         yield self.runs_pane
         with Horizontal(id="bottom"):
             yield self.detail_pane
@@ -173,12 +176,14 @@ class MainScreen(Screen[None]):
     def _select(self, run_id: str | None, run: Run | None) -> None:
         self.runs_pane.selected_run_id = run_id
         self.detail_pane.show_run(run_id, run, self.deployment_id)
+        # Another run's log: a silence of the last one does not slow the first polls.
+        self.session.schedules["logs"].restart_silence()
         self.log_pane.show_run(run_id, run.status if run else None, self.deployment_id)
         self._sync_run_again()
 
     @on(RunsPane.RunRefreshed)
     def _run_refreshed(self, message: RunsPane.RunRefreshed) -> None:
-        self.detail_pane.update_run(message.run)
+        self.detail_pane.listed(message.run, fetched=message.fetched)
         if self.detail_pane.run is message.run:
             self.log_pane.set_run_status(message.run.status)
 

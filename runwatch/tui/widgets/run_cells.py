@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from runwatch.tui.format import ALL_STATUSES, human_duration, inert, short_age, status_glyph
+from runwatch.tui.format import (
+    ALL_STATUSES,
+    coarse_duration,
+    human_duration,
+    inert,
+    short_age,
+    status_glyph,
+)
 
 if TYPE_CHECKING:
     from runwatch.api.models import Run
@@ -58,8 +65,11 @@ def status_cell(status: str, quiet: str | None = None) -> Text:
 
 
 def duration_cell(run: Run, now: datetime) -> str:
+    """A finished run's duration to the second; a moving one's changes once a minute."""
     seconds = run.duration(now)
-    return "-" if seconds is None else human_duration(seconds)
+    if seconds is None:
+        return "-"
+    return human_duration(seconds) if run.terminal else coarse_duration(seconds)
 
 
 def _cell(text: str) -> Text:

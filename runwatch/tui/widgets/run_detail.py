@@ -1,6 +1,7 @@
 """The run detail view: every field of the selected run, its status history, elapsed time.
 
-Two parts: a short head (status, elapsed, history: redrawn every second while the run moves)
+Two parts: a short head (status, elapsed, history: redrawn when its text changes, which a
+running run's elapsed time does each second in its first minute, once a minute after)
 and the run's data (input, output template, environment: redrawn only when the run changed).
 A running run with 600 KB of input data used to be laid out again every second, and each key
 then waited seconds for it.
@@ -18,7 +19,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from runwatch.tui.format import exact_time, human_duration, inert, pretty_json, status_glyph
+from runwatch.tui.format import (
+    coarse_duration,
+    exact_time,
+    human_duration,
+    inert,
+    pretty_json,
+    status_glyph,
+)
 from runwatch.tui.widgets.failure_view import FailureView
 from runwatch.tui.widgets.label_grid import LabelGrid
 
@@ -85,9 +93,10 @@ def elapsed_text(run: Run, now: datetime) -> str:
     seconds = run.duration(now)
     if seconds is None:
         return "-"
-    so_far = human_duration(seconds)
     if run.terminal:
-        return so_far
+        return human_duration(seconds)
+    # Still growing: whole minutes after the first (the created row gives the exact start).
+    so_far = coarse_duration(seconds)
     if run.status == "RUNNING":
         return so_far + " (running)"
     if run.status in _NOT_STARTED:

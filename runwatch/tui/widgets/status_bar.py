@@ -36,6 +36,21 @@ def _ago(seconds: float) -> str:
     return f"{seconds // 3600} h"
 
 
+def _coarse_ago(seconds: float) -> str:
+    """How old the data is when nothing is wrong: it changes once a minute at most."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return "<1 min"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+# How long after the last successful poll the data still counts as fresh, beyond the longest
+# interval between polls (a slow answer): "live" alone says it all until then.
+FRESH_MARGIN = 5.0
+
+
 class StatusBar(Widget):
     """One line: state and freshness on the left, profile, API and deployment on the right."""
 
@@ -57,9 +72,19 @@ class StatusBar(Widget):
     # What of `source` must stay when the line is too narrow for all of it (the deployment).
     short_source: reactive[str] = reactive("", repaint=False)
 
-    def __init__(self, *, clock: Callable[[], datetime], id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime],
+        fresh_for: float = 10.0 + FRESH_MARGIN,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self._clock = clock
+        # Within this many seconds of the last successful poll, a live line does not say how
+        # old the data is: polls come at least that often. "updated 3 s ago" counting up each
+        # second was a repaint a second of a dashboard where nothing happened.
+        self._fresh_for = fresh_for
         self._shown: Text | None = None
 
     def on_mount(self) -> None:
@@ -91,17 +116,20 @@ class StatusBar(Widget):
         glyph, style = MODE_STYLE.get(state.mode, ("?", ""))
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{glyph} ", style=style)
-        updated = ""
+        updated = coarse = ""
+        age = 0.0
         if state.last_ok is not None:
-            updated = f"updated {_ago((now - state.last_ok).total_seconds())} ago"
+            age = (now - state.last_ok).total_seconds()
+            updated = f"updated {_ago(age)} ago"
+            coarse = f"updated {_coarse_ago(age)} ago"
         if state.mode == "live":
             text.append("live", style=style)
-            if updated:
-                text.append(f" · {updated}")
+            if coarse and age >= self._fresh_for:
+                text.append(f" · {coarse}")
         elif state.mode == "paused":
             text.append("paused (p resumes)", style=style)
-            if updated:
-                text.append(f" · {updated}")
+            if coarse:
+                text.append(f" · {coarse}")
         elif state.mode == "reconnecting":
             wait = ""
             if state.retry_at is not None:
