@@ -51,7 +51,7 @@ def mixed_line(i: int) -> str:
 
 class FilterApp(App[None]):
     def compose(self) -> ComposeResult:
-        # All the lines loaded held (the pane's default bound by bytes holds ~36,000 of these):
+        # All the lines loaded held (the pane's default bound by bytes holds ~22,000 of these):
         # the filter's cost over 100,000 lines, as measured before that bound.
         yield LogView(max_bytes=1 << 40)
 

@@ -22,10 +22,11 @@ from runwatch.tui.widgets.log_text import Span, styled_message
 DEFAULT_MAX_LINES = 100_000
 # What the held lines may take, counted as `line_cost` (their characters and a line's own
 # objects): 100,000 lines of 10,000 characters would hold a gigabyte where lines of 80 take
-# 30 MB. About 36,000 lines of 80 characters, 1,000 of 10,000; older ones are fetched again
-# when scrolled back to, as with `max_lines`. It is also what keeps the dashboard's memory
-# flat after its first minute at a few hundred lines/s (tests/bench/bench_soak.py).
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# 30 MB. About 22,000 lines of 80 characters, 600 of 10,000; older ones are fetched again
+# when scrolled back to, as with `max_lines`. It is also what bounds the dashboard's growth
+# after its first minute at any rate (issue 15: under 10 MB; the pane's lines grow until
+# this is reached, ~8 MB of process size at most; tests/bench/bench_soak.py).
+DEFAULT_MAX_BYTES = 6 * 1024 * 1024
 # A held line's objects beyond its characters: the (timestamp, message) tuple, the two
 # strings' headers, the timestamp's 25 characters, its slots in the deques (tracemalloc:
 # about 190 bytes a line of 80 characters, 265 with them).
