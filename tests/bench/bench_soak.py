@@ -134,7 +134,13 @@ def wait_for(tmux: Tmux, text: str, timeout: float) -> None:
 
 
 def soak(
-    root: Path, rate: float | str, minutes: float, sample: float, profile: Path | None = None
+    root: Path,
+    rate: float | str,
+    minutes: float,
+    sample: float,
+    profile: Path | None = None,
+    traces: Path | None = None,
+    frames: int = 8,
 ) -> dict[str, Process]:
     done = rate == DONE
     name = str(rate) if done else f"{rate:g}"
@@ -167,8 +173,14 @@ def soak(
         # This checkout first (the package may be installed from another one).
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         pythonpath = f"PYTHONPATH={shlex.quote(path)}"
+        runwatch = "-m runwatch"
+        if traces is not None:
+            # The app under tracemalloc, dumping a snapshot each sample (it runs slower).
+            probe = Path(__file__).with_name("memory_probe.py")
+            out = traces / f"rate-{name}"
+            runwatch = shlex.join([str(probe), str(out), str(sample), str(frames), "--"])
         command = (
-            f"exec env {unset} {prefix} {pythonpath} {shlex.quote(sys.executable)} -m runwatch"
+            f"exec env {unset} {prefix} {pythonpath} {shlex.quote(sys.executable)} {runwatch}"
             f" --local --deployment {deployed.deployment_id}"
         )
         tmux.run("new", "-d", "-s", "bench", "-x", "120", "-y", "40", command, check=True)
@@ -239,11 +251,28 @@ def main() -> None:
     parser.add_argument("--sample", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--screen", action="store_true", help="print the last screen")
     parser.add_argument("--profile", type=Path, help="py-spy one sample of the TUI into DIR")
+    parser.add_argument(
+        "--tracemalloc",
+        type=Path,
+        metavar="DIR",
+        help="run the TUI under tracemalloc (memory_probe.py), a snapshot each sample into DIR",
+    )
+    parser.add_argument(
+        "--frames", type=int, default=8, help="tracemalloc's frames (0: object counts only)"
+    )
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     for rate in (r if r == DONE else float(r) for r in args.rates.split(",")):
         with tempfile.TemporaryDirectory(prefix="rw-soak-") as tmp:
-            processes = soak(Path(tmp), rate, args.minutes, args.sample, args.profile)
+            processes = soak(
+                Path(tmp),
+                rate,
+                args.minutes,
+                args.sample,
+                args.profile,
+                args.tracemalloc,
+                args.frames,
+            )
         screen = processes.pop("_screen")
         summary(rate, processes, args.sample)
         if args.screen:

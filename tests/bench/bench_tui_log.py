@@ -104,7 +104,9 @@ async def ingest(total: int, batch: int = 5_000) -> dict[str, float]:
             view.append(lines)
             await pilot.pause()  # a frame after every batch, as when following a real run
             spent += time.process_time() - start
-        assert view.line_count == min(total, view.max_lines)
+        model = view.model
+        assert model.end == total and model.size <= model.max_bytes
+        assert view.line_count <= view.max_lines
         del lines
         gc.collect()
         return {"lines_per_s": total / spent, "rss_mb": rss_mb()}

@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Select, Static, TextArea
 
+from runwatch.tui.panes.log_pane import PAGES_PER_BATCH
 from runwatch.tui.screens.submit import SubmitScreen
 from tests.tui.conftest import make_app, settings_for, wait_for
 
@@ -297,6 +298,9 @@ async def test_lines_dropped_to_stay_bounded_come_back_when_scrolling_back(
         gate.touch()
         await wait_for(pilot, lambda: "after 2999" in view.messages(), what="all lines")
         assert view.line_count == 1200 and view.dropped_front > 0
+        # A pane behind a flood gets a few pages at a time, not 64 (issue 15: memory).
+        follower = main.log_pane.follower
+        assert follower is not None and follower.max_pages_per_poll == PAGES_PER_BATCH
         await scroll_back_to_start(pilot, view)
         messages = view.messages()
         assert len(messages) == 1200, (len(messages), view.at_start, view.line_count, messages[:3])

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from runwatch.tui.session import Session
 
 
+# Pages a poll reads before handing them over (it polls again at once while behind). At 64
+# a pane behind a flood got 64,000 lines at once: 25-60 MB of events alive beside the lines
+# held, a peak kept as freed but unreturned heap (bench_soak.py --tracemalloc).
+PAGES_PER_BATCH = 4
+
+
 class LogPane(Vertical):
     def __init__(self, session: Session, *, max_lines: int, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -107,7 +113,13 @@ class LogPane(Vertical):
 
         session = self.session
         assert session.client is not None and session.organization_id is not None
-        follower = LogFollower(session.client, session.organization_id, deployment_id, run_id)
+        follower = LogFollower(
+            session.client,
+            session.organization_id,
+            deployment_id,
+            run_id,
+            max_pages_per_poll=PAGES_PER_BATCH,
+        )
         if self._status is not None:
             follower.set_run_status(self._status)
         self.follower = follower

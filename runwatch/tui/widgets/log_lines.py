@@ -20,7 +20,23 @@ from runwatch.tui.format import inert
 from runwatch.tui.widgets.log_text import Span, styled_message
 
 DEFAULT_MAX_LINES = 100_000
+# What the held lines may take, counted as `line_cost` (their characters and a line's own
+# objects): 100,000 lines of 10,000 characters would hold a gigabyte where lines of 80 take
+# 30 MB. About 22,000 lines of 80 characters, 600 of 10,000; older ones are fetched again
+# when scrolled back to, as with `max_lines`. It is also what bounds the dashboard's growth
+# after its first minute at any rate (issue 15: under 10 MB; the pane's lines grow until
+# this is reached, ~8 MB of process size at most; tests/bench/bench_soak.py).
+DEFAULT_MAX_BYTES = 6 * 1024 * 1024
+# A held line's objects beyond its characters: the (timestamp, message) tuple, the two
+# strings' headers, the timestamp's 25 characters, its slots in the deques (tracemalloc:
+# about 190 bytes a line of 80 characters, 265 with them).
+LINE_OVERHEAD = 200
 TIMESTAMP_WIDTH = 25  # "2026-01-01 00:00:00.000Z "
+
+
+def line_cost(line: tuple[str, str]) -> int:
+    """What one held line counts against `max_bytes` (characters, not encoded bytes)."""
+    return len(line[1]) + LINE_OVERHEAD
 
 
 def cells(message: str) -> int:
@@ -59,15 +75,21 @@ def level_code(level: LineLevel) -> int:
 
 
 class LogLines:
-    """At most `max_lines` (timestamp, message) lines, measured, with their levels.
+    """At most `max_lines` (timestamp, message) lines, and at most `max_bytes` of them as
+    `line_cost` counts them, measured, with their levels.
 
-    Beside each line: its level (`log_levels`, read once as it arrives, tracebacks as one
-    block) and its text lower-cased for the filter and the search (the same string when it
-    has no capital, so most lines cost no memory for it).
+        Beside each line: its level (`log_levels`, read once as it arrives, tracebacks as one
+        block) and its text lower-cased for the filter and the search (the same string when it
+        has no capital, so most lines cost no memory for it).
     """
 
-    def __init__(self, max_lines: int = DEFAULT_MAX_LINES) -> None:
+    def __init__(
+        self, max_lines: int = DEFAULT_MAX_LINES, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self.max_lines = max_lines
+        self.max_bytes = max_bytes
+        # The `line_cost` of the lines held.
+        self.size = 0
         self.lines: deque[tuple[str, str]] = deque(maxlen=max_lines)
         self.levels: deque[LineLevel] = deque(maxlen=max_lines)
         # The same levels a byte a line (`level_code`): the level floor reads them all at C
@@ -95,9 +117,16 @@ class LogLines:
         self.lowered.clear()
         self.styles.clear()
         self.base = 0
+        self.size = 0
         self.max_width = 0
         self.matches = []
         self._reader = LevelReader()
+
+    def overflows(self, new: list[tuple[str, str]]) -> bool:
+        """Whether holding `new` at the bottom would drop lines from the top."""
+        if len(self.lines) + len(new) > self.max_lines:
+            return True
+        return self.size + sum(map(line_cost, new)) > self.max_bytes
 
     def prepare(self, events: Iterable[LogEventLike], first: int) -> list[tuple[str, str]]:
         """The events as held lines; the colours of those that have any go in `styles`
@@ -129,21 +158,41 @@ class LogLines:
         return lowered
 
     def add_newest(self, new: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], int]:
-        """Hold `new` at the bottom, dropping the oldest lines beyond `max_lines`.
+        """Hold `new` at the bottom, dropping the oldest lines beyond `max_lines` or
+        `max_bytes`.
 
-        Returns the lines held (a batch larger than `max_lines` loses its own first lines at
-        once: the search and the shown rows count on every new line being held) and how many
-        lines went from the top.
+        Returns the lines held (a batch larger than the bounds loses its own first lines at
+        once: the search and the shown rows count on every new line being held; the newest
+        line is always held) and how many lines went from the top.
         """
         lines = self.lines
+        costs = list(map(line_cost, new))
         skipped = max(0, len(new) - self.max_lines)
+        added = sum(costs[skipped:]) if skipped else sum(costs)
+        while added > self.max_bytes and skipped < len(new) - 1:
+            added -= costs[skipped]
+            skipped += 1
         if skipped:
             new = new[skipped:]
             self.base += skipped
         overflow = len(lines) + len(new) - self.max_lines
-        dropped = min(overflow, len(lines)) if overflow > 0 else 0
-        if overflow > 0:
-            self.base += dropped
+        if skipped:
+            # The held lines are older than the skipped ones: they go too, or a hole.
+            dropped, size = len(lines), added
+        else:
+            dropped = min(overflow, len(lines)) if overflow > 0 else 0
+            size = self.size + added - sum(map(line_cost, islice(lines, dropped)))
+            # Then by bytes: the oldest lines until the rest fit.
+            for line in islice(lines, dropped, None):
+                if size <= self.max_bytes:
+                    break
+                size -= line_cost(line)
+                dropped += 1
+        if dropped > max(0, overflow):
+            # More than the deques' `maxlen` drops as the new lines are added.
+            self._drop_oldest(dropped)
+        self.size = size
+        self.base += dropped
         read = self._reader.read
         levels = [read(text) for _, text in new]
         self.levels.extend(levels)
@@ -152,10 +201,17 @@ class LogLines:
             del self.codes[: len(self.codes) - self.max_lines]
         self.lowered.extend(self._lowered(new))
         lines.extend(new)
-        if overflow > 0 or skipped:
+        if dropped or skipped:
             self.forget_styles(range(self.base, self.base + len(lines)))
         self.measure(new)
         return new, skipped + dropped
+
+    def _drop_oldest(self, count: int) -> None:
+        """Drop the first `count` lines held (`base` is the caller's)."""
+        for held in (self.lines, self.levels, self.lowered):
+            for _ in range(count):
+                held.popleft()
+        del self.codes[:count]
 
     def add_oldest(self, new: list[tuple[str, str]]) -> tuple[int, int]:
         """Hold `new` at the top. Returns how many of the newest lines were dropped to make
@@ -164,6 +220,16 @@ class LogLines:
         lines = self.lines
         room = self.max_lines - len(lines)
         popped = min(len(new) - room, len(lines)) if len(new) > room else 0
+        size = self.size + sum(map(line_cost, new))
+        newest = reversed(lines)
+        size -= sum(map(line_cost, islice(newest, popped)))
+        # By bytes too: the newest lines go until the rest fit (the page itself stays whole).
+        for line in newest:
+            if size <= self.max_bytes:
+                break
+            size -= line_cost(line)
+            popped += 1
+        self.size = size
         for _ in range(popped):
             lines.pop()
             self.levels.pop()

@@ -84,6 +84,12 @@ RENDER_CSS = """
 """
 
 
+# Lines whose strips are kept. Each keeps the crop and the styled strip Textual derives from
+# it (and their seven caches each): 4,096 lines held ~18,000 strips and 125,000 FIFOCaches,
+# some 20 MB, filled over minutes while following. A few screens is what scrolling reuses.
+STRIP_CACHE_LINES = 512
+
+
 @lru_cache(maxsize=4096)
 def cached_record(text: str) -> JsonRecord | None:
     return json_record(text)

@@ -23,9 +23,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from runwatch.tui.widgets.log_jumps import LogJumps
-from runwatch.tui.widgets.log_lines import DEFAULT_MAX_LINES, LogEventLike, LogLines
+from runwatch.tui.widgets.log_lines import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_LINES,
+    LogEventLike,
+    LogLines,
+)
 from runwatch.tui.widgets.log_marks import LogMarks, Mark
-from runwatch.tui.widgets.log_render import RENDER_CLASSES, RENDER_CSS, LogRender
+from runwatch.tui.widgets.log_render import RENDER_CLASSES, RENDER_CSS, STRIP_CACHE_LINES, LogRender
 from runwatch.tui.widgets.log_search import LogSearch
 from runwatch.tui.widgets.log_shown import ShownRows
 from runwatch.tui.widgets.log_text import (
@@ -47,7 +52,8 @@ __all__ = [
 
 
 class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can_focus=True):
-    """Holds at most `max_lines` lines; older ones are fetched again when scrolled back to."""
+    """Holds at most `max_lines` lines and `max_bytes` of them (`log_lines.line_cost`); older
+    ones are fetched again when scrolled back to."""
 
     # The footer shows the keys it has room for, in this order; `?` shows them all.
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -130,15 +136,16 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
         self,
         *,
         max_lines: int = DEFAULT_MAX_LINES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.max_lines = max_lines
-        self.model = LogLines(max_lines)
+        self.model = LogLines(max_lines, max_bytes)
         self.rows = ShownRows(self.model)
-        self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(4096)
+        self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(STRIP_CACHE_LINES)
         self._rich_styles: dict[str, Style] = {}
         self._flush_scheduled = False
         self._programmatic_scroll = False
@@ -198,7 +205,7 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
         new = self.model.prepare(events, first)
         if not new:
             return
-        if not self.following and (self.dropped_tail or len(lines) + len(new) > self.max_lines):
+        if not self.following and (self.dropped_tail or self.model.overflows(new)):
             # The user is reading further up: making room would evict the lines under their
             # eyes (or the line a page being loaded above must join), and lines after a
             # dropped tail would follow a hole. They are counted; following again reloads
