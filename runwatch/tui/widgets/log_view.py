@@ -17,6 +17,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -141,6 +142,7 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
         self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(4096)
         self._rich_styles: dict[str, Style] = {}
         self._flush_scheduled = False
+        self._repaint_due = False
         self._programmatic_scroll = False
         self._search = ""
         self._current_match: int | None = None
@@ -209,6 +211,15 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
             self._state_changed()
             return
         shown_before = self.rows.count()
+        # Whether the new lines change what is on screen: when following (the view moves
+        # down to them; lines leave the top only then), when a filter's context may show
+        # older lines again, or when the rows shown end inside the view. Otherwise only the
+        # scrollbar and the marker change, which repaint themselves.
+        self._repaint_due = self._repaint_due or (
+            self.following
+            or (self.rows.filter is not None and self.rows.filter.before > 0)
+            or self.virtual_size.height < self.scroll_y + self.scrollable_content_region.height
+        )
         new, dropped = self.model.add_newest(new)
         dropped_rows = self.rows.after_newest(self.model.end - len(new), dropped)
         if dropped:
@@ -270,7 +281,11 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
             # from the viewport only once laid out: follow to the bottom again then, or the
             # scrollbar covers the newest line.
             self.call_after_refresh(self._stay_at_bottom)
-        self.refresh()
+        if self._repaint_due:
+            # The rows only: not the border (its title and marker repaint their own row
+            # when they change) and not the scrollbars (their own widgets).
+            self._repaint_due = False
+            self.refresh(Region(0, 0, self.size.width, self.size.height))
         self._state_changed()
 
     def _stay_at_bottom(self) -> None:
