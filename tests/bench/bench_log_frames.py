@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from textual.containers import Horizontal, Vertical  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import DataTable, Footer, Static  # noqa: E402
 
+from runwatch.tui.app import freeze_startup_objects  # noqa: E402
 from runwatch.tui.panes.log_marker import log_marker, log_title  # noqa: E402
 from runwatch.tui.widgets.log_view import LogView  # noqa: E402
 from runwatch.tui.widgets.repaint import set_border_titles  # noqa: E402
@@ -72,6 +74,13 @@ class FrameClock:
 
 class FloodApp(App[None]):
     CSS = CSS
+
+    def on_mount(self) -> None:
+        # What `runwatch` does once its main screen is up (RunwatchApp(freeze_gc=True)).
+        self.call_after_refresh(freeze_startup_objects)
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()
 
     def compose(self) -> ComposeResult:
         yield Static("● live · updated 0 s ago", id="status")
