@@ -92,7 +92,9 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
     show_timestamps: reactive[bool] = reactive(True, init=False)
     wrap: reactive[bool] = reactive(False, init=False)
     pretty_json: reactive[bool] = reactive(False, init=False)
-    pending: reactive[int] = reactive(0, init=False)
+    # Shown in the pane's marker, not in the rows: a count going up with every batch while
+    # the user reads further up must not repaint them.
+    pending: reactive[int] = reactive(0, init=False, repaint=False)
 
     class NeedOlder(Message):
         """The user reached the top of what is loaded: fetch the page before it."""
