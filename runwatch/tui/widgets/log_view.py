@@ -141,7 +141,10 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
         self.max_lines = max_lines
         self.model = LogLines(max_lines)
         self.rows = ShownRows(self.model)
-        self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(4096)
+        # Rows as shown, kept for the frames in which they only move (a dozen screens). Not
+        # more: each Strip brings seven caches of its own, and 4,096 of them were most of
+        # what every full garbage collection walked (60 ms a walk while a flood scrolled by).
+        self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(512)
         self._rich_styles: dict[str, Style] = {}
         self._flush_scheduled = False
         self._repaint_due = False
