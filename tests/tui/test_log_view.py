@@ -15,9 +15,9 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
-from runwatch.tui.widgets.log_render import fit
 from runwatch.tui.widgets.log_text import styled_messages
 from runwatch.tui.widgets.log_view import MAX_SHOWN_CHARS, LogView, styled_message
+from runwatch.tui.widgets.repaint import fit
 
 
 class Event(NamedTuple):

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -29,7 +28,7 @@ from runwatch.follow.log_levels import Level, LineLevel
 from runwatch.tui.format import inert
 from runwatch.tui.widgets.log_lines import TIMESTAMP_WIDTH, cells, display_timestamp
 from runwatch.tui.widgets.log_text import coloured_segments, highlighted_segments
-from runwatch.tui.widgets.repaint import set_virtual_size
+from runwatch.tui.widgets.repaint import fit, set_virtual_size
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
@@ -396,26 +395,3 @@ class LogRender(_Base):
             return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(base_style)
         start = sub_row * width
         return strips[0].crop_extend(start, start + width, None).apply_style(base_style)
-
-
-def fit(segments: list[Segment], width: int) -> list[Segment]:
-    """`segments` cut or padded to `width` cells: what `Strip.crop_extend(0, width, None)`
-    leaves of them, segment for segment (the screen and its snapshots see the same)."""
-    length = sum(cell_len(segment.text) for segment in segments)
-    if length < width:
-        return [*segments, Segment(" " * (width - length))]
-    if length == width:
-        return segments
-    fitted: list[Segment] = []
-    position = 0
-    for segment in segments:
-        end = position + cell_len(segment.text)
-        if end <= 0 and not fitted:
-            continue  # Strip.crop drops empty segments before the first cell
-        if end < width:
-            fitted.append(segment)
-        else:
-            fitted.append(segment.split_cells(width - position)[0])
-            break
-        position = end
-    return fitted

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.content import Content
@@ -19,7 +21,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["RowPass", "set_border_titles", "set_virtual_size"]
+__all__ = ["RowPass", "fit", "set_border_titles", "set_virtual_size"]
 
 _Title = Text | str | None
 _titles: WeakKeyDictionary[Widget, tuple[_Title, _Title]] = WeakKeyDictionary()
@@ -116,3 +118,26 @@ class RowPass(_Base):
             return super().render_lines(crop)
         finally:
             self._row_pass = None
+
+
+def fit(segments: list[Segment], width: int) -> list[Segment]:
+    """`segments` cut or padded to `width` cells: what `Strip.crop_extend(0, width, None)`
+    leaves of them, segment for segment (the screen and its snapshots see the same)."""
+    length = sum(cell_len(segment.text) for segment in segments)
+    if length < width:
+        return [*segments, Segment(" " * (width - length))]
+    if length == width:
+        return segments
+    fitted: list[Segment] = []
+    position = 0
+    for segment in segments:
+        end = position + cell_len(segment.text)
+        if end <= 0 and not fitted:
+            continue  # Strip.crop drops empty segments before the first cell
+        if end < width:
+            fitted.append(segment)
+        else:
+            fitted.append(segment.split_cells(width - position)[0])
+            break
+        position = end
+    return fitted
