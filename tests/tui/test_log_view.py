@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from rich.segment import Segment
+from rich.style import Style
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 
-from runwatch.tui.widgets.log_view import LogView
+from runwatch.tui.widgets.log_text import styled_messages
+from runwatch.tui.widgets.log_view import MAX_SHOWN_CHARS, LogView, styled_message
+from runwatch.tui.widgets.repaint import fit
 
 
 class Event(NamedTuple):
@@ -162,3 +167,63 @@ async def test_lines_arriving_while_reading_further_up_do_not_evict_the_top() ->
         assert view.dropped_front == 0 and view.dropped_tail and view.pending == 3
         view.append([Event("later", TS)])
         assert view.pending == 4 and "later" not in view.messages()
+
+
+def test_a_batch_is_styled_as_each_of_its_lines() -> None:
+    # The batch's one-pass test of plain lines must give what the line-by-line rule gives.
+    messages = [
+        "plain",
+        "Caps and ünïcode 日本",
+        "\x1b[31mred\x1b[0m",
+        "bar 10%\rbar 100%",
+        "bell\x07tab\t",
+        "x" * (MAX_SHOWN_CHARS + 5),
+        "",
+    ]
+    for batch in (messages, messages[:2], messages[2:], [messages[5]]):
+        texts, colours = styled_messages(batch)
+        assert texts == [styled_message(m)[0] for m in batch]
+        assert colours == {i: spans for i, m in enumerate(batch) if (spans := styled_message(m)[1])}
+
+
+def test_a_row_is_fitted_as_textual_crops_it() -> None:
+    # `fit` replaces Strip.crop_extend(0, width): the same segments, so the same screen.
+    bold, red = Style(bold=True), Style(color="red")
+    lines = [
+        [Segment("", bold), Segment("ab", bold), Segment("日本", red), Segment("", None)],
+        [Segment("abc"), Segment("de", red)],
+        [Segment("😀x", red), Segment(" tail")],
+        [],
+    ]
+    for segments in lines:
+        for width in range(1, 12):
+            expected = list(Strip(segments).crop_extend(0, width, None))
+            assert fit(segments, width) == expected, (segments, width)
+
+
+async def test_lines_below_a_paused_view_repaint_no_row() -> None:
+    app = LogApp()
+    async with app.run_test(size=(60, 10), notifications=True) as pilot:
+        view = app.query_one(LogView)
+        view.append([Event(f"line {i}", TS) for i in range(100)])
+        await pilot.pause()
+        view.scroll_to(y=20, animate=False, immediate=True)
+        await pilot.pause()
+        assert not view.following
+        shown = [view.render_line(y).text for y in range(view.size.height)]
+        repainted: list[object] = []
+        original = view.refresh
+
+        def refresh(*regions: object, **kwargs: object) -> object:
+            repainted.append(regions)
+            return original(*regions, **kwargs)
+
+        view.refresh = refresh  # type: ignore[method-assign]
+        view.append([Event(f"more {i}", TS) for i in range(50)])
+        await pilot.pause()
+        assert repainted == []  # only the scrollbar, its own widget, moved
+        assert view.pending == 50
+        assert [view.render_line(y).text for y in range(view.size.height)] == shown
+        view.action_follow()
+        await pilot.pause()
+        assert "more 49" in view.render_line(view.size.height - 1).text

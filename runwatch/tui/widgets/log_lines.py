@@ -17,7 +17,7 @@ from rich.cells import cell_len
 
 from runwatch.follow.log_levels import LevelReader, LineLevel
 from runwatch.tui.format import inert
-from runwatch.tui.widgets.log_text import Span, styled_message
+from runwatch.tui.widgets.log_text import Span, styled_messages
 
 DEFAULT_MAX_LINES = 100_000
 # What the held lines may take, counted as `line_cost` (their characters and a line's own
@@ -131,28 +131,36 @@ class LogLines:
     def prepare(self, events: Iterable[LogEventLike], first: int) -> list[tuple[str, str]]:
         """The events as held lines; the colours of those that have any go in `styles`
         under their absolute index, `first` being the first event's."""
-        new: list[tuple[str, str]] = []
-        for index, event in enumerate(events, first):
-            text, spans = styled_message(event.message)
-            if spans:
-                self.styles[index] = spans
-            new.append((inert(event.raw_timestamp), text))
-        return new
+        events = events if isinstance(events, list) else list(events)
+        stamps = [event.raw_timestamp for event in events]
+        if not "".join(stamps).isprintable():
+            stamps = list(map(inert, stamps))
+        texts, colours = styled_messages([event.message for event in events])
+        for place, spans in colours.items():
+            self.styles[first + place] = spans
+        return list(zip(stamps, texts, strict=True))
 
     def forget_styles(self, keep: range) -> None:
         if self.styles:
             self.styles = {i: spans for i, spans in self.styles.items() if i in keep}
 
-    def measure(self, new: list[tuple[str, str]]) -> None:
-        """Widen `max_width` to the widest of the new lines."""
-        width = max(map(cells, [message for _, message in new]))
+    def measure(self, texts: list[str], joined: str) -> None:
+        """Widen `max_width` to the widest of the new lines (`joined`: their texts joined)."""
+        width = max(map(len if joined.isascii() else cells, texts))
         if width > self.max_width:
             self.max_width = width
 
     @staticmethod
-    def _lowered(new: list[tuple[str, str]]) -> list[str]:
+    def _lowered(texts: list[str], joined: str) -> list[str]:
+        """Each text lower-cased, the text itself where that changes nothing."""
+        low = joined.lower()
+        if low == joined:
+            return texts
+        if len(low) == len(joined):  # the same length: the same lines, cut at the same "\n"
+            lows = low.split("\n")
+            return [text if low == text else low for text, low in zip(texts, lows, strict=True)]
         lowered = []
-        for _, text in new:
+        for text in texts:
             low = text.lower()
             lowered.append(text if low == text else low)
         return lowered
@@ -193,17 +201,20 @@ class LogLines:
             self._drop_oldest(dropped)
         self.size = size
         self.base += dropped
-        read = self._reader.read
-        levels = [read(text) for _, text in new]
+        texts = [text for _, text in new]
+        # Held texts have no line break (control characters are made inert): joined, the
+        # batch is tested and lower-cased in one go.
+        joined = "\n".join(texts)
+        levels = list(map(self._reader.read, texts))
         self.levels.extend(levels)
         self.codes.extend(map(level_code, levels))
         if len(self.codes) > self.max_lines:
             del self.codes[: len(self.codes) - self.max_lines]
-        self.lowered.extend(self._lowered(new))
+        self.lowered.extend(self._lowered(texts, joined))
         lines.extend(new)
         if dropped or skipped:
             self.forget_styles(range(self.base, self.base + len(lines)))
-        self.measure(new)
+        self.measure(texts, joined)
         return new, skipped + dropped
 
     def _drop_oldest(self, count: int) -> None:
@@ -250,11 +261,13 @@ class LogLines:
         lines.extendleft(reversed(new))
         self.levels.extendleft(reversed(levels))
         self.codes[0:0] = bytes(map(level_code, levels))
-        self.lowered.extendleft(reversed(self._lowered(new)))
+        texts = [text for _, text in new]
+        joined = "\n".join(texts)
+        self.lowered.extendleft(reversed(self._lowered(texts, joined)))
         self.base -= len(new)
         if popped:
             self.forget_styles(range(self.base, self.base + len(lines)))
-        self.measure(new)
+        self.measure(texts, joined)
         return popped, relabelled
 
     # -- search ---------------------------------------------------------------------------

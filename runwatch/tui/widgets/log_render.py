@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 
 from runwatch.follow.json_line import JsonRecord, field_text, json_record, looks_like_json
@@ -28,7 +28,7 @@ from runwatch.follow.log_levels import Level, LineLevel
 from runwatch.tui.format import inert
 from runwatch.tui.widgets.log_lines import TIMESTAMP_WIDTH, cells, display_timestamp
 from runwatch.tui.widgets.log_text import coloured_segments, highlighted_segments
-from runwatch.tui.widgets.repaint import set_virtual_size
+from runwatch.tui.widgets.repaint import fit, set_virtual_size
 
 if TYPE_CHECKING:
     from textual.cache import LRUCache
@@ -125,6 +125,9 @@ def json_time(value: str) -> str:
 
 class LogRender(_Base):
     """Needs the viewer's model, display modes, search term, cursor and marks."""
+
+    # (tall, timestamps) for the rows of one render pass.
+    _modes: tuple[bool, bool] | None = None
 
     if TYPE_CHECKING:
         model: LogLines
@@ -271,17 +274,9 @@ class LogRender(_Base):
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        raw_timestamp, message = self.model.lines[index]
-        level = self.model.levels[index]
+        message = self.model.lines[index][1]
         record = cached_record(message) if self.pretty_json and message[:1] == "{" else None
-        stamp: list[Segment] = []
-        if self.show_timestamps:
-            shown = json_time(record.time) if record and record.time else None
-            text = (shown or display_timestamp(raw_timestamp)) + " "
-            stamp.append(Segment(text, self._style("logview--timestamp")))
-        _, name = _GLYPHS[level.level] if not level.in_traceback else _ERROR
-        base = self._style(name) if name else None
-        segments = stamp + self._gutter(level, marked)
+        segments, base = self._head_segments(index, record, marked, self.show_timestamps)
         if record is not None:
             strips = self._json_strips(segments, record, base)
         else:
@@ -292,6 +287,49 @@ class LogRender(_Base):
             strips = [strip.apply_style(cursor) for strip in strips]
         self._cache[key] = strips
         return strips
+
+    def _head_segments(
+        self, index: int, record: JsonRecord | None, marked: bool, stamps: bool
+    ) -> tuple[list[Segment], Style | None]:
+        """A line's time and gutter, and the style of its level (its text's base)."""
+        raw_timestamp = self.model.lines[index][0]
+        level = self.model.levels[index]
+        segments: list[Segment] = []
+        if stamps:
+            shown = json_time(record.time) if record and record.time else None
+            text = (shown or display_timestamp(raw_timestamp)) + " "
+            segments.append(Segment(text, self._style("logview--timestamp")))
+        _, name = _GLYPHS[level.level] if not level.in_traceback else _ERROR
+        segments.extend(self._gutter(level, marked))
+        return segments, (self._style(name) if name else None)
+
+    def _plain_row(self, index: int, width: int, base_style: Style, stamps: bool) -> Strip:
+        """The one row of a line shown unwrapped and unscrolled, ready for the screen.
+
+        The same segments as `_line_strips(index)[0].crop_extend(0, width, None)
+        .apply_style(base_style)`, made into one `Strip` instead of four: while a flood
+        scrolls by, every row of every frame is a line not seen before, and each Strip
+        costs seven caches of its own. The row is cached as it is shown, for the frames
+        in which it only moves.
+        """
+        absolute = self.model.base + index
+        current = self._current_match == absolute
+        marked = self.is_marked(absolute)
+        at_cursor = self.cursor == absolute
+        key = (
+            "row", absolute, width, base_style, stamps, self._search, current, marked, at_cursor,
+        )  # fmt: skip
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached[0]
+        segments, base = self._head_segments(index, None, marked, stamps)
+        message = self.model.lines[index][1]
+        segments.extend(self._message_segments(absolute, message, base, current))
+        if at_cursor:
+            segments = list(Segment.apply_style(segments, self._style("logview--cursor")))
+        row = Strip(Segment.apply_style(fit(segments, width), base_style), width)
+        self._cache[key] = [row]
+        return row
 
     def _message_segments(
         self, absolute: int, message: str, base: Style | None, current: bool
@@ -336,11 +374,27 @@ class LogRender(_Base):
             )
         return strips
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The display modes are reactives, each read a walk through Textual's descriptors:
+        # read once for all the rows of a pass.
+        self._modes = (self._tall(), self.show_timestamps)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._modes = None
+
     def render_line(self, y: int) -> Strip:
         (scroll_x, scroll_y), width, base_style = self.row_pass()  # once per frame
-        index, sub_row = self._locate(scroll_y + y)
+        tall, stamps = self._modes or (self._tall(), self.show_timestamps)
+        if tall:
+            index, sub_row = self._locate(scroll_y + y)
+        else:
+            position, sub_row = scroll_y + y, 0
+            index = self.rows.index_at(position) if 0 <= position < self.rows.count() else -1
         if index < 0 or index >= len(self.model.lines):
             return Strip.blank(width, base_style)
+        if not tall and scroll_x == 0:
+            return self._plain_row(index, width, base_style, stamps)
         strips = self._line_strips(index)
         if len(strips) > 1 or not self.wrap:
             strip = strips[min(sub_row, len(strips) - 1)]

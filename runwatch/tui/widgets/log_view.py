@@ -17,6 +17,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -97,7 +98,9 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
     show_timestamps: reactive[bool] = reactive(True, init=False)
     wrap: reactive[bool] = reactive(False, init=False)
     pretty_json: reactive[bool] = reactive(False, init=False)
-    pending: reactive[int] = reactive(0, init=False)
+    # Shown in the pane's marker, not in the rows: a count going up with every batch while
+    # the user reads further up must not repaint them.
+    pending: reactive[int] = reactive(0, init=False, repaint=False)
 
     class NeedOlder(Message):
         """The user reached the top of what is loaded: fetch the page before it."""
@@ -145,9 +148,13 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
         self.max_lines = max_lines
         self.model = LogLines(max_lines, max_bytes)
         self.rows = ShownRows(self.model)
+        # Rows as shown, kept for the frames in which they only move (a dozen screens). Not
+        # more: each Strip brings seven caches of its own, and 4,096 of them were most of
+        # what every full garbage collection walked (60 ms a walk while a flood scrolled by).
         self._cache: LRUCache[tuple[Any, ...], list[Strip]] = LRUCache(STRIP_CACHE_LINES)
         self._rich_styles: dict[str, Style] = {}
         self._flush_scheduled = False
+        self._repaint_due = False
         self._programmatic_scroll = False
         self._search = ""
         self._current_match: int | None = None
@@ -216,6 +223,15 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
             self._state_changed()
             return
         shown_before = self.rows.count()
+        # Whether the new lines change what is on screen: when following (the view moves
+        # down to them; lines leave the top only then), when a filter's context may show
+        # older lines again, or when the rows shown end inside the view. Otherwise only the
+        # scrollbar and the marker change, which repaint themselves.
+        self._repaint_due = self._repaint_due or (
+            self.following
+            or (self.rows.filter is not None and self.rows.filter.before > 0)
+            or self.virtual_size.height < self.scroll_y + self.scrollable_content_region.height
+        )
         new, dropped = self.model.add_newest(new)
         dropped_rows = self.rows.after_newest(self.model.end - len(new), dropped)
         if dropped:
@@ -277,7 +293,11 @@ class LogView(LogJumps, LogMarks, LogSearch, LogRender, RowPass, ScrollView, can
             # from the viewport only once laid out: follow to the bottom again then, or the
             # scrollbar covers the newest line.
             self.call_after_refresh(self._stay_at_bottom)
-        self.refresh()
+        if self._repaint_due:
+            # The rows only: not the border (its title and marker repaint their own row
+            # when they change) and not the scrollbars (their own widgets).
+            self._repaint_due = False
+            self.refresh(Region(0, 0, self.size.width, self.size.height))
         self._state_changed()
 
     def _stay_at_bottom(self) -> None:

@@ -12,28 +12,53 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["RowPass", "set_border_titles", "set_virtual_size"]
+__all__ = ["RowPass", "fit", "set_border_titles", "set_virtual_size"]
 
 _Title = Text | str | None
 _titles: WeakKeyDictionary[Widget, tuple[_Title, _Title]] = WeakKeyDictionary()
 
 
 def set_border_titles(widget: Widget, title: _Title, subtitle: _Title) -> bool:
-    """Set the widget's border title and subtitle, repainting it only when either changed
-    (True then). Setting either one, even to the same text, repaints the whole widget."""
+    """Set the widget's border title and subtitle, repainting only the border row of the one
+    that changed (True then). Setting either the ordinary way, even to the same text,
+    repaints the whole widget: a log pane whose line count or pending count changes with
+    every batch repainted every row of the log for it."""
     shown = _titles.get(widget)
     if shown is not None and _same(shown[0], title) and _same(shown[1], subtitle):
         return False
     _titles[widget] = (title, subtitle)
-    widget.border_title = title
-    widget.border_subtitle = subtitle
+    if shown is None or not widget.is_mounted or not hasattr(widget, "_border_subtitle"):
+        widget.border_title = title
+        widget.border_subtitle = subtitle
+        return True
+    height = widget.outer_size.height
+    if not _same(shown[0], title):
+        _set_title_row(widget, "_border_title", title, 0)
+    if not _same(shown[1], subtitle):
+        _set_title_row(widget, "_border_subtitle", subtitle, height - 1)
     return True
+
+
+def _set_title_row(widget: Widget, name: str, title: _Title, row: int) -> None:
+    """What Textual's border title descriptor does, then a repaint of the border row `row`
+    (of the widget's outer region) only."""
+    if title is None:
+        setattr(widget, name, None)
+    else:
+        content = Content.from_rich_text(title) if isinstance(title, Text) else title
+        setattr(widget, name, widget.render_str(content).expand_tabs(4).split()[0])
+    # Regions given to `refresh` are relative to the content, inside the border.
+    offset = widget.content_offset
+    widget.refresh(Region(-offset.x, row - offset.y, widget.outer_size.width, 1))
 
 
 def _same(a: _Title, b: _Title) -> bool:
@@ -48,7 +73,8 @@ def set_virtual_size(widget: Widget, size: Size) -> None:
     the screen reflow every widget and repaint every widget whose geometry entry moved. A
     widget of fixed size only needs its scrollbars updated, which `_scroll_update` does (and
     lays out only when a scrollbar appears or goes away). Before the first layout the size
-    is set the ordinary way.
+    is set the ordinary way. The widget's own rows are not repainted: the caller repaints
+    those that changed (lines added below the view change none of them).
     """
     if widget.virtual_size == size:
         return
@@ -57,7 +83,6 @@ def set_virtual_size(widget: Widget, size: Size) -> None:
         return
     widget.set_reactive(Widget.virtual_size, size)
     widget._scroll_update(size)
-    widget.refresh()
 
 
 if TYPE_CHECKING:
@@ -93,3 +118,26 @@ class RowPass(_Base):
             return super().render_lines(crop)
         finally:
             self._row_pass = None
+
+
+def fit(segments: list[Segment], width: int) -> list[Segment]:
+    """`segments` cut or padded to `width` cells: what `Strip.crop_extend(0, width, None)`
+    leaves of them, segment for segment (the screen and its snapshots see the same)."""
+    length = sum(cell_len(segment.text) for segment in segments)
+    if length < width:
+        return [*segments, Segment(" " * (width - length))]
+    if length == width:
+        return segments
+    fitted: list[Segment] = []
+    position = 0
+    for segment in segments:
+        end = position + cell_len(segment.text)
+        if end <= 0 and not fitted:
+            continue  # Strip.crop drops empty segments before the first cell
+        if end < width:
+            fitted.append(segment)
+        else:
+            fitted.append(segment.split_cells(width - position)[0])
+            break
+        position = end
+    return fitted
