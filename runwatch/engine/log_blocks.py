@@ -121,8 +121,8 @@ def log_page(
         ).fetchall()
         rest = conn.execute(
             f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq > ?"  # noqa: S608
-            " ORDER BY first_seq ASC",
-            (rseq, start),
+            " AND max_ts >= ? AND min_ts <= ? ORDER BY first_seq ASC",
+            (rseq, start, lo, hi),
         )
         for first, count, min_ts, max_ts, ts_text, text in chain(head, rest):
             if first + count <= start or max_ts < lo or min_ts > hi:
@@ -143,10 +143,14 @@ def log_page(
                 break
     else:
         end = 2**62 if before is None else before - 1
+        # Blocks outside the times are passed over in SQLite, before their text is read: a
+        # follower asking whether anything older lies after its edge's instant otherwise
+        # read every block of the log back to its start (the engine's CPU doubled at 5,000
+        # lines/s).
         cursor = conn.execute(
             f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq <= ?"  # noqa: S608
-            " ORDER BY first_seq DESC",
-            (rseq, end),
+            " AND max_ts >= ? AND min_ts <= ? ORDER BY first_seq DESC",
+            (rseq, end, lo, hi),
         )
         for first, count, min_ts, max_ts, ts_text, text in cursor:
             if max_ts < lo or min_ts > hi:
