@@ -268,7 +268,9 @@ class LogJumps(_Base):
             self.land(self.model.base + self._nearest_shown(index))
             return True
 
-        passed = f"Line {number:,} was paged past: the pane holds {self.max_lines:,} lines at most"
+        # The window is bounded by lines and by the size of their text (log_lines).
+        bound = f"{self.max_lines:,} lines or {self.model.max_bytes / 2**20:g} MiB of text"
+        passed = f"Line {number:,} was paged past: the pane holds {bound} at most"
         self._seek(f"line {number:,}", step, passed)
 
     def _goto_time(self, when: datetime) -> None:
