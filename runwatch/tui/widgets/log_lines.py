@@ -78,9 +78,9 @@ class LogLines:
     """At most `max_lines` (timestamp, message) lines, and at most `max_bytes` of them as
     `line_cost` counts them, measured, with their levels.
 
-        Beside each line: its level (`log_levels`, read once as it arrives, tracebacks as one
-        block) and its text lower-cased for the filter and the search (the same string when it
-        has no capital, so most lines cost no memory for it).
+    Beside each line: its level (`log_levels`, read once as it arrives, tracebacks as one
+    block) and its text lower-cased for the filter and the search (the same string when it
+    has no capital, so most lines cost no memory for it).
     """
 
     def __init__(

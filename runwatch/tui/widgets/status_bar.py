@@ -27,20 +27,15 @@ MODE_STYLE: dict[str, tuple[str, str]] = {
 }
 
 
-def _ago(seconds: float) -> str:
+def _ago(seconds: float, *, coarse: bool = False) -> str:
+    """A time span: seconds below two minutes, then minutes, then hours. `coarse` (how old
+    the data is when nothing is wrong) says "<1 min" for the first minute instead, so the
+    text changes once a minute at most."""
     seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"
-
-
-def _coarse_ago(seconds: float) -> str:
-    """How old the data is when nothing is wrong: it changes once a minute at most."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
+    if coarse and seconds < 60:
         return "<1 min"
+    if not coarse and seconds < 120:
+        return f"{seconds} s"
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
@@ -121,7 +116,7 @@ class StatusBar(Widget):
         if state.last_ok is not None:
             age = (now - state.last_ok).total_seconds()
             updated = f"updated {_ago(age)} ago"
-            coarse = f"updated {_coarse_ago(age)} ago"
+            coarse = f"updated {_ago(age, coarse=True)} ago"
         if state.mode == "live":
             text.append("live", style=style)
             if coarse and age >= self._fresh_for:
