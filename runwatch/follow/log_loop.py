@@ -85,5 +85,5 @@ class FollowLoop:
                     continue
             if self._terminal:
                 continue
-            await schedule.wait(active=True, busy=bool(batch), elapsed=clock.monotonic() - began)
+            await schedule.wait(active=True, busy=len(batch), elapsed=clock.monotonic() - began)
             began = clock.monotonic()

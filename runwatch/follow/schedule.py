@@ -46,12 +46,16 @@ class SystemClock:
 class PollSchedule:
     """Decides how long to wait before the next poll, and does the waiting.
 
-    `busy=True` (the last poll brought new data) shortens the active interval to
-    `busy_interval`, so a source that is producing data is followed closely without
-    hammering one that is quiet. With `silent_after`, a source that has brought nothing for
-    that long is polled every `silent_interval` instead of every `interval`, until a poll
-    brings data again (the first busy wait): a log silent for minutes costs fewer requests,
-    and its next line still shows within `silent_interval` and one round trip.
+    `busy` (how many items the last poll brought; True for some) shortens the active
+    interval to `busy_interval`, so a source that is producing data is followed closely
+    without hammering one that is quiet. With `flood_items`, a poll that brought at least
+    that many is followed by `flood_interval` instead: a log pouring in thousands of lines a
+    second cannot be read line by line anyway, and every poll costs a request and a frame
+    whatever it holds, so fewer, larger batches keep the dashboard light. With
+    `silent_after`, a source that has brought nothing for that long is polled every
+    `silent_interval` instead of every `interval`, until a poll brings data again (the
+    first busy wait): a log silent for minutes costs fewer requests, and its next line still
+    shows within `silent_interval` and one round trip.
     """
 
     def __init__(
@@ -65,6 +69,8 @@ class PollSchedule:
         busy_interval: float | None = None,
         silent_after: float | None = None,
         silent_interval: float | None = None,
+        flood_items: int | None = None,
+        flood_interval: float | None = None,
     ) -> None:
         if interval <= 0 or idle_interval <= 0 or max_backoff <= 0:
             raise ValueError("intervals must be positive")
@@ -76,6 +82,8 @@ class PollSchedule:
         self.idle_interval = max(idle_interval, interval)
         self.max_backoff = max(max_backoff, interval)
         self.busy_interval = min(interval, 0.1) if busy_interval is None else busy_interval
+        self.flood_items = flood_items
+        self.flood_interval = max(self.busy_interval, flood_interval or self.busy_interval)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._rng = rng if rng is not None else random.Random()
         self.failures = 0
@@ -130,12 +138,14 @@ class PollSchedule:
         self._backoff = delay
         return delay
 
-    def next_delay(self, *, active: bool, busy: bool = False) -> float:
+    def next_delay(self, *, active: bool, busy: int = 0) -> float:
         if self.failures:
             return self._backoff
         if not active:
             return self.idle_interval
         if busy:
+            if self.flood_items is not None and busy >= self.flood_items:
+                return self.flood_interval
             return self.busy_interval
         if self.silent:
             return self.silent_interval
@@ -148,7 +158,7 @@ class PollSchedule:
             return False
         return self.clock.monotonic() - self._heard >= self.silent_after
 
-    def _note(self, busy: bool) -> None:
+    def _note(self, busy: int) -> None:
         if busy or self._heard is None:
             self._heard = self.clock.monotonic()
 
@@ -163,7 +173,7 @@ class PollSchedule:
         if self._wake is not None:
             self._wake.set()
 
-    async def wait(self, *, active: bool, busy: bool = False, elapsed: float = 0.0) -> None:
+    async def wait(self, *, active: bool, busy: int = 0, elapsed: float = 0.0) -> None:
         """Sleep until the next poll is due, a `poke`, or the end of a pause.
 
         `elapsed`: how long ago the round of polls that ends now began; the wait is that much

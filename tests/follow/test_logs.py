@@ -385,3 +385,38 @@ async def test_a_busy_log_does_not_ask_for_the_status_after_every_poll(clock: Fa
     assert polls > 50
     # Busy polls are spaced by the short interval; the status is asked about once a second.
     assert status_requests <= clock.now / 1.0 + 2
+
+
+async def test_a_flood_is_followed_at_the_flood_pace_and_a_trickle_at_the_busy_one(
+    clock: FakeClock,
+) -> None:
+    api = FakeRunApi(page_size=1000)
+    # Lines written during each wait: 300 and 150 are floods, 2 and 1 a trickle.
+    during = [300, 2, 0, 150, 1, 0]
+    added = 0
+
+    def pour(server: FakeRunApi, n: int) -> None:
+        nonlocal added
+        while added < len(clock.sleeps):
+            if added < len(during):
+                server.add_lines(during[added])
+            else:
+                server.status = "SUCCEEDED"
+            added += 1
+
+    api.add_lines(5)
+    api.on_request = pour
+    pace = PollSchedule(
+        interval=1.0,
+        busy_interval=0.25,
+        flood_items=100,
+        flood_interval=0.5,
+        clock=clock,
+        rng=random.Random(1),
+    )
+    f = follower(api)
+    sizes = [len(batch) async for batch in f.follow(pace)]
+    assert sizes[:7] == [5, 300, 2, 0, 150, 1, 0]
+    # After each batch, its pace: 5, 2 and 1 lines the busy one, 300 and 150 the flood's, none
+    # the interval.
+    assert clock.sleeps[:7] == [0.25, 0.5, 0.25, 1.0, 0.5, 0.25, 1.0]

@@ -22,6 +22,23 @@ def test_active_idle_and_busy_intervals(clock: FakeClock) -> None:
     assert schedule.next_delay(active=True, busy=True) == 0.05
 
 
+def test_a_flood_is_polled_at_its_own_slower_pace(clock: FakeClock) -> None:
+    schedule = make(clock, interval=1.0, busy_interval=0.25, flood_items=100, flood_interval=0.5)
+    assert schedule.next_delay(active=True, busy=1) == 0.25
+    assert schedule.next_delay(active=True, busy=True) == 0.25
+    assert schedule.next_delay(active=True, busy=99) == 0.25
+    assert schedule.next_delay(active=True, busy=100) == 0.5
+    assert schedule.next_delay(active=True, busy=0) == 1.0
+    # Never faster than the busy pace, whatever it is given; no flood pace unless asked.
+    assert (
+        make(clock, busy_interval=0.25, flood_items=1, flood_interval=0.1).next_delay(
+            active=True, busy=5
+        )
+        == 0.25
+    )
+    assert make(clock, busy_interval=0.25).next_delay(active=True, busy=10**6) == 0.25
+
+
 def test_idle_interval_is_never_shorter_than_the_active_one(clock: FakeClock) -> None:
     schedule = make(clock, interval=5.0, idle_interval=1.0)
     assert schedule.next_delay(active=False) == 5.0

@@ -501,3 +501,36 @@ def test_the_status_line_says_how_old_the_data_is_only_when_it_says_something() 
     bar = StatusBar(clock=lambda: FIXED_NOW)
     bar.connection = stale
     assert "stale, updated 42 s ago" in bar.describe()
+
+
+def test_a_success_that_changes_nothing_else_is_not_news_but_the_line_still_sees_it() -> None:
+    from datetime import timedelta
+
+    from runwatch.tui.connection import ConnectionState
+    from runwatch.tui.widgets.status_bar import StatusBar
+    from tests.tui.conftest import FIXED_NOW
+
+    state = ConnectionState()
+    told: list[str] = []
+    state.listen(lambda: told.append(state.view().mode))
+    state.connecting()
+    start = FIXED_NOW - timedelta(minutes=5)
+    state.succeeded("runs", start)  # loading -> live: news
+    for second in range(1, 300):
+        state.succeeded("logs", start + timedelta(seconds=second))
+    assert told == ["loading", "live"]
+    # The end of an outage is news again.
+    state.failing("logs", "503", FIXED_NOW)
+    state.succeeded("logs", FIXED_NOW)
+    assert told == ["loading", "live", "reconnecting", "live"]
+
+    # The status line was last told of the first success, five minutes ago; it reads the
+    # newest itself.
+    snapshot = ConnectionState()
+    snapshot.connecting()
+    snapshot.succeeded("runs", start)
+    bar = StatusBar(clock=lambda: FIXED_NOW, fresh_for=15.0, last_ok=lambda: state.last_ok)
+    bar.connection = snapshot.view()
+    assert bar.describe() == "● live"
+    state.last_ok = FIXED_NOW - timedelta(minutes=3)
+    assert bar.describe() == "● live · updated 3 min ago"

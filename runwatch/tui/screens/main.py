@@ -101,8 +101,12 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         settings = self.session.settings
+        connection = self.session.connection
         yield StatusBar(
-            clock=self.session.clock, fresh_for=settings.idle_interval + FRESH_MARGIN, id="status"
+            clock=self.session.clock,
+            fresh_for=settings.idle_interval + FRESH_MARGIN,
+            last_ok=lambda: connection.last_ok,
+            id="status",
         )
         yield self.runs_pane
         with Horizontal(id="bottom"):

@@ -72,10 +72,14 @@ class StatusBar(Widget):
         *,
         clock: Callable[[], datetime],
         fresh_for: float = 10.0 + FRESH_MARGIN,
+        last_ok: Callable[[], datetime | None] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._clock = clock
+        # When the newest poll succeeded: a success that changes nothing else is not sent as
+        # a new `connection` (see `ConnectionState.succeeded`), so the line asks for it.
+        self._last_ok = last_ok
         # Within this many seconds of the last successful poll, a live line does not say how
         # old the data is: polls come at least that often. "updated 3 s ago" counting up each
         # second was a repaint a second of a dashboard where nothing happened.
@@ -113,8 +117,11 @@ class StatusBar(Widget):
         text.append(f"{glyph} ", style=style)
         updated = coarse = ""
         age = 0.0
-        if state.last_ok is not None:
-            age = (now - state.last_ok).total_seconds()
+        last_ok = state.last_ok
+        if last_ok is not None and self._last_ok is not None:
+            last_ok = self._last_ok() or last_ok
+        if last_ok is not None:
+            age = (now - last_ok).total_seconds()
             updated = f"updated {_ago(age)} ago"
             coarse = f"updated {_ago(age, coarse=True)} ago"
         if state.mode == "live":
