@@ -87,6 +87,7 @@ TUI_LEVELS: dict[str, int] = {
     "session": 2,
     "widgets": 1,
     "connection": 1,
+    "compositor": 0,
     "format": 0,
     "state": 0,
     "__init__": 0,

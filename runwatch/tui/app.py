@@ -18,6 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from runwatch.tui.commands import SafeCommandPalette, main_commands
+from runwatch.tui.compositor import install as install_tight_renders
 from runwatch.tui.format import inert
 from runwatch.tui.screens.main import MainScreen
 from runwatch.tui.session import ENGINE_RESTART_GAP, REUSED_ENGINE_GRACE, Session, utc_now
@@ -75,6 +76,8 @@ class RunwatchApp(App[None]):
         """`session_options` are `Session`'s own (engine_starter, settings_loader, clock,
         state_store, export_dir, api_label, rng, client_timeout), passed through as given."""
         super().__init__()
+        # Partial updates render only what they draw (see `compositor`).
+        install_tight_renders()
         self.session = Session(settings, **session_options)
         self.max_log_lines = max_log_lines
         self.notify_status_changes = notify_status_changes

@@ -1,6 +1,7 @@
 """The log pane's CPU per appended batch and per frame while it follows a flood.
 
     python tests/bench/bench_log_frames.py [--batches N] [--size 1250] [--width 120 --height 40]
+        [--textual]
 
 A screen laid out like the dashboard's (a status line, a bordered table above, a bordered
 detail box and the log pane side by side below, the footer) at 120x40; the log follows
@@ -8,7 +9,8 @@ batches of `--size` lines (1,250: 5,000 lines/s polled 4 times a second, as the 
 does while lines pour in), its border title and marker set after each batch as the pane sets
 them, then a frame is rendered. Prints the main thread's CPU time per batch: in
 `LogView.append`, in the frame (`Screen._compositor_refresh`), and in all (messages, timers,
-the frame). The first 100,000 lines fill the pane (its line limit) and are not counted.
+the frame). The pane is first filled to its bounds (in batches of 5,000 lines at least) and
+that is not counted.
 Not collected by pytest (the file name does not match test_*.py).
 """
 
@@ -32,6 +34,7 @@ from textual.screen import Screen  # noqa: E402
 from textual.widgets import DataTable, Footer, Static  # noqa: E402
 
 from runwatch.tui.app import freeze_startup_objects  # noqa: E402
+from runwatch.tui.compositor import install  # noqa: E402
 from runwatch.tui.panes.log_marker import log_marker, log_title  # noqa: E402
 from runwatch.tui.widgets.log_view import LogView  # noqa: E402
 from runwatch.tui.widgets.repaint import set_border_titles  # noqa: E402
@@ -75,6 +78,11 @@ class FrameClock:
 class FloodApp(App[None]):
     CSS = CSS
 
+    def __init__(self, textuals_renders: bool = False) -> None:
+        super().__init__()
+        if not textuals_renders:
+            install()  # what RunwatchApp does
+
     def on_mount(self) -> None:
         # What `runwatch` does once its main screen is up (RunwatchApp(freeze_gc=True)).
         self.call_after_refresh(freeze_startup_objects)
@@ -102,8 +110,10 @@ def batch(offset: int, size: int) -> list[Event]:
     ]
 
 
-async def flood(batches: int, size: int, width: int, height: int) -> dict[str, float]:
-    app = FloodApp()
+async def flood(
+    batches: int, size: int, width: int, height: int, textuals: bool = False
+) -> dict[str, float]:
+    app = FloodApp(textuals)
     clock = FrameClock()
     try:
         async with app.run_test(size=(width, height)) as pilot:
@@ -111,7 +121,7 @@ async def flood(batches: int, size: int, width: int, height: int) -> dict[str, f
             offset = 0
             making = 0.0  # building the batches: not the pane's
 
-            async def one() -> float:
+            async def one(size: int = size) -> float:
                 nonlocal offset, making
                 start = time.thread_time()
                 lines = batch(offset, size)  # new strings each time, as from the wire
@@ -126,8 +136,9 @@ async def flood(batches: int, size: int, width: int, height: int) -> dict[str, f
                 await pilot.pause()
                 return spent
 
-            while view.line_count < view.max_lines:
-                await one()
+            while view.line_count < view.max_lines and not view.dropped_front:
+                # Filled in large batches whatever `size` is: a size of 1 would take hours.
+                await one(max(size, 5000))
             clock.spent, clock.frames, making = 0.0, 0, 0.0
             appending = 0.0
             start = time.thread_time()
@@ -150,8 +161,13 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1250)
     parser.add_argument("--width", type=int, default=120)
     parser.add_argument("--height", type=int, default=40)
+    parser.add_argument(
+        "--textual",
+        action="store_true",
+        help="partial updates rendered by Textual's own code (no runwatch.tui.compositor)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(flood(args.batches, args.size, args.width, args.height))
+    result = asyncio.run(flood(args.batches, args.size, args.width, args.height, args.textual))
     print(
         f"{args.batches} batches of {args.size:,} lines at {args.width}x{args.height}:"
         f" append {result['append_ms']:.2f} ms a batch,"
