@@ -130,15 +130,17 @@ async def test_an_idle_connection_the_server_closed_or_wrote_to_is_not_reused(
             return idle_event != "closed"
         return True
 
-    async with serving(answer_once) as server:
-        # Straight through httpx: the client's retries would hide a reused dead connection.
-        async with httpx.AsyncClient(transport=StreamTransport()) as http:
-            assert (await http.post(server.url + "/runs", content=b"{}")).json()["ok"]
-            await first.wait()
-            await until(lambda: server.closed == 1 or idle_event != "closed")
-            await asyncio.sleep(0.01)  # the FIN / the stray bytes reach the client's loop
-            second = await http.post(server.url + "/runs", content=b"{}")
-            assert second.json()["ok"] and second.content == JSON_OK
+    # Straight through httpx: the client's retries would hide a reused dead connection.
+    async with (
+        serving(answer_once) as server,
+        httpx.AsyncClient(transport=StreamTransport()) as http,
+    ):
+        assert (await http.post(server.url + "/runs", content=b"{}")).json()["ok"]
+        await first.wait()
+        await until(lambda: server.closed == 1 or idle_event != "closed")
+        await asyncio.sleep(0.01)  # the FIN / the stray bytes reach the client's loop
+        second = await http.post(server.url + "/runs", content=b"{}")
+        assert second.json()["ok"] and second.content == JSON_OK
     assert server.connections == 2
 
 
