@@ -5,22 +5,31 @@ the dashboard makes several requests a second all day, so that alone was most of
 core budget. This speaks the small part of HTTP/1.1 the Run API needs (keep-alive, Content-
 Length, chunked, read-until-close) with a few asyncio calls per request.
 
-The exceptions are httpcore's, type for type, because the retry rules read them: ConnectError
-only while no byte of the request has left this machine (so even a POST may be retried);
-after that WriteError, ReadError, RemoteProtocolError or a timeout (the outcome is unknown).
-The OSError behind a failure stays in the cause chain (the reason shown is worded from its
-errno); no header value is ever put into an exception's text.
+Exceptions are httpcore's, type for type (the retry rules read them): ConnectError only while
+no byte of the request has left this machine, then WriteError, ReadError, RemoteProtocolError
+or a timeout. The OSError stays the cause (its errno words the reason shown); no header value
+is ever put into an exception's text.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import ssl
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
+
+from runwatch.api.http1 import (
+    Headers,
+    chunk_size,
+    framing,
+    keep_alive,
+    parse_head,
+    request_body,
+    request_head,
+)
 
 # Idle keep-alive connections kept per origin; the export's parallel slices open more, and
 # those beyond this are closed when they come back rather than held open all day.
@@ -28,10 +37,10 @@ MAX_IDLE_PER_ORIGIN = 8
 _READ_SIZE = 64 * 1024
 # A response head or a chunk-size line longer than this is not an HTTP server talking.
 _LINE_LIMIT = 64 * 1024
-_NO_BODY_STATUSES = frozenset({204, 304})
-_FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_STATUS_LINE = re.compile(rb"HTTP/1\.[01] [0-9]{3}(?: [^\r\n]*)?")
+# h11's words for a body cut short, which the client's error text recognises.
+_CHUNKED_CUT = (
+    "peer closed connection without sending complete message body: incomplete chunked read"
+)
 
 Origin = tuple[bytes, bytes, int]
 
@@ -67,7 +76,7 @@ class _Connection:
             and not self.writer.is_closing()
             and not reader.at_eof()
             and reader.exception() is None
-            and reader.fed == self.taken
+            and not self.buffered
         )
 
     def close(self) -> None:
@@ -89,32 +98,32 @@ class _Connection:
     async def line(self, seconds: float | None, separator: bytes = b"\r\n") -> bytes:
         """Up to and including `separator`; b"" at a clean end of stream."""
         try:
-            async with asyncio.timeout(seconds):
-                data = await self.reader.readuntil(separator)
+            return await self._take(self.reader.readuntil(separator), seconds)
         except asyncio.IncompleteReadError as exc:
             if exc.partial:
                 raise httpx.RemoteProtocolError("Server disconnected mid-line.") from None
             return b""
         except asyncio.LimitOverrunError:
             raise httpx.RemoteProtocolError("A response line is too long.") from None
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("timed out waiting for the answer") from exc
-        except OSError as exc:
-            raise httpx.ReadError(str(exc)) from exc
-        self.taken += len(data)
-        return data
 
     async def some(self, limit: int, seconds: float | None) -> bytes:
         """Up to `limit` bytes; b"" at end of stream. No timer when bytes are already here
         (the usual case: the body came in the same segment as the head)."""
+        return await self._take(self.reader.read(limit), None if self.buffered else seconds)
+
+    @property
+    def buffered(self) -> int:
+        return self.reader.fed - self.taken
+
+    async def _take(self, read: Awaitable[bytes], seconds: float | None) -> bytes:
         try:
-            if self.reader.fed > self.taken:
-                data = await self.reader.read(limit)
+            if seconds is None:
+                data = await read
             else:
                 async with asyncio.timeout(seconds):
-                    data = await self.reader.read(limit)
+                    data = await read
         except TimeoutError as exc:
-            raise httpx.ReadTimeout("timed out reading the answer") from exc
+            raise httpx.ReadTimeout("timed out waiting for the answer") from exc
         except OSError as exc:
             raise httpx.ReadError(str(exc)) from exc
         self.taken += len(data)
@@ -188,30 +197,26 @@ class _Body(httpx.AsyncByteStream):
         return data
 
     async def _read_chunked(self, conn: _Connection) -> bytes:
-        cut = (
-            "peer closed connection without sending complete message body: incomplete chunked read"
-        )
         if not self._chunk_left:
-            line = await conn.line(self._timeout)
-            size = line.split(b";", 1)[0].strip()
-            if not line:
-                raise httpx.RemoteProtocolError(cut)
-            if not _HEX.fullmatch(size):
-                raise httpx.RemoteProtocolError("malformed chunk size in the answer")
-            self._chunk_left = int(size, 16)
+            self._chunk_left = chunk_size(await self._chunk_line(conn))
             if not self._chunk_left:
-                while (trailer := await conn.line(self._timeout)) != b"\r\n":  # trailers
-                    if not trailer:
-                        raise httpx.RemoteProtocolError(cut)
+                while await self._chunk_line(conn) != b"\r\n":
+                    pass  # trailers: nothing here uses them
                 self._finish()
                 return b""
         data = await conn.some(min(self._chunk_left, _READ_SIZE), self._timeout)
         if not data:
-            raise httpx.RemoteProtocolError(cut)
+            raise httpx.RemoteProtocolError(_CHUNKED_CUT)
         self._chunk_left -= len(data)
-        if not self._chunk_left and await conn.line(self._timeout) != b"\r\n":
+        if not self._chunk_left and await self._chunk_line(conn) != b"\r\n":
             raise httpx.RemoteProtocolError("malformed chunk end in the answer")
         return data
+
+    async def _chunk_line(self, conn: _Connection) -> bytes:
+        line = await conn.line(self._timeout)
+        if not line:
+            raise httpx.RemoteProtocolError(_CHUNKED_CUT)
+        return line
 
     def _finish(self) -> None:
         conn, self._conn = self._conn, None
@@ -219,9 +224,8 @@ class _Body(httpx.AsyncByteStream):
             self._pool._release(self._origin, conn, self._keep_alive)
 
     def _discard(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            self._pool._forget(conn)
+        self._keep_alive = False
+        self._finish()
 
     async def aclose(self) -> None:
         self._discard()  # a body not read to its end leaves the connection unusable
@@ -251,26 +255,23 @@ class StreamTransport(httpx.AsyncBaseTransport):
         origin = (scheme, url.raw_host, url.port or (443 if scheme == b"https" else 80))
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
-        head = _request_head(request)
-        body = await _request_body(request)
+        head = request_head(request)
+        body = await request_body(request)
         conn = self._idle_connection(origin) or await self._connect(origin, timeouts.get("connect"))
         try:
             # From here on bytes may have reached the server: no error may say "connect".
-            await conn.write(head + body if len(body) < _READ_SIZE else head, timeouts.get("write"))
-            if len(body) >= _READ_SIZE:
-                await conn.write(body, timeouts.get("write"))
+            await conn.write(head + body, timeouts.get("write"))  # one segment when small
             while True:
                 status, version, reason, headers = await _response_head(conn, read_timeout)
                 if not 100 <= status < 200 or status == 101:
                     break  # 1xx are interim: the answer follows on the same connection
-            keep_alive = _keep_alive(version, headers, request) and status != 101
-            length, chunked = _framing(request.method, status, headers)
-            if length is None and not chunked:
-                keep_alive = False
+            reuse = keep_alive(version, headers, request) and status != 101
+            length, chunked = framing(request.method, status, headers)
+            reuse = reuse and (length is not None or chunked)  # else the body ends at close
         except BaseException:
             self._forget(conn)  # failed or cancelled half-way: never back to the pool
             raise
-        stream = _Body(self, origin, conn, length, chunked, keep_alive, read_timeout)
+        stream = _Body(self, origin, conn, length, chunked, reuse, read_timeout)
         return httpx.Response(
             status,
             headers=headers,
@@ -364,80 +365,10 @@ async def _open_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) ->
     raise first or OSError(f"no address for {host}")
 
 
-def _request_head(request: httpx.Request) -> bytes:
-    lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), request.url.raw_path)]
-    lines += [b"%s: %s" % pair for pair in request.headers.raw]
-    head = b"\r\n".join(lines) + b"\r\n\r\n"
-    # A CR, LF or NUL inside a value would split or smuggle a header (a token pasted with its
-    # newline, say). Checked by counting, and the value is not quoted: it may be a secret.
-    breaks = len(lines) + 1
-    if head.count(b"\n") != breaks or head.count(b"\r") != breaks or b"\0" in head:
-        raise httpx.LocalProtocolError("a request header holds a line break or NUL")
-    return head
-
-
-async def _request_body(request: httpx.Request) -> bytes:
-    try:
-        body = request.content
-    except httpx.RequestNotRead:
-        body = await request.aread()
-    if body and request.headers.get("transfer-encoding", "").lower() == "chunked":
-        return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)  # httpx framed it so; one chunk
-    if request.headers.get("transfer-encoding", "").lower() == "chunked":
-        return b"0\r\n\r\n"
-    return body
-
-
 async def _response_head(
     conn: _Connection, seconds: float | None
-) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
+) -> tuple[int, bytes, bytes, Headers]:
     raw = await conn.line(seconds, b"\r\n\r\n")
     if not raw:
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    status_line, *lines = raw[:-4].split(b"\r\n")
-    if not _STATUS_LINE.fullmatch(status_line):
-        raise httpx.RemoteProtocolError("malformed status line in the answer")
-    version, status, reason = [*status_line.split(b" ", 2), b""][:3]
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines:
-        if line[:1] in (b" ", b"\t") and headers:  # obsolete line folding, as h11 accepts it
-            name, value = headers.pop()
-            headers.append((name, value + b" " + line.strip()))
-            continue
-        name, colon, value = line.partition(b":")
-        if not colon or not _FIELD_NAME.fullmatch(name):
-            raise httpx.RemoteProtocolError("malformed header line in the answer")
-        headers.append((name, value.strip(b" \t")))
-    return int(status), version, reason, headers
-
-
-def _values(headers: list[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    return [value for key, value in headers if key.lower() == name]
-
-
-def _framing(
-    method: str, status: int, headers: list[tuple[bytes, bytes]]
-) -> tuple[int | None, bool]:
-    """(Content-Length or None, chunked) of the body that follows this head."""
-    if method == "HEAD" or status < 200 or status in _NO_BODY_STATUSES:
-        return 0, False
-    encodings = b",".join(_values(headers, b"transfer-encoding")).lower()
-    if encodings:
-        if encodings.strip() != b"chunked":
-            raise httpx.RemoteProtocolError("only Transfer-Encoding: chunked is supported")
-        return None, True
-    lengths = {
-        v.strip() for value in _values(headers, b"content-length") for v in value.split(b",")
-    }
-    if not lengths:
-        return None, False  # read until the server closes
-    if len(lengths) > 1 or not all(v.isdigit() for v in lengths):
-        raise httpx.RemoteProtocolError("malformed Content-Length in the answer")
-    return int(lengths.pop()), False
-
-
-def _keep_alive(version: bytes, headers: list[tuple[bytes, bytes]], request: httpx.Request) -> bool:
-    tokens = {t.strip() for v in _values(headers, b"connection") for t in v.lower().split(b",")}
-    if b"close" in tokens or request.headers.get("connection", "").lower() == "close":
-        return False
-    return version == b"HTTP/1.1" or b"keep-alive" in tokens
+    return parse_head(raw)

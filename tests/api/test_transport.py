@@ -270,3 +270,15 @@ async def test_malformed_answers_are_remote_protocol_errors() -> None:
         for _ in answers:
             with pytest.raises(httpx.RemoteProtocolError):
                 await h.get(server.url, headers={"Authorization": "Bearer sekrit-value"})
+
+
+async def test_a_line_break_in_a_header_value_is_refused_without_quoting_it() -> None:
+    async with (
+        serving(keep_answering) as server,
+        httpx.AsyncClient(transport=StreamTransport()) as h,
+    ):
+        with pytest.raises(httpx.LocalProtocolError) as raised:
+            await h.get(server.url, headers={"Authorization": "Bearer sekrit\r\nX-Admin: 1"})
+        assert "sekrit" not in str(raised.value)
+        assert (await h.get(server.url)).content == JSON_OK
+    assert len(server.heads) == 1 and b"X-Admin" not in server.heads[0]
