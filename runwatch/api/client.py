@@ -3,7 +3,8 @@
 Every API method is written once, in `RunApiMethods` (run_api.py), with the SDK's exact
 signature and request building; it returns `self._call(spec)`. The sync client's `_call` carries
 out the shared exchange (`wire.Core.exchange`) with a blocking `httpx.Client`, the async one with
-an `httpx.AsyncClient`. One pooled connection per client instance, kept alive between calls.
+an `httpx.AsyncClient` over `StreamTransport` (transport.py: a fraction of httpcore's CPU per
+request). Connections are pooled per client instance and kept alive between calls.
 """
 
 from __future__ import annotations

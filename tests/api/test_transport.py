@@ -104,15 +104,45 @@ async def test_a_chunked_body_with_trailers_then_the_connection_is_reused() -> N
     assert server.connections == 1
 
 
-async def test_a_body_read_until_close_and_the_next_request_on_a_new_connection() -> None:
-    async def close_delimited(head: bytes, writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + JSON_OK)
-        return False
+CLOSING_ANSWERS = {
+    "read until close": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + JSON_OK,
+    "Connection: close": answer(JSON_OK, "Connection: close"),
+    "HTTP/1.0": answer(JSON_OK).replace(b"HTTP/1.1", b"HTTP/1.0", 1),
+}
 
-    async with serving(close_delimited) as server, client(server.url) as api:
+
+@pytest.mark.parametrize("kind", CLOSING_ANSWERS)
+async def test_an_answer_that_ends_the_connection_is_not_reused(kind: str) -> None:
+    async def closing(head: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(CLOSING_ANSWERS[kind])
+        return kind != "read until close"  # the others stay open: reusing them would work
+
+    async with serving(closing) as server, client(server.url) as api:
         assert (await api.get_runs(ORG, DEP))["ok"] is True
         assert (await api.get_runs(ORG, DEP))["ok"] is True
     assert server.connections == 2
+
+
+async def test_interim_and_bodiless_answers_keep_the_connection() -> None:
+    answers = [
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + answer(),
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+        answer()[: -len(JSON_OK)],  # to a HEAD: the length, no body
+        answer(),
+    ]
+
+    async def scripted(head: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answers[len(server.heads) - 1])
+        return True
+
+    async with serving(scripted) as server, httpx.AsyncClient(transport=StreamTransport()) as h:
+        statuses = []
+        for method in ("GET", "GET", "GET", "HEAD", "GET"):
+            response = await h.request(method, server.url, timeout=5)
+            statuses.append((response.status_code, response.content))
+    assert statuses == [(200, JSON_OK), (204, b""), (304, b""), (200, b""), (200, JSON_OK)]
+    assert server.connections == 1
 
 
 @pytest.mark.parametrize("idle_event", ["closed", "spoke out of turn"])
