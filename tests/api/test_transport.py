@@ -312,3 +312,13 @@ async def test_a_line_break_in_a_header_value_is_refused_without_quoting_it() ->
         assert "sekrit" not in str(raised.value)
         assert (await h.get(server.url)).content == JSON_OK
     assert len(server.heads) == 1 and b"X-Admin" not in server.heads[0]
+
+
+async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
+    async def mute(head: bytes, writer: asyncio.StreamWriter) -> bool:
+        return True  # never reached: a ClientHello has no blank line
+
+    async with serving(mute) as server, httpx.AsyncClient(transport=StreamTransport()) as h:
+        url = server.url.replace("http://", "https://")
+        with pytest.raises(httpx.ConnectTimeout):
+            await h.get(url, timeout=httpx.Timeout(5, connect=0.2))
