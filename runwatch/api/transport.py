@@ -141,7 +141,7 @@ class _Body(httpx.AsyncByteStream):
         self,
         pool: StreamTransport,
         origin: Origin,
-        conn: _Connection | None,
+        conn: _Connection,
         length: int | None,
         chunked: bool,
         keep_alive: bool,
@@ -149,14 +149,14 @@ class _Body(httpx.AsyncByteStream):
     ) -> None:
         self._pool = pool
         self._origin = origin
-        self._conn = conn
+        self._conn: _Connection | None = conn
         self._length = length  # None: until close (or chunked)
         self._chunked = chunked
         self._keep_alive = keep_alive
         self._timeout = timeout
         self._received = 0
         self._chunk_left = 0
-        if conn is not None and length == 0 and not chunked:
+        if length == 0:  # HEAD, 204, 304, Content-Length: 0
             self._finish()
 
     def __aiter__(self) -> _Body:  # type: ignore[override]
