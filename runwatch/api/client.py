@@ -3,7 +3,8 @@
 Every API method is written once, in `RunApiMethods` (run_api.py), with the SDK's exact
 signature and request building; it returns `self._call(spec)`. The sync client's `_call` carries
 out the shared exchange (`wire.Core.exchange`) with a blocking `httpx.Client`, the async one with
-an `httpx.AsyncClient`. One pooled connection per client instance, kept alive between calls.
+an `httpx.AsyncClient` over `StreamTransport` (transport.py: a fraction of httpcore's CPU per
+request). Connections are pooled per client instance and kept alive between calls.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from runwatch.api.errors import ResponseShapeError
 from runwatch.api.request_spec import RequestSpec
 from runwatch.api.responses import JsonDict
 from runwatch.api.run_api import API_METHODS, RunApiMethods
+from runwatch.api.transport import StreamTransport
 from runwatch.api.wire import Core, Exchange, Send
 
 __all__ = ["API_METHODS", "APIClient", "AsyncAPIClient", "Traffic", "counting"]
@@ -163,7 +165,7 @@ class AsyncAPIClient(RunApiMethods[Coroutine[Any, Any, JsonDict]]):
             ca_file=ca_file,
         )
         self._sleep = sleep or asyncio.sleep
-        self._http = httpx.AsyncClient(
+        self._http = _AsyncHttp(
             transport=transport,
             follow_redirects=True,
             trust_env=self._core.trust_env,
@@ -215,6 +217,24 @@ class AsyncAPIClient(RunApiMethods[Coroutine[Any, Any, JsonDict]]):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _AsyncHttp(httpx.AsyncClient):
+    """httpx's AsyncClient with `StreamTransport` (a fraction of httpcore's CPU per request)
+    as its default transport.
+
+    Made the default here rather than passed as `transport=`: httpx ignores the proxy
+    variables when a transport is passed (`allow_env_proxies = trust_env and transport is
+    None`, httpx 0.28), and a proxied URL must keep going through httpx's own proxy mounts.
+    """
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx.AsyncBaseTransport:
+        transport: httpx.AsyncBaseTransport | None = kwargs.get("transport")
+        if transport is not None:
+            return transport
+        return StreamTransport(
+            verify=kwargs.get("verify", True), trust_env=kwargs.get("trust_env", True)
+        )
 
 
 class _BodyReader:
