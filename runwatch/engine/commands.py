@@ -301,11 +301,9 @@ def _serve(
 ) -> int:
     import uvicorn
 
-    from runwatch.engine import memory
     from runwatch.engine.server import create_app
     from runwatch.engine.service import Service
 
-    memory.limit_arenas()  # before the service's threads start
     service = Service(data_dir, conn, meta, clock, queues)
     service.start()
     app = create_app(service, log_tokens=log_tokens)

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from runwatch.engine import db, memory
+from runwatch.engine import db
 from runwatch.engine.common import Clock
 from runwatch.engine.scheduler import Scheduler
 
@@ -38,7 +38,6 @@ class WriterThread:
         self._thread = threading.Thread(target=self._main, name="runwatch-writer", daemon=True)
         self._stopping = False
         self._next_tick = 0.0
-        self._next_trim = time.monotonic() + memory.TRIM_SECONDS
         self.error: BaseException | None = None
 
     def start(self) -> None:
@@ -90,10 +89,6 @@ class WriterThread:
                     0.0 if more else ACTIVE_TICK if self.scheduler.has_active() else IDLE_TICK
                 )
                 self._next_tick = time.monotonic() + interval
-            if time.monotonic() >= self._next_trim:
-                # Here, between ticks: the thread that frees the largest buffers (see memory.py).
-                memory.trim()
-                self._next_trim = time.monotonic() + memory.TRIM_SECONDS
         # Drain jobs submitted during shutdown so no awaiting request hangs.
         while True:
             try:

@@ -9,6 +9,9 @@ the forward token), in this process. Every `--sample` seconds the engine's CPU (
 percentage of one core) and RSS are printed; the summary gives the RSS each minute. No
 dashboard, no tmux: what grows here is the engine's own.
 
+`--export` then reads the whole log from its start (a second follower, pages back to back,
+as `runwatch logs` does) and prints the engine's RSS after it and 15 s later.
+
 `--probe DIR` runs the engine under memory_probe.py (a line of RSS, glibc's heap and SQLite's
 own heap into DIR/stats.txt each sample; with `--frames N` > 0 also tracemalloc snapshots,
 which slow the engine down: compare them with memory_diff.py).
@@ -35,7 +38,7 @@ from runwatch.engine.deploy import deploy  # noqa: E402
 from runwatch.engine.launch import EngineHandle, ensure_engine, kill_attempts, read_env  # noqa: E402
 from runwatch.engine.launch import _answers as answers  # noqa: E402
 from runwatch.follow.logs import LogFollower  # noqa: E402
-from tests.bench.bench_soak import HANDLER, Process  # noqa: E402
+from tests.bench.bench_soak import HANDLER, Process, rss_mb  # noqa: E402
 
 POLL_SECONDS = 0.5
 
@@ -88,6 +91,19 @@ async def follow(handle: EngineHandle, deployment_id: str, run_id: str, stop: fl
     return lines
 
 
+async def export(handle: EngineHandle, deployment_id: str, run_id: str) -> int:
+    lines = 0
+    async with AsyncAPIClient({"auth_token": handle.token}, base_url=handle.url) as client:
+        follower = LogFollower(
+            client, handle.organization_id, deployment_id, run_id, from_start=True
+        )
+        while True:
+            batch = await follower.poll()
+            lines += len(batch)
+            if follower.caught_up:
+                return lines
+
+
 async def sampler(engine: Process, start: float, stop: float, sample: float) -> None:
     engine.start()
     last = start
@@ -109,6 +125,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000)
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--sample", type=float, default=30.0)
+    parser.add_argument("--export", action="store_true", help="then read the log from its start")
     parser.add_argument("--probe", type=Path, help="run the engine under memory_probe.py")
     parser.add_argument("--frames", type=int, default=0, help="tracemalloc frames (with --probe)")
     args = parser.parse_args()
@@ -135,6 +152,16 @@ def main() -> None:
                 return lines
 
             lines = asyncio.run(both())
+            if args.export:
+                started = time.monotonic()
+                exported = asyncio.run(export(handle, deployed.deployment_id, run_id))
+                print(
+                    f"export: {exported} lines in {time.monotonic() - started:.1f} s,"
+                    f" engine RSS {rss_mb(engine.pid):.1f} MB",
+                    flush=True,
+                )
+                time.sleep(15)
+                print(f"  15 s later: engine RSS {rss_mb(engine.pid):.1f} MB", flush=True)
         finally:
             handle.stop()
             kill_attempts(data_dir)
