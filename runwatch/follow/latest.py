@@ -11,7 +11,10 @@ When a run is read (`LatestReader.due`), per runs refresh:
   - a finished run: once after it finished (its final lines), then never again: its log no
     longer changes, so its values are kept for as long as the reader lives (one request);
   - a run still going: when asked for (it is on screen), at most once per `gap` seconds (the
-    caller's choice: a few poll intervals): one request (two the first time: the newest page,
+    caller's choice: a few poll intervals), or once per `SILENT_GAPS` gaps after its reads
+    have brought no line for `SILENT_AFTER` seconds (a run silent for hours has nothing new
+    for a table cell; its first line after the silence is read within that longer gap): one
+    request (two the first time: the newest page,
     then the follower's first step); its log may have grown at any time and only a read
     tells, so it counts as changed. When more than a page came since, the follower is
     dropped and the next read starts again from the newest page;
@@ -41,6 +44,9 @@ __all__ = ["Latest", "LatestReader", "latest_of"]
 
 # The newest lines of a page that are read for values: a page may hold thousands.
 TAIL = 200
+# A running run whose reads brought no line for this long is read every SILENT_GAPS gaps.
+SILENT_AFTER = 30.0
+SILENT_GAPS = 4
 # Statuses whose runs have no log yet.
 NOT_STARTED = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING"})
 
@@ -93,6 +99,8 @@ class LatestReader:
         self.clock = clock
         self.known: dict[str, Latest] = {}
         self._read_at: dict[str, float] = {}
+        # When a read of each running run last brought lines (or its first read).
+        self._heard_at: dict[str, float] = {}
         self._followers: dict[str, LogFollower] = {}
         self.requests = 0
 
@@ -118,14 +126,19 @@ class LatestReader:
             if run.terminal:
                 if metrics_wanted and (known is None or not known.finished):
                     wanted.append(run)
-            elif now - self._read_at.get(run.run_id, -math.inf) >= self.gap:
+            elif now - self._read_at.get(run.run_id, -math.inf) >= self._gap(run.run_id, now):
                 wanted.append(run)
         return wanted
+
+    def _gap(self, run_id: str, now: float) -> float:
+        heard = self._heard_at.get(run_id)
+        silent = heard is not None and now - heard >= SILENT_AFTER
+        return self.gap * SILENT_GAPS if silent else self.gap
 
     async def read(self, run: Run) -> Latest:
         run_id = run.run_id
         finished = is_terminal(run.status)
-        self._read_at[run_id] = self.clock()
+        self._read_at[run_id] = now = self.clock()
         follower = self._followers.pop(run_id, None)
         previous = self.known.get(run_id) if follower is not None else None
         if follower is None and finished:
@@ -149,6 +162,8 @@ class LatestReader:
                 self.requests += follower.traffic.requests - sent
             if follower.caught_up and not finished:
                 self._followers[run_id] = follower
+        if events or run_id not in self._heard_at:
+            self._heard_at[run_id] = now
         fresh = latest_of(events[-TAIL:], finished=finished, metric_pattern=self.metric_pattern)
         latest = fresh
         if previous is not None:

@@ -38,6 +38,14 @@ SOURCES = ("runs", "detail", "logs", "metrics", "latest")
 # hours cost a request and a wake-up of the dashboard each second (tests/bench/bench_soak.py).
 LOG_SILENT_AFTER = 30.0
 LOG_SILENT_INTERVAL = 2.5
+# Likewise a runs list that has not changed for RUNS_SILENT_AFTER seconds is polled every
+# RUNS_SILENT_INTERVAL seconds: a run training for hours changes nothing in the list, whose
+# poll was the largest part of the dashboard's CPU while nothing happened; a change (a new
+# run, a status) still shows within RUNS_SILENT_INTERVAL, and brings the interval back.
+RUNS_SILENT_AFTER = 60.0
+RUNS_SILENT_INTERVAL = 2.0
+SILENT_AFTER = {"logs": LOG_SILENT_AFTER, "runs": RUNS_SILENT_AFTER}
+SILENT_INTERVAL = {"logs": LOG_SILENT_INTERVAL, "runs": RUNS_SILENT_INTERVAL}
 # A poll that brought this many lines (400 lines/s and more at the busy pace) is followed by
 # the next after LOG_FLOOD_INTERVAL seconds: nobody reads such a log line by line, and each
 # poll costs a request and a frame of the log pane whatever it holds.
@@ -97,22 +105,27 @@ class Session:
         # Loaded before anything is shown, so nothing typed early saves a blank state over it.
         self.view_state = self.state_store.load(settings.state_key)
         self.connection = ConnectionState()
+        busy_intervals = {
+            # A log pouring in is fetched (and drawn) 4 times a second at most, not 10:
+            # each poll is a frame of the log pane and a request, and at 5,000 lines/s
+            # that halved the dashboard's CPU (tests/bench/bench_soak.py).
+            "logs": min(settings.poll_interval, 0.25),
+            # A changed runs list is polled again at the interval, not sooner.
+            "runs": settings.poll_interval,
+        }
         self.schedules: dict[str, PollSchedule] = {
             source: PollSchedule(
                 interval=settings.poll_interval,
                 idle_interval=settings.idle_interval,
                 max_backoff=settings.max_backoff,
                 rng=rng,
-                # A log pouring in is fetched (and drawn) 4 times a second at most, not 10:
-                # each poll is a frame of the log pane and a request, and at 5,000 lines/s
-                # that halved the dashboard's CPU (tests/bench/bench_soak.py).
-                busy_interval=min(settings.poll_interval, 0.25) if source == "logs" else None,
-                # And twice a second while it floods (LOG_FLOOD_LINES a poll): at 5,000
-                # lines/s that took the dashboard from 16 % to 11 % of a core.
+                busy_interval=busy_intervals.get(source),
+                # A log is polled twice a second while it floods (LOG_FLOOD_LINES a poll): at
+                # 5,000 lines/s that took the dashboard from 16 % to 11 % of a core.
                 flood_items=LOG_FLOOD_LINES if source == "logs" else None,
                 flood_interval=min(settings.poll_interval, LOG_FLOOD_INTERVAL),
-                silent_after=LOG_SILENT_AFTER if source == "logs" else None,
-                silent_interval=LOG_SILENT_INTERVAL if source == "logs" else None,
+                silent_after=SILENT_AFTER.get(source),
+                silent_interval=SILENT_INTERVAL.get(source),
             )
             for source in SOURCES
         }

@@ -87,3 +87,39 @@ async def test_a_running_run_is_read_after_the_gap_then_only_its_new_lines() -> 
     first = len(calls)
     assert (await reader.read(running)).metrics == {"loss": 0.5}
     assert len(calls) == first + 1 and calls[-1]["next_forward_token"] == f"f{first}"
+
+
+async def test_a_silent_running_run_is_read_less_often_until_it_prints_again() -> None:
+    from runwatch.follow.latest import SILENT_AFTER, SILENT_GAPS
+
+    clock = [100.0]
+    reader = _reader(gap=3.0, clock=clock)
+    running = _run(1, "RUNNING")
+    pages: list[list[str]] = [["step=1 loss=0.5"]]
+
+    class Client:
+        async def get_run_recent_logs(self, *args: object, **kwargs: object) -> dict[str, object]:
+            lines = pages.pop(0) if pages else []
+            events = [{"message": line, "timestamp": 1} for line in lines]
+            return {"events": events, "next_forward_token": f"f{clock[0]}"}
+
+    reader.client = Client()  # type: ignore[assignment]
+
+    async def reads_over(seconds: float) -> int:
+        count = 0
+        end = clock[0] + seconds
+        while clock[0] < end:
+            clock[0] += 0.5
+            if reader.due([running], metrics_wanted=False):
+                await reader.read(running)
+                count += 1
+        return count
+
+    # Silent from its first read on: every gap until SILENT_AFTER, then every SILENT_GAPS.
+    assert await reads_over(SILENT_AFTER) == SILENT_AFTER // 3
+    assert await reads_over(120) == 120 // (3 * SILENT_GAPS)
+    # It prints: the read that brings the line restores the gap at once.
+    pages.append(["step=2 loss=0.4"])
+    assert await reads_over(3 * SILENT_GAPS) == 1
+    assert (reader.known[running.run_id]).metrics == {"loss": 0.4}
+    assert await reads_over(12) == 4

@@ -534,3 +534,65 @@ def test_a_success_that_changes_nothing_else_is_not_news_but_the_line_still_sees
     assert bar.describe() == "● live"
     state.last_ok = FIXED_NOW - timedelta(minutes=3)
     assert bar.describe() == "● live · updated 3 min ago"
+
+
+class _QuickClock:
+    """Virtual seconds that pass at once (a real hundredth each, so the app keeps running)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0.01)
+
+
+async def test_a_runs_list_unchanged_for_a_minute_is_polled_less_until_it_changes(
+    engine: Any, gated: tuple[str, str], tmp_path: Path
+) -> None:
+    from runwatch.tui.session import RUNS_SILENT_AFTER, RUNS_SILENT_INTERVAL
+
+    deployment_id, version_id = gated
+    gate = tmp_path / "gate"
+    first = engine.create_run(deployment_id, version_id, input_data={"gate": str(gate)})
+    settings = settings_for(engine, deployment_id=deployment_id)
+    app = make_app(engine, tmp_path, settings=settings)
+    try:
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            main = app.main
+            run_id = first["run_id"]
+            await wait_for(
+                pilot,
+                lambda: run_id in main.table.shown_ids() and "RUNNING" in _status(app, run_id),
+                what="the running run",
+            )
+            clock = _QuickClock()
+            schedule = app.session.schedules["runs"]
+            schedule.clock = clock
+            # The tests' settings poll every 0.1 s: a second, as a user's do, keeps this short.
+            schedule.interval = schedule.busy_interval = 1.0
+            schedule.restart_silence()
+            await wait_for(
+                pilot, lambda: clock.now >= RUNS_SILENT_AFTER + 10, what="a quiet minute"
+            )
+            # A second a poll while the list could still move, then the silent pace.
+            quiet = clock.sleeps.index(RUNS_SILENT_INTERVAL)
+            assert clock.sleeps[:quiet] == [1.0] * quiet
+            assert RUNS_SILENT_AFTER - 2 <= sum(clock.sleeps[:quiet]) <= RUNS_SILENT_AFTER + 1
+            # A new run changes the list: shown, and the interval is back at once.
+            second = engine.create_run(deployment_id, version_id, input_data={"gate": str(gate)})
+            await wait_for(
+                pilot, lambda: second["run_id"] in main.table.shown_ids(), what="the new run"
+            )
+            polls = len(clock.sleeps)
+            await wait_for(pilot, lambda: len(clock.sleeps) >= polls + 3, what="three polls")
+            assert clock.sleeps[polls : polls + 3] == [1.0] * 3
+    finally:
+        gate.touch()

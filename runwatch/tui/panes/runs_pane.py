@@ -208,6 +208,7 @@ class RunsPane(Vertical):
         schedule = session.schedules["runs"]
         schedule.succeeded()
         while True:
+            changed = False
             try:
                 if self._want_more and poller.has_more:
                     self._want_more = False
@@ -226,7 +227,10 @@ class RunsPane(Vertical):
                     return
                 session.succeeded("runs")
                 self._apply(diff)
-            await schedule.wait(active=poller.any_active or not self.loaded)
+                changed = not diff.empty
+            # `busy` when the list changed: a list that has not for a while is polled less
+            # often (the runs schedule's silent pace, session.py).
+            await schedule.wait(active=poller.any_active or not self.loaded, busy=changed)
 
     def _blocked(self, error: Exception) -> None:
         from runwatch.api.errors import ApiError
