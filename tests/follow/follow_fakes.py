@@ -15,11 +15,16 @@ if TYPE_CHECKING:
 
 
 class FakeClock:
-    """A clock whose sleeps advance virtual time at once and are recorded."""
+    """A clock whose sleeps advance virtual time at once and are recorded.
 
-    def __init__(self) -> None:
+    `real_pause`: real seconds each sleep takes besides, so an app driven by it keeps
+    running between polls (0: just a yield).
+    """
+
+    def __init__(self, real_pause: float = 0.0) -> None:
         self.now = 0.0
         self.sleeps: list[float] = []
+        self.real_pause = real_pause
 
     def monotonic(self) -> float:
         return self.now
@@ -27,8 +32,8 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-        # Yield once so a task cancelling this sleep still gets a chance to run.
-        await asyncio.sleep(0)
+        # Yield at least once so a task cancelling this sleep still gets a chance to run.
+        await asyncio.sleep(self.real_pause)
 
 
 class BlockingClock(FakeClock):

@@ -536,28 +536,11 @@ def test_a_success_that_changes_nothing_else_is_not_news_but_the_line_still_sees
     assert bar.describe() == "● live · updated 3 min ago"
 
 
-class _QuickClock:
-    """Virtual seconds that pass at once (a real hundredth each, so the app keeps running)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        import asyncio
-
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0.01)
-
-
 async def test_a_runs_list_unchanged_for_a_minute_is_polled_less_until_it_changes(
     engine: Any, gated: tuple[str, str], tmp_path: Path
 ) -> None:
     from runwatch.tui.session import RUNS_SILENT_AFTER, RUNS_SILENT_INTERVAL
+    from tests.follow.follow_fakes import FakeClock
 
     deployment_id, version_id = gated
     gate = tmp_path / "gate"
@@ -573,7 +556,7 @@ async def test_a_runs_list_unchanged_for_a_minute_is_polled_less_until_it_change
                 lambda: run_id in main.table.shown_ids() and "RUNNING" in _status(app, run_id),
                 what="the running run",
             )
-            clock = _QuickClock()
+            clock = FakeClock(real_pause=0.01)
             schedule = app.session.schedules["runs"]
             schedule.clock = clock
             # The tests' settings poll every 0.1 s: a second, as a user's do, keeps this short.
