@@ -5,7 +5,7 @@ subprocess, because it reads ABEJA_API_URL when it is imported, against a record
 127.0.0.1. Then runwatch's APIClient and AsyncAPIClient make the same calls against another
 recording server, and every request is compared: method, path (byte for byte), query string
 (byte for byte and parsed), JSON body (byte for byte and parsed), Authorization and
-Content-Type. The one deliberate difference is the User-Agent.
+Content-Type, and that both ask for gzip. The one deliberate difference is the User-Agent.
 """
 
 from __future__ import annotations
@@ -278,6 +278,9 @@ def assert_same_request(ours: Recorded, sdk: Recorded, who: str) -> None:
         assert ours.body == b"", who
     assert sdk.headers["user-agent"].startswith("abeja-platform-sdk/")
     assert ours.headers["user-agent"].startswith("runwatch/")
+    # Both ask for gzip (requests may offer more codings, where brotli is installed).
+    assert "gzip" in sdk.headers["accept-encoding"]
+    assert ours.headers["accept-encoding"] == "gzip, deflate", who
 
 
 @pytest.mark.parametrize("index", range(len(ENTRIES)), ids=[e.id for e in ENTRIES])
