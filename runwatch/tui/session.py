@@ -42,7 +42,7 @@ LOG_SILENT_INTERVAL = 2.5
 # RUNS_SILENT_INTERVAL seconds: a run training for hours changes nothing in the list, whose
 # poll was the largest part of the dashboard's CPU while nothing happened; a change (a new
 # run, a status) still shows within RUNS_SILENT_INTERVAL, and brings the interval back.
-RUNS_SILENT_AFTER = 60.0
+RUNS_SILENT_AFTER = 30.0
 RUNS_SILENT_INTERVAL = 2.0
 SILENT_AFTER = {"logs": LOG_SILENT_AFTER, "runs": RUNS_SILENT_AFTER}
 SILENT_INTERVAL = {"logs": LOG_SILENT_INTERVAL, "runs": RUNS_SILENT_INTERVAL}

@@ -322,3 +322,49 @@ async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
         url = server.url.replace("http://", "https://")
         with pytest.raises(httpx.ConnectTimeout):
             await h.get(url, timeout=httpx.Timeout(5, connect=0.2))
+
+
+async def test_a_redirected_get_is_followed_and_a_plain_one_skips_httpx_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A GET answered with a redirect goes on where it points (as the SDK's requests does);
+    # one answered directly never passes through httpx's client machinery.
+    async def respond(head: bytes, writer: asyncio.StreamWriter) -> bool:
+        if b" /moved/" in head.split(b"\r\n")[0]:
+            writer.write(answer(b'{"entries": [], "moved": true}'))
+        else:
+            where = head.split(b" ")[1].decode().replace("/organizations/", "/moved/", 1)
+            writer.write(
+                f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {where}\r\n"
+                "Content-Length: 0\r\n\r\n".encode()
+            )
+        return True
+
+    sent_by_httpx: list[str] = []
+    send = httpx.AsyncClient.send
+
+    async def counted(self: httpx.AsyncClient, request: httpx.Request, **kw: object) -> object:
+        sent_by_httpx.append(request.url.path)
+        return await send(self, request, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", counted)
+    async with serving(respond) as server, client(server.url) as api:
+        assert (await api.get_runs(ORG, DEP))["moved"] is True
+        assert len(sent_by_httpx) == 1  # the redirect: httpx's path, which follows it
+        assert [h.split(b" ")[1].split(b"?")[0].decode() for h in server.heads] == [
+            f"/organizations/{ORG}/deployments/{DEP}/runs",  # straight to the transport
+            f"/organizations/{ORG}/deployments/{DEP}/runs",  # again, through httpx
+            f"/moved/{ORG}/deployments/{DEP}/runs",
+        ]
+
+    async def plain(head: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer())
+        return True
+
+    async with serving(plain) as server, client(server.url) as api:
+        sent_by_httpx.clear()
+        for _ in range(3):
+            assert (await api.get_runs(ORG, DEP))["ok"] is True
+        assert sent_by_httpx == []
+        await api.create_run(ORG, DEP, VER)  # a POST: always httpx's own path
+        assert len(sent_by_httpx) == 1
