@@ -99,6 +99,60 @@ def test_a_reader_continues_a_traceback_across_batches() -> None:
     assert not reader.in_block
 
 
+def test_reading_a_batch_at_once_reads_each_line_as_one_by_one() -> None:
+    import random
+
+    # Every kind of line `level_of` and the traceback rule tell apart, and plain ones around.
+    kinds = [
+        "epoch=1 step=2 loss=0.5 accuracy=0.9 soak line",
+        "step=7 loss=0.25",
+        "",
+        "   ",
+        "2026-12-01 12:00:00,123 WARNING loss rising",
+        "INFO starting",
+        "x" * 79 + "ERROR beyond the head",
+        "x" * 78 + "ERROR across the head",
+        'ts=1 level=warn msg="slow"',
+        '{"level": "error", "msg": "x"}',
+        '{"not": "a level"}',
+        "E1201 12:00:00.000123 1234 main.cc:12] glog error",
+        "Epoch 3",
+        "/src/train.py:12: UserWarning: deprecated",
+        "Traceback (most recent call last):",
+        '  File "a.py", line 1, in <module>',
+        "    main()",
+        "KeyError: 'x'",
+        "During handling of the above exception, another exception occurred:",
+        "The above exception was the direct cause of the following exception:",
+        "ValueError",
+        "\tindented",
+        "TRACE",
+        "Traceback",
+        "severity=3",
+    ]
+    rng = random.Random(15)
+    for _ in range(300):
+        one, many = LevelReader(), LevelReader()
+        # Mostly plain lines, as a log pouring in, with the rest sprinkled in; read in
+        # batches of every size, so tracebacks run across batches.
+        lines = [rng.choice(kinds[:2] if rng.random() < 0.8 else kinds) for _ in range(200)]
+        cut = 0
+        while cut < len(lines):
+            size = rng.choice([1, 5, 15, 16, 17, 40, 200])
+            batch = lines[cut : cut + size]
+            assert many.read_many(batch) == [one.read(line) for line in batch], batch
+            assert many.in_block == one.in_block
+            cut += size
+    # A text with a line break (not what the pane holds) is read line by line as well.
+    batch = ["a\nINFO b", *kinds] * 2
+    assert LevelReader().read_many(batch) == levels_of_one_by_one(batch)
+
+
+def levels_of_one_by_one(lines: list[str]) -> list[object]:
+    reader = LevelReader()
+    return [reader.read(line) for line in lines]
+
+
 # -- json_line ----------------------------------------------------------------------------
 
 

@@ -205,7 +205,7 @@ class LogLines:
         # Held texts have no line break (control characters are made inert): joined, the
         # batch is tested and lower-cased in one go.
         joined = "\n".join(texts)
-        levels = list(map(self._reader.read, texts))
+        levels = self._reader.read_many(texts)
         self.levels.extend(levels)
         self.codes.extend(map(level_code, levels))
         if len(self.codes) > self.max_lines:
