@@ -68,7 +68,9 @@ def showing(app: RunwatchApp, screen_type: type) -> Callable[[], bool]:
 
 
 def app_through(proxy: FaultProxy, engine: EngineProcess, tmp_path: Path, **kw: Any) -> RunwatchApp:
-    settings = settings_for(engine, api_url=proxy.url, timeout=0.5, **kw)
+    # A short timeout by default: the hangs and trickles are given up on quickly.
+    kw.setdefault("timeout", 0.5)
+    settings = settings_for(engine, api_url=proxy.url, **kw)
     return make_app(engine, tmp_path, settings=settings)
 
 
@@ -309,7 +311,9 @@ async def test_a_created_run_whose_answer_cannot_be_read_is_not_offered_again(
     deployment_id, version_id = gated_version
     # The POST reaches the engine (the run is created); its answer comes back as an array.
     proxy.rewrite = lambda path, body: [body] if "run_id" in body else body
-    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id)
+    # No hang here: a timeout a loaded machine cannot miss (the form's versions, read once,
+    # came back after 0.5 s under the whole suite's load and the form then said so).
+    app = app_through(proxy, shared_engine, tmp_path, deployment_id=deployment_id, timeout=10)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         main = app.main
         # Not "live": the rewrite also mangles the detail of a selected earlier run.
