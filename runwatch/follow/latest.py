@@ -14,10 +14,10 @@ When a run is read (`LatestReader.due`), per runs refresh:
     caller's choice: a few poll intervals), or once per `SILENT_GAPS` gaps after its reads
     have brought no line for `SILENT_AFTER` seconds (a run silent for hours has nothing new
     for a table cell; its first line after the silence is read within that longer gap): one
-    request (two the first time: the newest page,
-    then the follower's first step); its log may have grown at any time and only a read
-    tells, so it counts as changed. When more than a page came since, the follower is
-    dropped and the next read starts again from the newest page;
+    request (two the first time: the newest page, then the follower's first step); its log
+    may have grown at any time and only a read tells, so it counts as changed. When more
+    than a page came since, the follower is dropped and the next read starts again from the
+    newest page;
   - a run not started yet (queued): never, it has no log.
 Finished runs are read only when a metric is asked for (progress is a running run's matter).
 """
