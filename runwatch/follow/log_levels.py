@@ -58,9 +58,7 @@ _LEVEL_WORD = re.compile(
 _HINT = re.compile(r"TRACE|DEBUG|INFO|NOTICE|WARN|ERR|CRITICAL|FATAL|PANIC|level|lvl|severity")
 # What in a line's head can give it a level, with the first characters below: `_HINT`'s
 # words and Python's `Warning: `.
-_HEAD_HINT = re.compile(
-    r"TRACE|DEBUG|INFO|NOTICE|WARN|ERR|CRITICAL|FATAL|PANIC|level|lvl|severity|Warning: "
-)
+_HEAD_HINT = re.compile(_HINT.pattern + "|Warning: ")
 # The first characters of a JSON object, a glog line and a traceback ("" for an empty line).
 _HINT_STARTS = "{IWEFT"
 # Below this many lines a batch is read line by line (the one search costs more).
