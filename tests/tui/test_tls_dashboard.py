@@ -43,8 +43,14 @@ async def test_the_dashboard_trusts_the_profiles_ca_and_says_when_it_is_missing(
                 shown.append(str(app.main.status_bar.render()))
                 return "\n".join(shown)
 
-            await wait_for(pilot, lambda: "certificate" in said(), what="the refusal")
-            assert proxy.url in said() and "SSL_CERT_FILE" in said()
+            # The status line changes at once; the toast that holds the fix is a message
+            # the app handles a moment later.
+            await wait_for(
+                pilot,
+                lambda: "certificate" in said() and "SSL_CERT_FILE" in said(),
+                what="the refusal and its fix",
+            )
+            assert proxy.url in said()
             assert "polling stopped" in str(app.main.status_bar.render())
             accepted = proxy.accepted
             await pilot.pause(1.0)
