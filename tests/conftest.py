@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.engine_zygote import ForkedEngine, engine_forks
+
 # Every variable that points a client somewhere or changes how it behaves: tests that start a
 # client subprocess or resolve settings clear them, so the developer's own shell cannot leak in.
 CLIENT_ENV_VARS = (
@@ -59,7 +61,7 @@ class EngineProcess:
         self.port = port
         self.extra_args = list(extra_args)
         self.extra_env = dict(env or {})
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | ForkedEngine | None = None
         self.url = ""
         self.organization_id = ""
         self.token = ""
@@ -92,10 +94,14 @@ class EngineProcess:
         ]
         if "--no-demo" not in self.extra_args and "--demo-runs" not in self.extra_args:
             cmd.append("--no-demo-runs")
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-            )
+        forks = engine_forks()
+        if forks is not None:
+            self.process = forks.spawn(cmd[3:], env, self.log_path)
+        else:
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(
+                    cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+                )
         deadline = time.monotonic() + _START_TIMEOUT
         url = ""
         while not url:
