@@ -76,6 +76,8 @@ class FaultProxy:
         # (method, path, fault) of every request, in order.
         self.requests: list[tuple[str, str, str]] = []
         self._release = threading.Event()
+        self._count_lock = threading.Lock()
+        self._times: int | None = None
         self._closed = False
         proxy = self
 
@@ -88,19 +90,28 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def set(self, fault: str, *, only: str | None = None) -> None:
+    def set(self, fault: str, *, only: str | None = None, times: int | None = None) -> None:
+        """Answer with `fault` from now on; with `times`, only the next `times` requests it
+        applies to (a storm that ends after so many requests, however slow the machine)."""
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
         # Hanging requests of the previous mode are let go (they then drop the connection).
         self._release.set()
         self._release = threading.Event()
-        self.only = only
-        self.fault = fault
+        with self._count_lock:
+            self.only = only
+            self.fault = fault
+            self._times = times
 
     def fault_for(self, path: str) -> str:
         if self.only is not None and self.only not in path:
             return "pass"
-        return self.fault
+        with self._count_lock:
+            if self._times is not None:
+                if self._times <= 0:
+                    return "pass"
+                self._times -= 1
+            return self.fault
 
     def wait_released(self, limit: float) -> None:
         release = self._release
