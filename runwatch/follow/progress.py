@@ -38,9 +38,11 @@ _TQDM = re.compile(
     r"(?P<percent>\d{1,3})%\|[^|]*\|\s*(?P<done>\d+)/(?P<total>\d+)"
     r"(?:\s*\[(?P<elapsed>[\d:]+)<(?P<eta>[\d:?]+),\s*(?P<rate>[^\],]+?)\s*[\],])?"
 )
+# A step count starts where a run of digits starts (`(?<!\d)`): else a search tries `\d+/` from
+# every digit of a long number, and a line of 100,000 digits took minutes (quadratic).
 # Keras: "450/1000 [=====>....] - ETA: 12s - loss: 0.43"
 _KERAS = re.compile(
-    r"(?P<done>\d+)/(?P<total>\d+)\s*\[[=>.\s]*\]"
+    r"(?<!\d)(?P<done>\d+)/(?P<total>\d+)\s*\[[=>.\s]*\]"
     r"(?:\s*-\s*(?:ETA:\s*(?P<eta>[\dhms:]+)|(?P<elapsed>\d+\w*)))?"
     r"(?:\s*(?P<rate>\d+\w*/step))?"
 )
@@ -49,7 +51,7 @@ _KERAS = re.compile(
 # Keras 3: " 120/1875 ━━━━━━━━━━━━━━━━━━━━ 8s 5ms/step - loss: 1.05": the time after the bar
 # is the ETA while the bar runs and the time taken once it is full.
 _KERAS3 = re.compile(
-    r"(?P<done>\d+)/(?P<total>\d+)\s+━+(?:\s+(?P<time>\d[\d:]*s?))?(?:\s+(?P<rate>\d+\w*/\w+))?"
+    r"(?<!\d)(?P<done>\d+)/(?P<total>\d+)\s+━+(?:\s+(?P<time>\d[\d:]*s?))?(?:\s+(?P<rate>\d+\w*/\w+))?"
 )
 
 

@@ -61,3 +61,27 @@ def test_bars_give_their_progress(
 def test_lines_without_a_bar_have_no_progress() -> None:
     assert parse_progress("loss: 0.5 step 100/200") is None
     assert parse_progress("") is None
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1" * 200_000,  # a long number (a hash, a dump) was read in time quadratic in its length
+        "7" * 200_000 + " ",
+        "12/" * 70_000,
+        "1%|" * 70_000,
+        "1/2 [" + "=" * 200_000,
+        "1/2 " + "━" * 200_000,
+    ],
+    ids=["digits", "digits-space", "slashes", "percents", "open-bar", "keras3-bar"],
+)
+def test_long_lines_are_read_at_once(line: str) -> None:
+    # Each of these took seconds to minutes (the timeout ends it). A bar after them is found,
+    # unless they begin with a Keras 3 bar of their own, which comes first.
+    bar = " 450/1000 [=====>....] - ETA: 12s"
+    keras3 = line.startswith("1/2 ━")
+    assert (parse_progress(line) is not None) == keras3
+    found = parse_progress(line + bar)
+    assert found is not None
+    assert (found.done, found.total) == ((1, 2) if keras3 else (450, 1000))
