@@ -34,16 +34,24 @@ def append_logs(
     """
     rows: list[tuple[int, int, int, int, int, str, str]] = []
     seq = last_seq + 1
+    # A block's max_ts is the newest time in it or in any block before it: it never falls
+    # along the log (even when a clock stepped back), so a read back in time stops at the
+    # first block older than its window instead of walking to the log's start.
+    before = conn.execute(
+        "SELECT max_ts FROM log_blocks WHERE rseq = ? ORDER BY first_seq DESC LIMIT 1", (rseq,)
+    ).fetchone()
+    newest = -(2**62) if before is None else int(before[0])
     messages: list[str] = []
     runs: list[tuple[int, int]] = []
     chars = 0
 
     def flush() -> None:
-        nonlocal seq, messages, runs, chars
+        nonlocal seq, messages, runs, chars, newest
         if messages:
             times = [ts for ts, _ in runs]
             rle = ",".join([format_us(ts) if n == 1 else f"{format_us(ts)}*{n}" for ts, n in runs])
-            block = (rseq, seq, len(messages), min(times), max(times), rle, "\n".join(messages))
+            newest = max(newest, *times)
+            block = (rseq, seq, len(messages), min(times), newest, rle, "\n".join(messages))
             rows.append(block)
             seq += len(messages)
         messages, runs, chars = [], [], 0
@@ -143,17 +151,21 @@ def log_page(
                 break
     else:
         end = 2**62 if before is None else before - 1
-        # Blocks outside the times are passed over in SQLite, before their text is read: a
-        # follower asking whether anything older lies after its edge's instant otherwise
-        # read every block of the log back to its start (the engine's CPU doubled at 5,000
-        # lines/s).
+        # Blocks newer than the window are passed over in SQLite, before their text is read.
+        # Going back, the first block whose max_ts (never falling along the log, see
+        # append_logs) is older than the window ends the read: a follower asking whether
+        # anything older lies after its edge's instant read every block back to the log's
+        # start, and the engine's CPU grew with the log (6 -> 13 % of a core after 10 minutes
+        # at 5,000 lines/s).
         cursor = conn.execute(
             f"SELECT {_BLOCK_COLUMNS} FROM log_blocks WHERE rseq = ? AND first_seq <= ?"  # noqa: S608
-            " AND max_ts >= ? AND min_ts <= ? ORDER BY first_seq DESC",
-            (rseq, end, lo, hi),
+            " AND min_ts <= ? ORDER BY first_seq DESC",
+            (rseq, end, hi),
         )
         for first, count, min_ts, max_ts, ts_text, text in cursor:
-            if max_ts < lo or min_ts > hi:
+            if max_ts < lo:
+                break
+            if min_ts > hi:
                 continue
             top = min(count - 1, end - first)
             seqs = range(first + top, first - 1, -1)
