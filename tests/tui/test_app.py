@@ -139,7 +139,14 @@ async def test_scrolling_to_top_loads_older_lines_keeping_anchor(
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         main = app.main
         view = main.log_view
-        await wait_for(pilot, lambda: view.line_count >= 1000, what="newest page")
+        # Shown, not only held: the lines are laid out a frame after they arrive, and until
+        # then the view's offset is 0 already, so scrolling there changed nothing and the
+        # view then followed to its bottom (the cause of a flake under load).
+        await wait_for(
+            pilot,
+            lambda: view.line_count >= 1000 and 0 < view.max_scroll_y == view.scroll_y,
+            what="newest page shown",
+        )
         first_count = view.line_count
         assert first_count < 2501  # only the newest page, not the whole log
         view.focus()

@@ -183,8 +183,14 @@ class LogPane(Vertical):
 
     @on(LogView.NeedOlder)
     def _need_older(self) -> None:
-        if self.view.seeking is not None:
+        view = self.view
+        if view.seeking is not None:
             return  # a seek is paging back already (and would be cancelled by this worker)
+        if view.loading_older:
+            # A page is on its way. A new worker would cancel it (exclusive group) and, run
+            # before the cancelled one let go, find a load still marked in flight: neither
+            # page would come. The page on its way asks again if it cannot join.
+            return
         source = self._older_source()
         if source is not None:
             self._older(source)
@@ -216,13 +222,23 @@ class LogPane(Vertical):
             return 0
         if view.dropped_front != front:
             # Lines left the top while the page was on its way: it no longer joins what is
-            # held. Start again from the new oldest line at the next request.
+            # held. Start again from the new oldest line, now if the user is at the top.
             self.pager = None
+            self.call_later(self._ask_again_at_top)
             return 0
         view.prepend(events)
         view.at_start = source.at_start
         self.update_marker()
         return len(events)
+
+    def _ask_again_at_top(self) -> None:
+        # A user who reached the top while a page was on its way asked nothing (one was in
+        # flight); with that page thrown away, nothing would come until they scrolled again.
+        # Only once the worker is over (call_later), and never while following: lines leave
+        # the top only then, so a page asked for here joins and this cannot go round.
+        view = self.view
+        if view.line_count and view.scroll_y <= 0 and not view.following and not view.at_start:
+            self._need_older()
 
     # -- jumps that page back -------------------------------------------------------------
 
