@@ -117,6 +117,11 @@ CREATE TABLE IF NOT EXISTS log_blocks (
     events TEXT NOT NULL,
     PRIMARY KEY (rseq, first_seq)
 ) WITHOUT ROWID;
+-- Where a time window begins and ends in a run's log (log_blocks.log_page): max_ts never falls
+-- along the log, so the first block reaching a start time is one step of an index; the last
+-- block starting before an end time is a walk of small index entries, not of the blocks.
+CREATE INDEX IF NOT EXISTS log_blocks_by_max_ts ON log_blocks (rseq, max_ts, first_seq);
+CREATE INDEX IF NOT EXISTS log_blocks_by_min_ts ON log_blocks (rseq, min_ts);
 """
 
 

@@ -25,6 +25,7 @@ def init_store(data_dir: Path) -> tuple[sqlite3.Connection, Meta]:
     conn.executescript(SCHEMA)
     try:
         upgrade(conn)
+        _cumulative_max_ts(conn)
     except BaseException:
         conn.close()
         raise
@@ -80,6 +81,30 @@ def upgrade(conn: sqlite3.Connection) -> None:
 
 def _store_format(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _cumulative_max_ts(conn: sqlite3.Connection) -> None:
+    """Engines before this one stored each log block's own newest time as max_ts; it is now
+    the newest time up to the block (log_blocks.append_logs). They differ only where a clock
+    stepped back. Recomputed once, marked in meta (not the format: an older runwatch reads
+    either the same way)."""
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'max_ts'").fetchone() is not None:
+        return
+    with Transaction(conn):
+        changed = []
+        run, newest = None, 0
+        for rseq, first_seq, max_ts in conn.execute(
+            "SELECT rseq, first_seq, max_ts FROM log_blocks ORDER BY rseq, first_seq"
+        ).fetchall():
+            if rseq != run:
+                run, newest = rseq, max_ts
+            elif max_ts < newest:
+                changed.append((newest, rseq, first_seq))
+            newest = max(newest, max_ts)
+        conn.executemany(
+            "UPDATE log_blocks SET max_ts = ? WHERE rseq = ? AND first_seq = ?", changed
+        )
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('max_ts', 'cumulative')")
 
 
 def _upgrade_block_times(conn: sqlite3.Connection) -> None:

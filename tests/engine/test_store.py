@@ -81,7 +81,7 @@ def test_time_filters_match_a_plain_list(tmp_path: Path, steps_back: bool) -> No
     # (limit 1: is anything older there?) and as pages are read.
     rng = random.Random(3)
     for _ in range(300):
-        point = rng.randint(1, n + 1)
+        point = rng.randint(0, n + 1)
         start = rng.choice([None, rng.choice(times), times[-1] + 1, times[0] - 1])
         end = rng.choice([None, rng.choice(times)])
         limit = rng.choice([1, 1, 7, 1000])
@@ -89,6 +89,14 @@ def test_time_filters_match_a_plain_list(tmp_path: Path, steps_back: bool) -> No
         want = [
             s
             for s in range(min(point - 1, n), 0, -1)
+            if (start is None or expected[s - 1][0] >= start)
+            and (end is None or expected[s - 1][0] <= end)
+        ][:limit]
+        assert [seq for seq, _, _ in rows] == want, (point, start, end, limit)
+        rows = log_blocks.log_page(conn, 1, after=point, start_us=start, end_us=end, limit=limit)
+        want = [
+            s
+            for s in range(point + 1, n + 1)
             if (start is None or expected[s - 1][0] >= start)
             and (end is None or expected[s - 1][0] <= end)
         ][:limit]

@@ -137,3 +137,36 @@ def test_flood_run_of_a_reused_data_dir_pages_without_500(engine: EngineProcess)
     got = [e["message"] for e in page.json()["events"] + older.json()["events"]][::-1]
     assert len(got) == 2000
     assert got == before[-len(got) :]
+
+
+def test_a_log_whose_clock_stepped_back_is_read_whole_by_time_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    # Engines before this one kept each block's own newest time as max_ts; a read by time now
+    # stops going back at the first block older than its window, which with the old values
+    # would miss lines written after a clock stepped back. The start recomputes them once.
+    data = tmp_path / "data"
+    conn, _meta = store_format.init_store(data)
+    groups = [(T0 + 10_000_000 + i, [f"a{i}"] * 300) for i in range(3)]
+    groups += [(T0 + i, [f"b{i}"] * 300) for i in range(3)]  # the clock went back 10 s
+    with db.Transaction(conn):
+        log_blocks.append_logs(conn, 1, groups, 0)
+    # As an older engine wrote it: each block's own newest time, and no mark.
+    for first, ts_text in conn.execute("SELECT first_seq, ts FROM log_blocks").fetchall():
+        newest = max(parse_time_us(t.partition("*")[0]) for t in ts_text.split(","))
+        conn.execute("UPDATE log_blocks SET max_ts = ? WHERE first_seq = ?", (newest, first))
+    conn.execute("DELETE FROM meta WHERE key = 'max_ts'")
+    conn.close()
+
+    conn, _meta = store_format.init_store(data)
+    try:
+        rows = log_blocks.log_page(conn, 1, before=None, start_us=T0 + 5_000_000, limit=10_000)
+        assert len(rows) == 900 and {json.loads(e)["message"] for _, _, e in rows} == {
+            "a0",
+            "a1",
+            "a2",
+        }
+        maxes = [m for (m,) in conn.execute("SELECT max_ts FROM log_blocks ORDER BY first_seq")]
+        assert maxes == sorted(maxes)
+    finally:
+        conn.close()
