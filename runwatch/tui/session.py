@@ -132,6 +132,8 @@ class Session:
         self._app: App[Any] | None = None
         self._on_connected: Callable[[], None] = lambda: None
         self._on_client_replaced: Callable[[AsyncAPIClient], None] = lambda client: None
+        # Screens above the main one that read with the client (the metrics screen's panes).
+        self.client_listeners: list[Callable[[AsyncAPIClient], None]] = []
 
     @property
     def api_label(self) -> str:
@@ -242,6 +244,8 @@ class Session:
             self.api_url = handle.url
             client = self.client = self._make_client(handle.url, {"auth_token": handle.token})
         self._on_client_replaced(client)
+        for listener in list(self.client_listeners):
+            listener(client)
         self.poke_all()
 
     def _make_client(self, url: str, credential: dict[str, str]) -> AsyncAPIClient:

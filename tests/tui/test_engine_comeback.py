@@ -11,6 +11,7 @@ from runwatch.api import APIClient
 from runwatch.config import Settings
 from runwatch.engine.launch import EngineHandle, ensure_engine, kill_attempts
 from runwatch.tui.app import REUSED_ENGINE_GRACE
+from runwatch.tui.screens.metrics import MetricsScreen
 from tests.conftest import EngineProcess
 from tests.tui.conftest import make_app, wait_for
 
@@ -54,6 +55,12 @@ async def test_a_dead_local_engine_is_started_again_and_the_view_carries_on(
             await wait_for(pilot, lambda: main.selected_run_id == run_id, what="the run")
             await wait_for(pilot, lambda: "epoch=1 step=10 " in " ".join(view.messages()))
 
+            # The metrics screen open over it reads the same run, and carries on too.
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, MetricsScreen), what="metrics")
+            assert isinstance(app.screen, MetricsScreen)
+            metrics = app.screen.pane.data[0]
+
             assert first.process is not None, "the test's engine is the app's own child"
             first.process.kill()
             await wait_for(pilot, lambda: len(handles) == 2, what="a second start")
@@ -61,6 +68,10 @@ async def test_a_dead_local_engine_is_started_again_and_the_view_carries_on(
             assert app.api_url == handles[1].url
             assert handles[1].url in main.status_bar.describe()
             await wait_for(pilot, lambda: "training finished" in view.messages(), within=40)
+            await wait_for(
+                pilot, lambda: metrics.lines == view.line_count, what="the metrics' lines"
+            )
+            await pilot.press("escape")
             steps = [step for step in map(_step, view.messages()) if step is not None]
             assert steps == list(range(1, 121)), "every line once, in order, across the restart"
             assert main.selected_run_id == run_id

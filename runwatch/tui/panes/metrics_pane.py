@@ -28,6 +28,7 @@ from runwatch.tui.widgets.chart_series import STRENGTHS
 from runwatch.tui.widgets.metric_table import MetricTable, StatsRow
 
 if TYPE_CHECKING:
+    from runwatch.api.client import AsyncAPIClient
     from runwatch.api.errors import ApiError
     from runwatch.api.models import LogEvent
     from runwatch.follow.logs import LogFollower
@@ -82,8 +83,18 @@ class MetricsPane(Vertical):
                 description=f"read metrics of {data.run_id}",
             )
         self.set_interval(UPDATE_EVERY, self._update_if_dirty)
+        self.session.client_listeners.append(self.set_client)
         self.update()
         self.table.focus()
+
+    def on_unmount(self) -> None:
+        if self.set_client in self.session.client_listeners:
+            self.session.client_listeners.remove(self.set_client)
+
+    def set_client(self, client: AsyncAPIClient) -> None:
+        # The local engine came back on another port: the followers keep their places.
+        for follower in self.followers:
+            follower.client = client
 
     @property
     def chart(self) -> LineChart:
