@@ -31,6 +31,7 @@ __all__ = [
     "before_edge",
     "classify_token",
     "floor_second",
+    "joined_front",
     "neighbour_times",
     "newest_edge",
     "oldest_edge",
@@ -125,6 +126,15 @@ def oldest_edge(events: Sequence[LogEvent], previous: Edge | None) -> Edge | Non
         if previous is not None and previous.time == first:
             count += previous.count
     return Edge(first, count)
+
+
+def joined_front(front: Edge, events: Sequence[LogEvent]) -> Edge:
+    """The oldest edge of what is held, all of it at `front.time`, once `events` (oldest
+    first) are delivered after it: those at that time join its count."""
+    lead = oldest_edge(events, None)
+    if lead is None or lead.time != front.time:
+        return front
+    return Edge(front.time, front.count + lead.count)
 
 
 class AfterEdge:

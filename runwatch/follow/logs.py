@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from runwatch.api.client import Traffic, counting
 from runwatch.api.models import LogEvent, Run, is_terminal
-from runwatch.follow.log_backward import BackwardPager
+from runwatch.follow.log_backward import MAX_PAGE, BackwardPager
 from runwatch.follow.log_edges import (
     AfterEdge,
     Edge,
@@ -26,10 +26,12 @@ from runwatch.follow.log_edges import (
     after_edge,
     classify_token,
     floor_second,
+    joined_front,
     newest_edge,
     oldest_edge,
     reaches_before,
 )
+from runwatch.follow.log_instant import whole_instant
 from runwatch.follow.log_loop import FollowLoop
 from runwatch.follow.log_source import LogSource, Page
 
@@ -96,6 +98,8 @@ class LogFollower(FollowLoop):
         self._started = False
         self._backfilling = False
         self._head: list[LogEvent] = []
+        # How many events the newest page held: the start hands out that many.
+        self._start_size = 0
         # Older pages collected while backfilling for `tail`, each oldest first, newest first.
         self._backfill: list[list[LogEvent]] = []
         # Events fetched but not yet returned (e.g. the pages before a failed request).
@@ -171,14 +175,16 @@ class LogFollower(FollowLoop):
         forward = classify_token(page.forward, None)
         backward = classify_token(page.backward, None)
         self._forward = page.forward if forward is TokenAnswer.USABLE else None
-        self._newest = newest_edge(page.events, None)
-        self._back = BackwardPager(
-            self.source,
-            oldest_edge(page.events, None),
-            page.backward if backward is TokenAnswer.USABLE else None,
-            at_start=not page.events or backward is TokenAnswer.NO_MORE,
-        )
-        self._head = page.events
+        head = page.events
+        token = page.backward if backward is TokenAnswer.USABLE else None
+        at_start = not head or backward is TokenAnswer.NO_MORE
+        self._start_size = len(head)
+        whole = None if at_start else await whole_instant(self.source, head)
+        if whole is not None:
+            # The page lay inside one instant, read whole to the log's end (`log_instant`).
+            head, token, self._forward = whole, None, None
+        self._back = BackwardPager(self.source, oldest_edge(head, None), token, at_start=at_start)
+        self._head = head
         self._started = True
         self._backfilling = self.tail is not None and not self._backfill_complete()
         if not self._backfilling:
@@ -211,9 +217,12 @@ class LogFollower(FollowLoop):
         for page in reversed(self._backfill):
             events.extend(page)
         events.extend(self._head)
+        # Counted over all that was read (see `log_instant`), not only what is handed out.
+        self._newest = newest_edge(events, None)
+        # The newest page's worth, or `tail`; `older()` hands out what was read before it.
+        cut = max(0, len(events) - (self._start_size if self.tail is None else self.tail))
         self._backfill = []
         self._head = []
-        cut = max(0, len(events) - self.tail) if self.tail is not None else 0
         self._older_leftover = events[:cut]
         return events[cut:]
 
@@ -255,9 +264,14 @@ class LogFollower(FollowLoop):
     def _deliver(self, events: list[LogEvent]) -> None:
         if not events:
             return
-        if self._back.front is None and not self._pending and not self.delivered:
+        front, newest = self._back.front, self._newest
+        if front is None and not self._pending and not self.delivered:
             # The first events of a log read from its start or from `since`.
             self._back.note_front(events)
+        elif front is not None and newest is not None and front.time == newest.time:
+            # All that is held lies at one instant, which these events may continue: the
+            # pager drops the held events at its front's time by count, so they count too.
+            self._back.front = joined_front(front, events)
         self._newest = newest_edge(events, self._newest)
         self._pending.extend(events)
 
@@ -361,7 +375,9 @@ class LogFollower(FollowLoop):
     async def older(self) -> list[LogEvent]:
         """One page before the oldest event handed out, oldest first ([] once `at_start`)."""
         if self._older_leftover:
-            page, self._older_leftover = self._older_leftover, []
+            # A page at a time, the newest first, as the pager hands them out.
+            page = self._older_leftover[-MAX_PAGE:]
+            del self._older_leftover[-MAX_PAGE:]
             return page
         if not self._started or self._backfilling:
             return []

@@ -22,8 +22,12 @@ import os, sys, time
 
 def handler(input_data, context):
     data = input_data or {}
-    for i in range(int(data.get("before", 1))):
-        print(f"before {i}", flush=True)
+    before = [f"before {i}\\n" for i in range(int(data.get("before", 1)))]
+    if data.get("at_once"):
+        # One write, one pipe read: the engine stores the lines at one instant.
+        os.write(1, "".join(before).encode())
+    for line in [] if data.get("at_once") else before:
+        print(line, end="", flush=True)
     gate = data.get("gate")
     while gate and not os.path.exists(gate):
         time.sleep(0.02)
