@@ -155,3 +155,24 @@ async def test_a_newest_page_inside_one_instant_on_the_engine(
             assert older[-100:] == [f"before {i}" for i in range(100)]
     finally:
         gate.touch()
+
+
+async def test_a_server_whose_logs_ignore_start_time_still_gives_each_line_once() -> None:
+    # The instant is then read from the log's start (the events before it dropped): slower,
+    # bounded (MAX_INSTANT_PAGES), and each line still comes once.
+    server = TokenShapeServer("seed", page_size=7, logs_ignore_times=True)
+    try:
+        run = server.add_run()
+        server.add(run, [f"old {i}" for i in range(60)], step=0.5)
+        server.add(run, [f"flood {i}" for i in range(9)], step=0.0)
+        async with AsyncAPIClient(
+            server.credential, max_retry_count=0, base_url=server.url, environ={}
+        ) as api:
+            f = LogFollower(api, server.organization_id, server.deployment_id, run)
+            got = [e.message for e in await f.poll()]
+            got += [e.message for e in await f.poll()]
+            server.add(run, ["after"], step=0.0)
+            got += [e.message for e in await f.poll()]
+        assert got == [f"flood {i}" for i in range(2, 9)] + ["after"]
+    finally:
+        server.close()
