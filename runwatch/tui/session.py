@@ -131,8 +131,8 @@ class Session:
         }
         self._app: App[Any] | None = None
         self._on_connected: Callable[[], None] = lambda: None
-        self._on_client_replaced: Callable[[AsyncAPIClient], None] = lambda client: None
-        # Screens above the main one that read with the client (the metrics screen's panes).
+        # Who reads with the client: the main screen (begin), and the metrics screen's panes
+        # while they are mounted.
         self.client_listeners: list[Callable[[AsyncAPIClient], None]] = []
 
     @property
@@ -151,7 +151,7 @@ class Session:
         """Start the engine or connect; the first frame is already on screen."""
         self._app = app
         self._on_connected = on_connected
-        self._on_client_replaced = on_client_replaced
+        self.client_listeners.append(on_client_replaced)
         if self.engine_starter is not None and self.settings.local_engine:
             self._start_engine()
         else:
@@ -243,7 +243,6 @@ class Session:
             self._retired_clients.append(client)
             self.api_url = handle.url
             client = self.client = self._make_client(handle.url, {"auth_token": handle.token})
-        self._on_client_replaced(client)
         for listener in list(self.client_listeners):
             listener(client)
         self.poke_all()
